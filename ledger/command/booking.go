@@ -1,0 +1,247 @@
+package command
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Book is a request to book the next dose of a beneficiary at a session.
+type Book struct {
+	RequestID     uuid.UUID
+	BeneficiaryID string
+	SessionID     string
+	Slot          string
+}
+
+// Book books the beneficiary's next dose at a session and returns the
+// appointment with its booking code. It returns ledger.ErrNotRegistered,
+// ledger.ErrMerged, ledger.ErrActiveAppointment, ledger.ErrSessionNotFound,
+// ledger.ErrSessionCancelled, ledger.ErrSessionPast, ledger.ErrSessionFull,
+// ledger.ErrTooEarly, ledger.ErrVaccineMismatch, ledger.ErrScheduleComplete,
+// ledger.ErrNoPolicy, or ledger.ErrInvalidCommand for malformed input.
+// A retried request returns the appointment it made the first time.
+func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appointment, error) {
+	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.SessionID == "" {
+		return ledger.Appointment{}, invalidf("a booking needs a valid beneficiary_id and a session_id")
+	}
+	apptID := derive(r.RequestID, "appointment").String()
+	own, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
+	if err != nil || own.Active != nil {
+		return activeOrZero(own), err
+	}
+	ps, err := h.Policies(ctx)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+
+	// Take the seat first: capacity is the contended invariant.
+	s, dose, err := h.reserveSeat(ctx, r.RequestID, apptID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, 0)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	slot := r.Slot
+	if slot == "" {
+		slot = s.Info.Slots[0]
+	}
+	appt := &ledger.AppointmentBooked{
+		AppointmentID: apptID, BeneficiaryID: r.BeneficiaryID, SessionID: r.SessionID, SiteID: s.Info.SiteID,
+		Date: s.Info.Date, Vaccine: s.Info.Vaccine, Dose: dose, Slot: slot, Code: h.hasher.BookingCode(apptID),
+	}
+	// Then record the appointment on the person, deciding again if the
+	// person's stream moved since the check above.
+	err = h.retry(ctx, "book", func() error {
+		own, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
+		if err != nil || own.Active != nil {
+			return err
+		}
+		if err := whole.Eligibility(ps, appt.Vaccine, dose, appt.Date); err != nil {
+			return err
+		}
+		if whole.NextDose() != dose {
+			return fmt.Errorf("book: %w: dose %d was recorded meanwhile", ledger.ErrInvalidCommand, dose)
+		}
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
+			appt, derive(r.RequestID, "book"), h.now(), actor)
+		return err
+	})
+	if err != nil {
+		h.releaseSeat(ctx, r.RequestID, r.SessionID, apptID, dose, "booking not confirmed", actor)
+		return ledger.Appointment{}, err
+	}
+	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
+		Vaccine: appt.Vaccine, Dose: dose, Slot: slot, Code: appt.Code}, nil
+}
+
+// bookable loads a person for booking. It returns ErrActiveAppointment if
+// they hold an appointment other than apptID; if they hold apptID itself
+// (a retried request), it returns the state with Active set and no error.
+func (h *Handler) bookable(ctx context.Context, id, apptID string) (own, whole ledger.Beneficiary, err error) {
+	own, whole, err = h.person(ctx, id)
+	switch {
+	case err != nil:
+	case !own.Registered:
+		err = fmt.Errorf("%w: %s", ledger.ErrNotRegistered, id)
+	case own.MergedInto != "":
+		err = fmt.Errorf("%w: %s is now %s", ledger.ErrMerged, id, own.MergedInto)
+	case own.Active != nil && own.Active.ID != apptID:
+		err = fmt.Errorf("%w: %s on %s", ledger.ErrActiveAppointment, own.Active.SessionID, own.Active.Date)
+	}
+	return own, whole, err
+}
+
+func activeOrZero(b ledger.Beneficiary) ledger.Appointment {
+	if b.Active == nil {
+		return ledger.Appointment{}
+	}
+	return *b.Active
+}
+
+// reserveSeat takes a seat in a session for an appointment, deciding again
+// after every conflict. dose 0 means the person's next dose. A seat the
+// appointment already holds (a retried request) is returned as it is.
+func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, beneficiaryID, sessionID, slot string,
+	whole ledger.Beneficiary, ps ledger.Policies, actor Actor, dose int) (ledger.Session, int, error) {
+	if dose == 0 {
+		dose = whole.NextDose()
+	}
+	var s ledger.Session
+	err := h.retry(ctx, "reserve seat", func() error {
+		var err error
+		if s, err = h.session(ctx, sessionID); err != nil {
+			return err
+		}
+		if _, held := s.Seats[apptID]; held {
+			return s.CheckSlot(slot)
+		}
+		if err := s.CheckBookable(dose, slot, h.today()); err != nil {
+			return fmt.Errorf("session %s: %w", sessionID, err)
+		}
+		if err := whole.Eligibility(ps, s.Info.Vaccine, dose, s.Info.Date); err != nil {
+			return err
+		}
+		_, err = h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
+			&ledger.SeatReserved{SessionID: sessionID, AppointmentID: apptID, BeneficiaryID: beneficiaryID, Dose: dose, Slot: slot},
+			derive(request, "seat:"+sessionID), h.now(), actor)
+		return err
+	})
+	return s, dose, err
+}
+
+// releaseSeat gives a seat back. It is best effort: if it fails, the seat
+// stays taken, which overstates the session's bookings but never lets it
+// take more than its capacity; the failure is logged for the operators.
+func (h *Handler) releaseSeat(ctx context.Context, request uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) {
+	_, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.StreamExists(),
+		&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason},
+		derive(request, "release:"+sessionID), h.now(), actor)
+	if err != nil {
+		h.log.Error("seat not released", "session", sessionID, "appointment", apptID, "err", err)
+	}
+}
+
+// Cancel is a request to cancel a beneficiary's active appointment.
+type Cancel struct {
+	RequestID     uuid.UUID
+	BeneficiaryID string
+	Reason        string
+}
+
+// Cancel cancels the beneficiary's active appointment and gives its seat
+// back. It returns ledger.ErrNoAppointment if there is none.
+func (h *Handler) Cancel(ctx context.Context, r Cancel, actor Actor) error {
+	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.Reason == "" {
+		return invalidf("a cancellation needs a valid beneficiary_id and a reason")
+	}
+	var appt ledger.Appointment
+	err := h.retry(ctx, "cancel", func() error {
+		own, err := h.beneficiary(ctx, r.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		if own.Active == nil {
+			return fmt.Errorf("cancel: %w", ledger.ErrNoAppointment)
+		}
+		appt = *own.Active
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+			&ledger.AppointmentCancelled{AppointmentID: appt.ID, BeneficiaryID: r.BeneficiaryID, SessionID: appt.SessionID, Reason: r.Reason},
+			derive(r.RequestID, "cancel"), h.now(), actor)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	h.releaseSeat(ctx, r.RequestID, appt.SessionID, appt.ID, appt.Dose, "appointment cancelled", actor)
+	return nil
+}
+
+// Reschedule is a request to move an active appointment to another session
+// or slot.
+type Reschedule struct {
+	RequestID     uuid.UUID
+	BeneficiaryID string
+	SessionID     string
+	Slot          string
+}
+
+// Reschedule moves the beneficiary's active appointment, with a new booking
+// code. It returns ledger.ErrNoAppointment if there is none, and the errors
+// of Book for the new session.
+func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (ledger.Appointment, error) {
+	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.SessionID == "" {
+		return ledger.Appointment{}, invalidf("a reschedule needs a valid beneficiary_id and a session_id")
+	}
+	own, whole, err := h.person(ctx, r.BeneficiaryID)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	if own.Active == nil {
+		return ledger.Appointment{}, fmt.Errorf("reschedule: %w", ledger.ErrNoAppointment)
+	}
+	old := *own.Active
+	ps, err := h.Policies(ctx)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	s, _, err := h.reserveSeat(ctx, r.RequestID, old.ID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, old.Dose)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	slot := r.Slot
+	if slot == "" {
+		slot = s.Info.Slots[0]
+	}
+	moved := &ledger.AppointmentRescheduled{
+		AppointmentID: old.ID, BeneficiaryID: r.BeneficiaryID, FromSession: old.SessionID, SessionID: r.SessionID,
+		SiteID: s.Info.SiteID, Date: s.Info.Date, Vaccine: s.Info.Vaccine, Slot: slot, Code: h.hasher.BookingCode(old.ID + "@" + r.SessionID + "/" + slot),
+	}
+	err = h.retry(ctx, "reschedule", func() error {
+		own, err := h.beneficiary(ctx, r.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		if own.Active == nil || own.Active.ID != old.ID {
+			return fmt.Errorf("reschedule: %w: the appointment changed meanwhile", ledger.ErrNoAppointment)
+		}
+		if own.Active.SessionID == moved.SessionID && own.Active.Slot == moved.Slot {
+			return nil // a retried request that already landed
+		}
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+			moved, derive(r.RequestID, "reschedule"), h.now(), actor)
+		return err
+	})
+	if err != nil {
+		if old.SessionID != r.SessionID {
+			h.releaseSeat(ctx, r.RequestID, r.SessionID, old.ID, old.Dose, "reschedule not confirmed", actor)
+		}
+		return ledger.Appointment{}, err
+	}
+	if old.SessionID != r.SessionID {
+		h.releaseSeat(ctx, r.RequestID, old.SessionID, old.ID, old.Dose, "appointment rescheduled", actor)
+	}
+	return ledger.Appointment{ID: old.ID, SessionID: r.SessionID, SiteID: moved.SiteID, Date: moved.Date,
+		Vaccine: s.Info.Vaccine, Dose: old.Dose, Slot: slot, Code: moved.Code}, nil
+}

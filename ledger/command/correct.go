@@ -1,0 +1,134 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Correct is an approved correction of one registered field.
+type Correct struct {
+	RequestID     uuid.UUID
+	BeneficiaryID string
+	Field         string
+	New           string
+	Reason        string
+	ApprovedBy    string
+}
+
+// Correct records a correction. The old value is read from the ledger; a
+// personal field's old and new values are sealed under the person's key.
+// It returns ledger.ErrNotRegistered, ledger.ErrErased, or
+// ledger.ErrInvalidCommand for an unknown field or a malformed value.
+func (h *Handler) Correct(ctx context.Context, r Correct, actor Actor) error {
+	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.Reason == "" || r.ApprovedBy == "" {
+		return invalidf("a correction needs a beneficiary_id, a reason and who approved it")
+	}
+	if err := validateField(r.Field, r.New); err != nil {
+		return err
+	}
+	return h.retry(ctx, "correct", func() error {
+		own, err := h.beneficiary(ctx, r.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		if !own.Registered {
+			return fmt.Errorf("correct: %w: %s", ledger.ErrNotRegistered, r.BeneficiaryID)
+		}
+		ev := &ledger.DetailsCorrected{BeneficiaryID: r.BeneficiaryID, Field: r.Field, Reason: r.Reason, ApprovedBy: r.ApprovedBy}
+		switch r.Field {
+		case ledger.FieldName, ledger.FieldBirthDate, ledger.FieldMobile, ledger.FieldIDNumber:
+			if err := h.sealCorrection(ctx, own, r, ev); err != nil {
+				return err
+			}
+		default:
+			ev.Old, ev.New = plainField(own.Reg, r.Field), r.New
+		}
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+			ev, derive(r.RequestID, "correct"), h.now(), actor)
+		return err
+	})
+}
+
+func (h *Handler) sealCorrection(ctx context.Context, own ledger.Beneficiary, r Correct, ev *ledger.DetailsCorrected) error {
+	cur, err := h.Personal(ctx, r.BeneficiaryID)
+	if err != nil {
+		return fmt.Errorf("correct: %w", err)
+	}
+	key, err := h.keys.Key(ctx, r.BeneficiaryID)
+	if err != nil {
+		return fmt.Errorf("correct: %w", err)
+	}
+	ch := ledger.Change{New: r.New}
+	switch r.Field {
+	case ledger.FieldName:
+		ch.Old = cur.Name
+	case ledger.FieldBirthDate:
+		ch.Old = cur.BirthDate
+	case ledger.FieldMobile:
+		ch.Old, ch.New = cur.Mobile, ledger.NormalizeMobile(r.New)
+		ev.NewHash = h.hasher.Mobile(r.New)
+	case ledger.FieldIDNumber:
+		n := ledger.NormalizeIDNumber(r.New)
+		ch.Old, ch.New = cur.IDNumber, n
+		ev.NewHash, ev.NewIDLast4 = h.hasher.IDNumber(own.Reg.IDType, n), n[len(n)-4:]
+	}
+	ev.Sealed, err = ledger.Seal(key, r.BeneficiaryID, ch)
+	return err
+}
+
+func plainField(reg ledger.BeneficiaryRegistered, field string) string {
+	switch field {
+	case ledger.FieldGender:
+		return reg.Gender
+	case ledger.FieldState:
+		return reg.State
+	case ledger.FieldDistrict:
+		return reg.District
+	case ledger.FieldPincode:
+		return reg.Pincode
+	case ledger.FieldBirthYear:
+		return strconv.Itoa(reg.BirthYear)
+	}
+	return ""
+}
+
+func validateField(field, v string) error {
+	switch field {
+	case ledger.FieldName, ledger.FieldState, ledger.FieldDistrict:
+		if v == "" || len(v) > 200 {
+			return invalidf("%s must be 1 to 200 characters", field)
+		}
+	case ledger.FieldBirthDate:
+		if _, err := ledger.ParseDate(v); err != nil {
+			return invalidf("birth_date: %v", err)
+		}
+	case ledger.FieldBirthYear:
+		if y, err := strconv.Atoi(v); err != nil || y < 1890 || y > 2030 {
+			return invalidf("birth_year %q is not a year", v)
+		}
+	case ledger.FieldMobile:
+		if m := ledger.NormalizeMobile(v); len(m) != 10 {
+			return invalidf("mobile %q is not a 10-digit number", v)
+		}
+	case ledger.FieldIDNumber:
+		if n := ledger.NormalizeIDNumber(v); len(n) < 6 || len(n) > 20 {
+			return invalidf("id_number must have 6 to 20 letters or digits")
+		}
+	case ledger.FieldGender:
+		if v != ledger.GenderFemale && v != ledger.GenderMale && v != ledger.GenderOther {
+			return invalidf("gender %q must be F, M or O", v)
+		}
+	case ledger.FieldPincode:
+		if !ledger.ValidPincode(v) {
+			return invalidf("pincode %q is not 6 digits", v)
+		}
+	default:
+		return invalidf("field %q cannot be corrected", field)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// DoseReport is a dose given, as reported from the field: online at the
+// site, from an offline device, or typed in from a paper register later.
+// EventID is chosen by the reporting device, so that replaying a whole
+// upload queue records each dose once.
+type DoseReport struct {
+	EventID    uuid.UUID
+	OccurredAt time.Time
+	Dose       ledger.DoseAdministered
+}
+
+// DoseResult is what became of a report.
+type DoseResult struct {
+	EventID  uuid.UUID
+	Position ledger.Position
+	// AlreadyRecorded is true when this event id was recorded before:
+	// nothing new was written.
+	AlreadyRecorded bool
+	Anomalies       []string
+	DuplicateOf     string
+}
+
+// maxClockSkew is how far in the future a report's time may be before it
+// is taken as malformed rather than a device clock a little ahead.
+const maxClockSkew = 24 * time.Hour
+
+// earliestDose is the first day a COVID-19 dose could have been given in
+// India; an earlier date is a typing error.
+var earliestDose = time.Date(2021, 1, 16, 0, 0, 0, 0, ledger.India)
+
+func (h *Handler) validateDose(r DoseReport) error {
+	d := r.Dose
+	switch {
+	case r.EventID == uuid.Nil:
+		return invalidf("a dose report needs an event id chosen by the reporting device")
+	case !ledger.ValidBeneficiaryID(d.BeneficiaryID):
+		return invalidf("beneficiary_id %q is not a beneficiary id", d.BeneficiaryID)
+	case d.Dose < 1 || d.Dose > ledger.MaxDose:
+		return invalidf("dose number %d is not between 1 and %d", d.Dose, ledger.MaxDose)
+	case d.Vaccine == "" || len(d.Vaccine) > 64:
+		return invalidf("vaccine must be 1 to 64 characters")
+	case len(d.Lot) > 64:
+		return invalidf("lot is over 64 characters")
+	case d.SiteID == "" || len(d.SiteID) > 64:
+		return invalidf("site_id must be 1 to 64 characters")
+	case d.Vaccinator == "" || len(d.Vaccinator) > 200:
+		return invalidf("vaccinator must be 1 to 200 characters")
+	case r.OccurredAt.IsZero():
+		return invalidf("occurred_at is required")
+	case r.OccurredAt.Before(earliestDose):
+		return invalidf("occurred_at %s is before vaccination began on %s", r.OccurredAt.Format(time.RFC3339), ledger.DateOf(earliestDose))
+	case r.OccurredAt.After(h.now().Add(maxClockSkew)):
+		return invalidf("occurred_at %s is in the future", r.OccurredAt.Format(time.RFC3339))
+	}
+	switch d.Capture {
+	case ledger.CaptureOnline, ledger.CaptureOffline, ledger.CapturePaper:
+	default:
+		return invalidf("capture %q must be %s, %s or %s", d.Capture, ledger.CaptureOnline, ledger.CaptureOffline, ledger.CapturePaper)
+	}
+	return nil
+}
+
+// RecordDose records a dose report. It never refuses a report for breaking
+// a rule — too early, unbooked, another site, the same dose twice — but
+// records it with the anomalies it shows. It refuses only malformed input,
+// with ledger.ErrInvalidCommand. A report whose event id was recorded
+// before writes nothing and says so.
+func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (DoseResult, error) {
+	if err := h.validateDose(r); err != nil {
+		return DoseResult{}, err
+	}
+	ps, err := h.Policies(ctx)
+	if err != nil {
+		return DoseResult{}, err
+	}
+	res := DoseResult{EventID: r.EventID}
+	err = h.retry(ctx, "record dose", func() error {
+		own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		d := r.Dose
+		d.Anomalies, d.DuplicateOf = whole.AssessDose(ps, d, ledger.DateOf(r.OccurredAt))
+		if d.AppointmentID == "" && own.Active != nil && own.Active.Dose == d.Dose {
+			d.AppointmentID = own.Active.ID
+		}
+		if d.State == "" || d.District == "" {
+			d.State, d.District = own.Reg.State, own.Reg.District
+		}
+		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(d.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
+			&d, r.EventID, r.OccurredAt, actor)
+		if err != nil {
+			return err
+		}
+		res.Position, res.AlreadyRecorded = ar.Position, ar.Duplicate
+		res.Anomalies, res.DuplicateOf = d.Anomalies, d.DuplicateOf
+		return nil
+	})
+	if err != nil {
+		return DoseResult{}, fmt.Errorf("record dose %s: %w", r.EventID, err)
+	}
+	if res.AlreadyRecorded {
+		res.Anomalies, res.DuplicateOf, err = h.recordedAnomalies(ctx, r.Dose.BeneficiaryID, r.EventID)
+	}
+	return res, err
+}
+
+// recordedAnomalies returns the anomalies stored with a dose event.
+func (h *Handler) recordedAnomalies(ctx context.Context, beneficiaryID string, id uuid.UUID) ([]string, string, error) {
+	for e, err := range h.store.ReadStream(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.ReadOptions{}) {
+		if err != nil {
+			return nil, "", err
+		}
+		if e.ID != id {
+			continue
+		}
+		p, err := ledger.Decode(e)
+		if err != nil {
+			return nil, "", err
+		}
+		if d, ok := p.(*ledger.DoseAdministered); ok {
+			return d.Anomalies, d.DuplicateOf, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// VoidDose withdraws a dose recorded in error. It returns
+// ledger.ErrDoseNotFound if the beneficiary has no dose with that event id,
+// or ledger.ErrDoseVoided if it was already voided.
+func (h *Handler) VoidDose(ctx context.Context, request uuid.UUID, beneficiaryID string, doseEvent uuid.UUID, reason string, actor Actor) error {
+	if !ledger.ValidBeneficiaryID(beneficiaryID) || doseEvent == uuid.Nil || reason == "" {
+		return invalidf("voiding a dose needs a beneficiary_id, the dose's event id and a reason")
+	}
+	id := doseEvent.String()
+	return h.retry(ctx, "void dose", func() error {
+		own, err := h.beneficiary(ctx, beneficiaryID)
+		if err != nil {
+			return err
+		}
+		if own.Voided[id] {
+			return fmt.Errorf("void %s: %w", id, ledger.ErrDoseVoided)
+		}
+		if !slices.ContainsFunc(own.Doses, func(d ledger.DoseRecord) bool { return d.EventID == id }) {
+			return fmt.Errorf("void %s: %w", id, ledger.ErrDoseNotFound)
+		}
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.Exact(own.Revision),
+			&ledger.DoseVoided{BeneficiaryID: beneficiaryID, DoseEventID: id, Reason: reason, VoidedBy: string(actor)},
+			derive(request, "void"), h.now(), actor)
+		return err
+	})
+}

@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// EventID is the identifier a writer chooses for an event, a UUID. Because
+// the writer chooses it, a retried write carries the same ID and the store
+// recognises it instead of recording the fact twice.
+type EventID = uuid.UUID
+
+// NewEventID returns a random (version 4) EventID.
+func NewEventID() EventID { return uuid.New() }
+
+// Limits on what one event may carry. A store refuses larger input with
+// ErrInvalidEvent rather than storing what nothing could read back.
+const (
+	MaxStreamLen = 200
+	MaxTypeLen   = 100
+	MaxActorLen  = 200
+	MaxDataLen   = 64 << 10
+)
+
+// Proposed is an event a writer wants appended: everything but the place
+// and time the store gives it.
+type Proposed struct {
+	ID         EventID
+	Type       string
+	OccurredAt time.Time
+	Actor      string
+	// Schema is the version of Data's layout for Type; it starts at 1.
+	Schema int
+	// Data is the payload, a JSON object.
+	Data json.RawMessage
+}
+
+// Event is an event as stored: a Proposed event with its stream, revision,
+// global position and the time the store recorded it.
+type Event struct {
+	ID       EventID
+	Type     string
+	Stream   string
+	Revision Revision
+	Position Position
+	// RecordedAt is the store's clock when the event was appended. Within
+	// one store it never decreases along positions.
+	RecordedAt time.Time
+	// OccurredAt is when the fact happened in the field; a dose written on
+	// a paper register is recorded days after it occurred.
+	OccurredAt time.Time
+	Actor      string
+	Schema     int
+	Data       json.RawMessage
+}
+
+// ValidateStream returns an error wrapping ErrInvalidEvent unless name is a
+// usable stream name: non-empty, at most MaxStreamLen bytes of printable
+// UTF-8 with no spaces.
+func ValidateStream(name string) error {
+	if name == "" || len(name) > MaxStreamLen || !utf8.ValidString(name) {
+		return fmt.Errorf("%w: stream name %q must be 1 to %d bytes of UTF-8", ErrInvalidEvent, name, MaxStreamLen)
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("%w: stream name %q has a space or control character", ErrInvalidEvent, name)
+		}
+	}
+	return nil
+}
+
+// Validate returns an error wrapping ErrInvalidEvent if p cannot be stored:
+// no ID, no type, a zero OccurredAt, fields over their limits, a schema
+// below 1, or Data that is not a JSON object.
+func (p Proposed) Validate() error {
+	switch {
+	case p.ID == uuid.Nil:
+		return fmt.Errorf("%w: event has no id", ErrInvalidEvent)
+	case p.Type == "" || len(p.Type) > MaxTypeLen:
+		return fmt.Errorf("%w: event %s type must be 1 to %d bytes", ErrInvalidEvent, p.ID, MaxTypeLen)
+	case p.OccurredAt.IsZero():
+		return fmt.Errorf("%w: event %s has no occurred_at", ErrInvalidEvent, p.ID)
+	case len(p.Actor) > MaxActorLen:
+		return fmt.Errorf("%w: event %s actor is over %d bytes", ErrInvalidEvent, p.ID, MaxActorLen)
+	case p.Schema < 1:
+		return fmt.Errorf("%w: event %s schema version %d is below 1", ErrInvalidEvent, p.ID, p.Schema)
+	case len(p.Data) > MaxDataLen:
+		return fmt.Errorf("%w: event %s data is %d bytes, over %d", ErrInvalidEvent, p.ID, len(p.Data), MaxDataLen)
+	case !isJSONObject(p.Data):
+		return fmt.Errorf("%w: event %s data is not a JSON object", ErrInvalidEvent, p.ID)
+	}
+	return nil
+}
+
+func isJSONObject(b json.RawMessage) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return json.Valid(b)
+		}
+		return false
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package keystore keeps the per-person keys that seal personal data in
+// the ledger, and the system's own secrets, in an embedded Pebble database
+// of its own, apart from the event log.
+//
+// Erasing a person deletes their key with a synced write, flushes the
+// memtable and compacts the key's range, so the key is gone from every
+// live file of the store; obsolete files are deleted, never recycled, so no
+// old write-ahead log keeps it. What the file system or the disk keeps of
+// deleted blocks is below what this package can reach: for that, keep the
+// key store on an encrypted volume, or in a KMS in production. Backups of
+// the key store must be short-lived, since a backup restores erased keys;
+// backups of the event log hold only sealed data and may be kept forever.
+package keystore

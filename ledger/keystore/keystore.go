@@ -1,0 +1,160 @@
+package keystore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Store is a key store on disk. Its methods may be called concurrently.
+type Store struct {
+	db *pebble.DB
+	mu sync.Mutex // serialises CreateKey's read-then-write and Erase
+}
+
+var _ ledger.Keys = (*Store)(nil)
+
+// erasedMarker is what an erased subject's entry holds: not a key, a
+// tombstone that keeps the subject from being silently re-keyed.
+var erasedMarker = []byte("erased")
+
+// deleteCleaner deletes obsolete files like Pebble's default cleaner, and
+// also never lets Pebble recycle an old write-ahead log, which would leave
+// an erased key's bytes in the reused file. Pebble skips recycling when the
+// cleaner is one that "needs file contents"; that marker method is
+// unexported, so it is promoted here from an ArchiveCleaner embedded one
+// level deeper, while Clean itself comes from the DeleteCleaner.
+type deleteCleaner struct {
+	pebble.DeleteCleaner
+	needsContents
+}
+
+type needsContents struct{ pebble.ArchiveCleaner }
+
+// Open opens or creates the key store in dir.
+func Open(dir string) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Cleaner: deleteCleaner{}, Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("open key store %s: %w", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+func personKey(subject string) []byte { return append([]byte("k/"), subject...) }
+
+func (s *Store) get(k []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ledger.ErrNoKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	defer closer.Close()
+	if string(v) == string(erasedMarker) {
+		return nil, ledger.ErrErased
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// Key returns the subject's key, ledger.ErrNoKey or ledger.ErrErased.
+func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
+	return s.get(personKey(subject))
+}
+
+// CreateKey returns the subject's key, making and durably storing a new
+// random one if there is none. It returns ledger.ErrErased for an erased
+// subject.
+func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
+	k := personKey(subject)
+	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
+		return v, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
+		return v, err
+	}
+	key := make([]byte, ledger.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := s.db.Set(k, key, pebble.Sync); err != nil {
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	return key, nil
+}
+
+// Erase replaces the subject's key with a tombstone and scrubs the old key
+// from the store's files. Erasing an unknown or erased subject is no error.
+func (s *Store) Erase(_ context.Context, subject string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := personKey(subject)
+	if err := s.db.Set(k, erasedMarker, pebble.Sync); err != nil {
+		return fmt.Errorf("erase %s: %w", subject, err)
+	}
+	// Move the memtable to tables, then rewrite the tables that hold the
+	// subject so that no file keeps the old value under the tombstone.
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("erase %s: flush: %w", subject, err)
+	}
+	if err := s.db.Compact(k, append(k, 0), false); err != nil {
+		return fmt.Errorf("erase %s: compact: %w", subject, err)
+	}
+	return s.waitObsoleteDeleted(subject)
+}
+
+// waitObsoleteDeleted waits until Pebble's background cleaner has deleted
+// the files the compaction made obsolete, so that Erase returns only once
+// the old key is gone from disk.
+func (s *Store) waitObsoleteDeleted(subject string) error {
+	for i := 0; i < 500; i++ {
+		m := s.db.Metrics()
+		if m.Table.ObsoleteCount == 0 && m.Table.ZombieCount == 0 && m.WAL.ObsoleteFiles == 0 {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("erase %s: obsolete files not deleted after 5s", subject)
+}
+
+// Secret returns the named system secret (such as the key of the lookup
+// hashes), creating a random one of size bytes on first use.
+func (s *Store) Secret(name string, size int) ([]byte, error) {
+	k := append([]byte("s/"), name...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.get(k)
+	if !errors.Is(err, ledger.ErrNoKey) {
+		return v, err
+	}
+	v = make([]byte, size)
+	if _, err := rand.Read(v); err != nil {
+		return nil, err
+	}
+	if err := s.db.Set(k, v, pebble.Sync); err != nil {
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	return v, nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Printf("keystore: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("keystore: "+format, args...))
+}

@@ -1,0 +1,192 @@
+package ledger
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// ErrErased means a person's key was deleted (crypto-shredding): what was
+// sealed under it can no longer be read by anyone.
+var ErrErased = errors.New("personal data erased")
+
+// ErrNoKey means no key was ever created for the subject.
+var ErrNoKey = errors.New("no key for subject")
+
+// ErrSealed means sealed data could not be opened: it is corrupt, or was
+// sealed under another key or for another subject.
+var ErrSealed = errors.New("cannot open sealed data")
+
+// KeySize is the size of a person's key: AES-256.
+const KeySize = 32
+
+// Keys holds one secret key per person, outside the event log. Deleting a
+// person's key erases their personal fields from every copy of the log —
+// replicas and backups included — while the log itself stays immutable.
+// Every method may be called concurrently.
+type Keys interface {
+	// Key returns the subject's key, ErrNoKey if none was created, or
+	// ErrErased if it was erased.
+	Key(ctx context.Context, subject string) ([]byte, error)
+	// CreateKey returns the subject's key, making one if there is none.
+	// It returns ErrErased for an erased subject: an erased person is not
+	// silently re-keyed.
+	CreateKey(ctx context.Context, subject string) ([]byte, error)
+	// Erase deletes the subject's key for good.
+	Erase(ctx context.Context, subject string) error
+}
+
+// Sealed is personal data encrypted with AES-256-GCM under a person's key,
+// bound to that person's id, as "v1." + base64url(nonce || ciphertext).
+type Sealed string
+
+const sealedPrefix = "v1."
+
+// Seal encrypts v's JSON under key for subject.
+func Seal(key []byte, subject string, v any) (Sealed, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("seal: %w", err)
+	}
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("seal: %w", err)
+	}
+	out := aead.Seal(nonce, nonce, plain, []byte(subject))
+	return Sealed(sealedPrefix + base64.RawURLEncoding.EncodeToString(out)), nil
+}
+
+// Open decrypts s, sealed for subject, into v. It returns an error wrapping
+// ErrSealed if s is corrupt or was sealed under another key or subject.
+func (s Sealed) Open(key []byte, subject string, v any) error {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return err
+	}
+	raw, ok := strings.CutPrefix(string(s), sealedPrefix)
+	if !ok {
+		return fmt.Errorf("%w: unknown format", ErrSealed)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) < aead.NonceSize() {
+		return fmt.Errorf("%w: bad encoding", ErrSealed)
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(subject))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	return nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("seal: key is %d bytes, want %d", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// Hasher makes keyed hashes (HMAC-SHA-256) of identifiers, so that the same
+// mobile number or ID document can be found without storing it. Its key is
+// a system secret kept outside the log, like the people's keys: without it
+// the hashes cannot be tested against guessed numbers.
+type Hasher struct {
+	key []byte
+}
+
+// NewHasher returns a Hasher with a key of at least 32 bytes.
+func NewHasher(key []byte) (Hasher, error) {
+	if len(key) < 32 {
+		return Hasher{}, fmt.Errorf("hasher key is %d bytes, want at least 32", len(key))
+	}
+	return Hasher{key: append([]byte(nil), key...)}, nil
+}
+
+var hashEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func (h Hasher) sum(domain, value string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte(domain))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return hashEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Mobile returns the keyed hash of a mobile number, after NormalizeMobile.
+func (h Hasher) Mobile(mobile string) string { return h.sum("mobile", NormalizeMobile(mobile)) }
+
+// IDNumber returns the keyed hash of an ID document's number, by type, after
+// NormalizeIDNumber.
+func (h Hasher) IDNumber(idType, number string) string {
+	return h.sum("id:"+idType, NormalizeIDNumber(number))
+}
+
+// Account returns the account a mobile number signs in to: a short keyed
+// hash (80 bits), so an account reference reveals nothing of the number.
+func (h Hasher) Account(mobile string) string { return h.Mobile(mobile)[:16] }
+
+// NormalizeMobile keeps the digits of an Indian mobile number and drops a
+// leading country code 91 or trunk 0, so "+91 98765-43210" and
+// "09876543210" are the same number.
+func NormalizeMobile(s string) string {
+	d := digits(s)
+	if len(d) == 12 && strings.HasPrefix(d, "91") {
+		d = d[2:]
+	}
+	if len(d) == 11 && d[0] == '0' {
+		d = d[1:]
+	}
+	return d
+}
+
+// NormalizeIDNumber upper-cases an ID number and drops spaces and dashes.
+func NormalizeIDNumber(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	return b.String()
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// BookingCode returns the 4-digit code of an appointment, the one the
+// vaccinator checks at the site. It is keyed, so it cannot be worked out
+// from the appointment id, and the same for a retried booking.
+func (h Hasher) BookingCode(appointmentID string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte("booking-code\x00" + appointmentID))
+	s := m.Sum(nil)
+	n := (uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])) % 10000
+	return fmt.Sprintf("%04d", n)
+}

@@ -1,0 +1,32 @@
+package ledger
+
+import "strings"
+
+// Stream categories. A stream name is "<category>-<id>", built only here.
+const (
+	CategoryBeneficiary = "beneficiary"
+	CategorySession     = "session"
+	// PolicyStream holds every VaccinePolicyChanged event.
+	PolicyStream = "policy"
+)
+
+// BeneficiaryStream names the stream of one person's events.
+func BeneficiaryStream(beneficiaryID string) string {
+	return CategoryBeneficiary + "-" + beneficiaryID
+}
+
+// SessionStream names the stream of one session (a site on a date).
+func SessionStream(sessionID string) string {
+	return CategorySession + "-" + sessionID
+}
+
+// SessionID identifies the session of a site on a date (YYYY-MM-DD).
+func SessionID(siteID, date string) string {
+	return siteID + "-" + strings.ReplaceAll(date, "-", "")
+}
+
+// StreamID splits a stream name into its category and id.
+func StreamID(stream string) (category, id string) {
+	category, id, _ = strings.Cut(stream, "-")
+	return category, id
+}
