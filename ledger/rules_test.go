@@ -1,0 +1,215 @@
+package ledger_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+func policies(changes ...ledger.VaccinePolicyChanged) ledger.Policies {
+	var ps ledger.Policies
+	for i, c := range changes {
+		ps.Apply(ledger.Event{Revision: ledger.Revision(i)}, &c)
+	}
+	return ps
+}
+
+// withDose returns b after a dose given on date at a site in a state.
+func withDose(b ledger.Beneficiary, n int, vaccine, date, site, state string) ledger.Beneficiary {
+	t, _ := ledger.ParseDate(date)
+	ev := ledger.Event{ID: uuid.New(), OccurredAt: t.Add(10 * time.Hour)}
+	b.ApplyDose(ev, &ledger.DoseAdministered{Dose: n, Vaccine: vaccine, SiteID: site, State: state})
+	return b
+}
+
+func registered() ledger.Beneficiary {
+	b := ledger.Beneficiary{ID: "ABCDEFGHIJKLMNOP-1"}
+	b.Apply(ledger.Event{}, &ledger.BeneficiaryRegistered{BeneficiaryID: b.ID, State: "West Bengal"})
+	return b
+}
+
+func TestBeneficiary_Eligibility(t *testing.T) {
+	ps := policies(
+		ledger.DefaultPolicy("COVAXIN", "2021-01-01"),
+		ledger.DefaultPolicy("COVISHIELD", "2021-01-01"),
+		ledger.VaccinePolicyChanged{Vaccine: "COVISHIELD", EffectiveFrom: "2021-05-13",
+			Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 84}}},
+		ledger.VaccinePolicyChanged{Vaccine: "CORBEVAX", EffectiveFrom: "2022-01-01", MixingAllowed: true,
+			Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 28}, {Dose: 3, MinIntervalDays: 180, Precaution: true}}},
+	)
+	// Dose 1 in West Bengal; dose 2 anywhere counts it.
+	d1 := withDose(registered(), 1, "COVAXIN", "2021-04-01", "WB-KOL-0007", "West Bengal")
+	tests := []struct {
+		name    string
+		b       ledger.Beneficiary
+		vaccine string
+		dose    int
+		date    string
+		want    error
+	}{
+		{"first dose", registered(), "COVAXIN", 1, "2021-04-01", nil},
+		{"day 27 in another state", d1, "COVAXIN", 2, "2021-04-28", ledger.ErrTooEarly},
+		{"day 28 in another state", d1, "COVAXIN", 2, "2021-04-29", nil},
+		{"day 90", d1, "COVAXIN", 2, "2021-06-30", nil},
+		{"another vaccine without mixing", d1, "COVISHIELD", 2, "2021-06-30", ledger.ErrVaccineMismatch},
+		{"schedule complete", withDose(d1, 2, "COVAXIN", "2021-05-01", "MH-PUN-0101", "Maharashtra"), "COVAXIN", 3, "2021-12-01", ledger.ErrScheduleComplete},
+		{"no policy", registered(), "SPUTNIK", 1, "2021-06-01", ledger.ErrNoPolicy},
+		{"policy not yet in force", registered(), "CORBEVAX", 1, "2021-12-31", ledger.ErrNoPolicy},
+		{"policy before change: 28 days", withDose(registered(), 1, "COVISHIELD", "2021-04-01", "s", "x"), "COVISHIELD", 2, "2021-05-10", nil},
+		{"policy after change: 84 days", withDose(registered(), 1, "COVISHIELD", "2021-04-01", "s", "x"), "COVISHIELD", 2, "2021-05-20", ledger.ErrTooEarly},
+		{"policy after change: day 84", withDose(registered(), 1, "COVISHIELD", "2021-04-01", "s", "x"), "COVISHIELD", 2, "2021-06-24", nil},
+		{"mixing allowed", withDose(registered(), 1, "COVAXIN", "2022-01-01", "s", "x"), "CORBEVAX", 2, "2022-02-01", nil},
+		{"precaution interval", withDose(withDose(registered(), 1, "CORBEVAX", "2022-01-01", "s", "x"), 2, "CORBEVAX", "2022-02-01", "s", "x"), "CORBEVAX", 3, "2022-07-01", ledger.ErrTooEarly},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.b.Eligibility(ps, tt.vaccine, tt.dose, tt.date)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Eligibility(%s dose %d on %s) = %v, want %v", tt.vaccine, tt.dose, tt.date, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBeneficiary_AssessDose(t *testing.T) {
+	ps := policies(ledger.DefaultPolicy("COVAXIN", "2021-01-01"), ledger.DefaultPolicy("COVISHIELD", "2021-01-01"))
+	booked := registered()
+	booked.Apply(ledger.Event{Revision: 1}, &ledger.AppointmentBooked{AppointmentID: "a1", SiteID: "WB-KOL-0007", Dose: 1, Vaccine: "COVAXIN", Date: "2021-04-01"})
+	d1 := withDose(registered(), 1, "COVAXIN", "2021-04-01", "WB-KOL-0007", "West Bengal")
+	tests := []struct {
+		name string
+		b    ledger.Beneficiary
+		dose ledger.DoseAdministered
+		date string
+		want []string
+	}{
+		{"booked, on time, right site", booked, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "WB-KOL-0007"}, "2021-04-01", nil},
+		{"booked elsewhere", booked, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "WB-HOW-0001"}, "2021-04-01", []string{ledger.AnomalyOtherSite}},
+		{"walk-in", registered(), ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyUnbooked}},
+		{"too early and unbooked", d1, ledger.DoseAdministered{Dose: 2, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-10", []string{ledger.AnomalyTooEarly, ledger.AnomalyUnbooked}},
+		{"captured twice", d1, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyDuplicate}},
+		{"skipped dose", registered(), ledger.DoseAdministered{Dose: 2, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyNotConsecutive, ledger.AnomalyUnbooked}},
+		{"mixed", d1, ledger.DoseAdministered{Dose: 2, Vaccine: "COVISHIELD", SiteID: "s"}, "2021-06-01", []string{ledger.AnomalyMixedVaccine, ledger.AnomalyUnbooked}},
+		{"unknown person", ledger.Beneficiary{}, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyUnregistered, ledger.AnomalyUnbooked}},
+		{"unknown vaccine", registered(), ledger.DoseAdministered{Dose: 1, Vaccine: "X", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyNoPolicy, ledger.AnomalyUnbooked}},
+		{"beyond schedule", withDose(d1, 2, "COVAXIN", "2021-05-01", "s", "x"), ledger.DoseAdministered{Dose: 3, Vaccine: "COVAXIN", SiteID: "s"}, "2021-09-01", []string{ledger.AnomalyBeyondSchedule, ledger.AnomalyUnbooked}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dupOf := tt.b.AssessDose(ps, tt.dose, tt.date)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("anomalies = %v, want %v", got, tt.want)
+			}
+			if slices.Contains(tt.want, ledger.AnomalyDuplicate) != (dupOf != "") {
+				t.Errorf("duplicate_of = %q", dupOf)
+			}
+		})
+	}
+}
+
+func TestBeneficiary_VoidAndMerge(t *testing.T) {
+	b := withDose(registered(), 1, "COVAXIN", "2021-04-01", "s", "x")
+	id := b.Doses[0].EventID
+	b.ApplyVoid(&ledger.DoseVoided{DoseEventID: id})
+	if len(b.Doses) != 0 || b.NextDose() != 1 {
+		t.Fatalf("after void: doses %v, next %d", b.Doses, b.NextDose())
+	}
+	other := withDose(ledger.Beneficiary{}, 1, "COVAXIN", "2021-04-05", "s", "x")
+	b.Absorb(other)
+	b.Absorb(other)
+	if len(b.Doses) != 1 || b.NextDose() != 2 {
+		t.Fatalf("after absorbing a merged record twice: doses %v", b.Doses)
+	}
+}
+
+func TestSession_CheckBookable(t *testing.T) {
+	var s ledger.Session
+	if err := s.CheckBookable(1, "", "2021-04-01"); !errors.Is(err, ledger.ErrSessionNotFound) {
+		t.Fatalf("unpublished: %v", err)
+	}
+	s.Apply(ledger.Event{}, &ledger.SessionPublished{Date: "2021-04-02", Capacity: map[int]int{1: 2}, Slots: []string{"09:00-11:00"}})
+	for i, appt := range []string{"a", "b", "b"} {
+		if err := s.CheckBookable(1, "09:00-11:00", "2021-04-01"); err != nil && i < 2 {
+			t.Fatalf("seat %d: %v", i, err)
+		}
+		s.Apply(ledger.Event{Revision: ledger.Revision(i + 1)}, &ledger.SeatReserved{AppointmentID: appt, Dose: 1})
+	}
+	if s.Free(1) != 0 {
+		t.Fatalf("free = %d after two distinct seats (one reserved twice), want 0", s.Free(1))
+	}
+	checks := []struct {
+		dose      int
+		slot, day string
+		want      error
+	}{
+		{1, "", "2021-04-01", ledger.ErrSessionFull},
+		{2, "", "2021-04-01", ledger.ErrSessionFull}, // no dose-2 capacity
+		{1, "18:00-19:00", "2021-04-01", ledger.ErrInvalidCommand},
+		{1, "", "2021-04-03", ledger.ErrSessionPast},
+	}
+	for _, c := range checks {
+		if err := s.CheckBookable(c.dose, c.slot, c.day); !errors.Is(err, c.want) {
+			t.Errorf("CheckBookable(%d, %q, %s) = %v, want %v", c.dose, c.slot, c.day, err, c.want)
+		}
+	}
+	s.Apply(ledger.Event{Revision: 4}, &ledger.SeatReleased{AppointmentID: "a"})
+	if err := s.CheckBookable(1, "", "2021-04-01"); err != nil {
+		t.Errorf("after a release: %v", err)
+	}
+	s.Apply(ledger.Event{Revision: 5}, &ledger.SessionCancelled{})
+	if err := s.CheckBookable(1, "", "2021-04-01"); !errors.Is(err, ledger.ErrSessionCancelled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestSeal_Open(t *testing.T) {
+	key := make([]byte, ledger.KeySize)
+	key[0] = 1
+	in := ledger.Personal{Name: "Asha Devi", BirthDate: "1961-02-03", Mobile: "9876543210", IDNumber: "123412341234"}
+	s, err := ledger.Seal(key, "P-1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out ledger.Personal
+	if err := s.Open(key, "P-1", &out); err != nil || out != in {
+		t.Fatalf("Open = %+v, %v", out, err)
+	}
+	other := make([]byte, ledger.KeySize)
+	if err := s.Open(other, "P-1", &out); !errors.Is(err, ledger.ErrSealed) {
+		t.Errorf("wrong key: %v", err)
+	}
+	if err := s.Open(key, "P-2", &out); !errors.Is(err, ledger.ErrSealed) {
+		t.Errorf("sealed for another person: %v", err)
+	}
+	if err := ledger.Sealed("v1.!!").Open(key, "P-1", &out); !errors.Is(err, ledger.ErrSealed) {
+		t.Errorf("corrupt: %v", err)
+	}
+}
+
+func TestHasher(t *testing.T) {
+	h, err := ledger.NewHasher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Mobile("+91 98765-43210") != h.Mobile("09876543210") {
+		t.Error("the same mobile written two ways hashes differently")
+	}
+	if h.IDNumber("aadhaar", "1234 5678 9012") != h.IDNumber("aadhaar", "123456789012") {
+		t.Error("the same ID number written two ways hashes differently")
+	}
+	if h.IDNumber("aadhaar", "123456789012") == h.IDNumber("pan", "123456789012") {
+		t.Error("ID types share a hash space")
+	}
+	h2, _ := ledger.NewHasher(append(make([]byte, 31), 1))
+	if h.Mobile("9876543210") == h2.Mobile("9876543210") {
+		t.Error("hash does not depend on the key")
+	}
+	if c := h.BookingCode("x"); len(c) != 4 {
+		t.Errorf("booking code %q", c)
+	}
+}
