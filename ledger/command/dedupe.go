@@ -1,0 +1,98 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// DuplicateFinder finds the same photo-ID number registered twice (from two
+// mobiles, in two states) and merges the later record into the earlier
+// one. It reads the global log, so it also catches registrations that
+// raced each other, late uploads and corrected ID numbers. It is not safe
+// for concurrent use; run one per ledger.
+type DuplicateFinder struct {
+	h *Handler
+	// first maps an ID hash to the record registered first with it.
+	first map[string]string
+	// owner maps a record to its current ID hash, to follow corrections.
+	owner map[string]string
+	last  ledger.Position
+}
+
+// NewDuplicateFinder returns a finder that starts at the beginning of the log.
+func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
+	return &DuplicateFinder{h: h, first: map[string]string{}, owner: map[string]string{}}
+}
+
+var dedupeFilter = ledger.Filter{Types: []string{ledger.TypeBeneficiaryRegistered, ledger.TypeDetailsCorrected}}
+
+// CatchUp reads the log from where the finder stopped to its end, merging
+// duplicates, and returns how many merges it made.
+func (d *DuplicateFinder) CatchUp(ctx context.Context) (int, error) {
+	merged := 0
+	for e, err := range d.h.store.ReadAll(ctx, d.last, dedupeFilter, 0) {
+		if err != nil {
+			return merged, err
+		}
+		n, err := d.apply(ctx, e)
+		if err != nil {
+			return merged, err
+		}
+		merged += n
+	}
+	return merged, nil
+}
+
+// Run follows the log live, merging duplicates as they appear, until ctx
+// is done.
+func (d *DuplicateFinder) Run(ctx context.Context) error {
+	for e, err := range d.h.store.Subscribe(ctx, d.last, dedupeFilter) {
+		if err != nil {
+			return err
+		}
+		if _, err := d.apply(ctx, e); err != nil {
+			d.h.log.Error("duplicate finder", "event", e.ID, "err", err)
+		}
+	}
+	return ctx.Err()
+}
+
+func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error) {
+	d.last = e.Position
+	p, err := ledger.Decode(e)
+	if err != nil {
+		return 0, err
+	}
+	var id, hash string
+	switch p := p.(type) {
+	case *ledger.BeneficiaryRegistered:
+		id, hash = p.BeneficiaryID, p.IDHash
+	case *ledger.DetailsCorrected:
+		if p.Field != ledger.FieldIDNumber {
+			return 0, nil
+		}
+		id, hash = p.BeneficiaryID, p.NewHash
+	default:
+		return 0, nil
+	}
+	d.owner[id] = hash
+	survivor, seen := d.first[hash]
+	if !seen || d.owner[survivor] != hash {
+		d.first[hash] = id
+		return 0, nil
+	}
+	if survivor == id {
+		return 0, nil
+	}
+	err = d.h.Merge(ctx, survivor, id, "same photo-ID number", "system:dedupe")
+	if errors.Is(err, ledger.ErrMerged) {
+		return 0, nil // one of them was merged by hand already
+	}
+	if err != nil {
+		return 0, fmt.Errorf("merge %s into %s: %w", id, survivor, err)
+	}
+	return 1, nil
+}

@@ -1,0 +1,627 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/ledger/keystore"
+	"github.com/doseledger/doseledger/ledger/pebblestore"
+)
+
+// clock is a settable test clock.
+type clock struct{ t atomic.Pointer[time.Time] }
+
+func (c *clock) Now() time.Time { return *c.t.Load() }
+func (c *clock) Set(date string) {
+	t, _ := ledger.ParseDate(date)
+	t = t.Add(9 * time.Hour)
+	c.t.Store(&t)
+}
+func (c *clock) At(date string) time.Time {
+	t, _ := ledger.ParseDate(date)
+	return t.Add(11 * time.Hour)
+}
+
+type fixture struct {
+	h     *command.Handler
+	store ledger.Store
+	keys  *keystore.Store
+	clock *clock
+}
+
+const official = command.Actor("official:test")
+
+func MustFixture(tb testing.TB) *fixture {
+	tb.Helper()
+	dir := tb.TempDir()
+	store, err := pebblestore.Open(dir+"/events", pebblestore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	keys, err := keystore.Open(dir + "/keys")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { keys.Close() })
+	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &clock{}
+	c.Set("2021-04-01")
+	h, err := command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: c.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{h: h, store: store, keys: keys, clock: c}
+	ctx := context.Background()
+	for _, v := range []string{"COVAXIN", "COVISHIELD"} {
+		if err := h.SetPolicy(ctx, uuid.Nil, ledger.DefaultPolicy(v, "2021-01-01"), official); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return f
+}
+
+// MustRegister registers person i of a test population: four per mobile.
+func (f *fixture) MustRegister(tb testing.TB, i int, state string) string {
+	tb.Helper()
+	id, err := f.h.Register(context.Background(), person(i, state), "citizen")
+	if err != nil {
+		tb.Fatalf("register %d: %v", i, err)
+	}
+	return id
+}
+
+func person(i int, state string) command.Register {
+	return command.Register{
+		RequestID: uuid.NewSHA1(uuid.Nil, []byte(fmt.Sprint("person", i))),
+		Mobile:    fmt.Sprintf("98%08d", i/4), Name: fmt.Sprintf("Person %d", i), BirthDate: "1960-01-02",
+		Gender: "F", IDType: ledger.IDAadhaar, IDNumber: fmt.Sprintf("5000%08d", i),
+		State: state, District: "District", Pincode: "700001",
+	}
+}
+
+func (f *fixture) MustSession(tb testing.TB, site, state, date, vaccine string, capacity map[int]int) string {
+	tb.Helper()
+	s, err := f.h.PublishSession(context.Background(), uuid.Nil, ledger.SessionPublished{
+		SiteID: site, SiteName: "Site " + site, State: state, District: "District", Pincode: "700001",
+		Date: date, Vaccine: vaccine, Capacity: capacity, Slots: []string{"09:00-11:00", "11:00-13:00"},
+	}, official)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s.SessionID
+}
+
+func (f *fixture) MustDose(tb testing.TB, id string, n int, vaccine, site, date string) command.DoseResult {
+	tb.Helper()
+	r, err := f.h.RecordDose(context.Background(), command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.At(date),
+		Dose: ledger.DoseAdministered{BeneficiaryID: id, Dose: n, Vaccine: vaccine, Lot: "L1", SiteID: site, Vaccinator: "v1", Capture: ledger.CaptureOnline}}, "vaccinator:v1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+func TestRegister_FourPerMobile(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 4; i++ {
+		ids = append(ids, f.MustRegister(t, i, "Kerala"))
+	}
+	if ids[0] == ids[1] || ids[0][:16] != ids[3][:16] {
+		t.Fatalf("ids %v: want four members of one account", ids)
+	}
+	fifth := person(4, "Kerala")
+	fifth.Mobile = person(0, "").Mobile
+	if _, err := f.h.Register(ctx, fifth, "citizen"); !errors.Is(err, ledger.ErrAccountFull) {
+		t.Fatalf("fifth person on one mobile: err = %v, want ErrAccountFull", err)
+	}
+	// A retried request returns the same id and writes nothing.
+	before, _ := f.store.LastPosition(ctx)
+	again, err := f.h.Register(ctx, person(2, "Kerala"), "citizen")
+	after, _ := f.store.LastPosition(ctx)
+	if err != nil || again != ids[2] || after != before {
+		t.Fatalf("retry: id %s (want %s), err %v, log grew %d→%d", again, ids[2], err, before, after)
+	}
+	p, err := f.h.Personal(ctx, ids[1])
+	if err != nil || p.Name != "Person 1" || p.Mobile != person(1, "").Mobile {
+		t.Fatalf("Personal = %+v, %v", p, err)
+	}
+}
+
+func TestRegister_ConcurrentOnOneMobile(t *testing.T) {
+	f := MustFixture(t)
+	var ok, full atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := person(i, "Goa")
+			r.Mobile = "9811111111"
+			_, err := f.h.Register(context.Background(), r, "citizen")
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ledger.ErrAccountFull):
+				full.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != ledger.MaxPerAccount || full.Load() != 12-ledger.MaxPerAccount {
+		t.Fatalf("registered %d, refused %d; want %d and %d", ok.Load(), full.Load(), ledger.MaxPerAccount, 12-ledger.MaxPerAccount)
+	}
+}
+
+func TestRegister_Malformed(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	before, _ := f.store.LastPosition(ctx)
+	for name, mutate := range map[string]func(*command.Register){
+		"short mobile":   func(r *command.Register) { r.Mobile = "12345" },
+		"no name":        func(r *command.Register) { r.Name = " " },
+		"bad birth date": func(r *command.Register) { r.BirthDate = "1960-13-40" },
+		"bad gender":     func(r *command.Register) { r.Gender = "X" },
+		"bad id type":    func(r *command.Register) { r.IDType = "library_card" },
+		"short id":       func(r *command.Register) { r.IDNumber = "12" },
+		"bad pincode":    func(r *command.Register) { r.Pincode = "0123" },
+	} {
+		r := person(0, "Goa")
+		mutate(&r)
+		if _, err := f.h.Register(ctx, r, "citizen"); !errors.Is(err, ledger.ErrInvalidCommand) {
+			t.Errorf("%s: err = %v, want ErrInvalidCommand", name, err)
+		}
+	}
+	if after, _ := f.store.LastPosition(ctx); after != before {
+		t.Errorf("malformed registrations wrote events: %d → %d", before, after)
+	}
+}
+
+// TestBook_LastSeatsRace has a thousand people race for a session's last
+// fifty seats: exactly fifty get one, and the session never goes over.
+func TestBook_LastSeatsRace(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	const people, seats = 1000, 50
+	sess := f.MustSession(t, "MH-PUN-0101", "Maharashtra", "2021-04-05", "COVAXIN", map[int]int{1: seats})
+	ids := make([]string, people)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ids[i] = f.MustRegister(t, i, "Maharashtra")
+		}()
+	}
+	wg.Wait()
+	var booked, full atomic.Int32
+	start := make(chan struct{})
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: sess}, "citizen")
+			switch {
+			case err == nil:
+				booked.Add(1)
+			case errors.Is(err, ledger.ErrSessionFull):
+				full.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if booked.Load() != seats || full.Load() != people-seats {
+		t.Fatalf("booked %d, refused as full %d; want %d and %d", booked.Load(), full.Load(), seats, people-seats)
+	}
+	// The session stream itself holds exactly the seats, and each seat's
+	// holder has the appointment.
+	var holders []string
+	for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(sess), ledger.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == ledger.TypeSeatReserved {
+			p, _ := ledger.Decode(e)
+			holders = append(holders, p.(*ledger.SeatReserved).BeneficiaryID)
+		}
+	}
+	if len(holders) != seats {
+		t.Fatalf("session stream holds %d seats, want %d", len(holders), seats)
+	}
+	for _, id := range holders {
+		var n int
+		for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(id), ledger.ReadOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Type == ledger.TypeAppointmentBooked {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("seat holder %s has %d appointments, want 1", id, n)
+		}
+	}
+}
+
+// TestBook_OneActiveAppointment has one person book twenty sessions at
+// once: one booking wins, and the other seats are given back.
+func TestBook_OneActiveAppointment(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Bihar")
+	var sessions []string
+	for i := 0; i < 20; i++ {
+		sessions = append(sessions, f.MustSession(t, fmt.Sprintf("BR-PAT-%04d", i), "Bihar", "2021-04-03", "COVAXIN", map[int]int{1: 10}))
+	}
+	var ok, active atomic.Int32
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}, "citizen")
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ledger.ErrActiveAppointment):
+				active.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || active.Load() != 19 {
+		t.Fatalf("booked %d, refused %d; want 1 and 19", ok.Load(), active.Load())
+	}
+	held := 0
+	for _, s := range sessions {
+		var st ledger.Session
+		for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(s), ledger.ReadOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := ledger.Decode(e)
+			st.Apply(e, p)
+		}
+		held += st.Reserved[1]
+	}
+	if held != 1 {
+		t.Errorf("%d seats held across the sessions, want 1: losers must give their seat back", held)
+	}
+}
+
+// TestBook_SecondDoseAnywhere: dose 1 in West Bengal counts for a dose-2
+// booking in Maharashtra, refused on day 27 and accepted on day 28.
+func TestBook_SecondDoseAnywhere(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "West Bengal")
+	d1 := f.MustSession(t, "WB-KOL-0007", "West Bengal", "2021-04-01", "COVAXIN", map[int]int{1: 10})
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: d1}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.MustDose(t, id, 1, "COVAXIN", "WB-KOL-0007", "2021-04-01"); len(r.Anomalies) != 0 {
+		t.Fatalf("booked dose 1 flagged %v", r.Anomalies)
+	}
+	day27 := f.MustSession(t, "MH-PUN-0101", "Maharashtra", "2021-04-28", "COVAXIN", map[int]int{2: 10})
+	day28 := f.MustSession(t, "MH-PUN-0101", "Maharashtra", "2021-04-29", "COVAXIN", map[int]int{2: 10})
+	other := f.MustSession(t, "MH-PUN-0102", "Maharashtra", "2021-04-29", "COVISHIELD", map[int]int{2: 10})
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: day27}, "citizen"); !errors.Is(err, ledger.ErrTooEarly) {
+		t.Fatalf("day 27: err = %v, want ErrTooEarly", err)
+	}
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: other}, "citizen"); !errors.Is(err, ledger.ErrVaccineMismatch) {
+		t.Fatalf("other vaccine: err = %v, want ErrVaccineMismatch", err)
+	}
+	a, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: day28}, "citizen")
+	if err != nil || a.Dose != 2 || len(a.Code) != 4 {
+		t.Fatalf("day 28: %+v, %v", a, err)
+	}
+}
+
+func TestBook_RetriedRequest(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	s := f.MustSession(t, "GA-NG-0001", "Goa", "2021-04-02", "COVAXIN", map[int]int{1: 5})
+	req := command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}
+	a1, err := f.h.Book(ctx, req, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.store.LastPosition(ctx)
+	a2, err := f.h.Book(ctx, req, "citizen")
+	after, _ := f.store.LastPosition(ctx)
+	if err != nil || a2 != a1 || after != before {
+		t.Fatalf("retry: %+v, %v; log %d→%d; want %+v and nothing written", a2, err, before, after, a1)
+	}
+	if err := f.h.Cancel(ctx, command.Cancel{RequestID: uuid.New(), BeneficiaryID: id, Reason: "ill"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.Cancel(ctx, command.Cancel{RequestID: uuid.New(), BeneficiaryID: id, Reason: "ill"}, "citizen"); !errors.Is(err, ledger.ErrNoAppointment) {
+		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+func TestReschedule(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	s1 := f.MustSession(t, "GA-NG-0001", "Goa", "2021-04-02", "COVAXIN", map[int]int{1: 1})
+	s2 := f.MustSession(t, "GA-NG-0002", "Goa", "2021-04-03", "COVAXIN", map[int]int{1: 1})
+	a, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s1}, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.h.Reschedule(ctx, command.Reschedule{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s2, Slot: "11:00-13:00"}, "citizen")
+	if err != nil || b.ID != a.ID || b.SessionID != s2 || b.Slot != "11:00-13:00" {
+		t.Fatalf("reschedule: %+v, %v", b, err)
+	}
+	// The old seat is free again: someone else can take it.
+	other := f.MustRegister(t, 4, "Goa")
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: other, SessionID: s1}, "citizen"); err != nil {
+		t.Fatalf("old seat not given back: %v", err)
+	}
+}
+
+// TestRecordDose_NeverRefused records doses that break rules and checks
+// each is stored with its anomalies, while malformed reports are refused
+// without writing anything.
+func TestRecordDose_NeverRefused(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	f.clock.Set("2021-04-20")
+	id := f.MustRegister(t, 0, "Assam")
+	first := f.MustDose(t, id, 1, "COVAXIN", "AS-GUW-0001", "2021-04-01")
+	if !slices.Equal(first.Anomalies, []string{ledger.AnomalyUnbooked}) {
+		t.Errorf("walk-in dose 1: anomalies %v", first.Anomalies)
+	}
+	early := f.MustDose(t, id, 2, "COVAXIN", "AS-GUW-0001", "2021-04-10")
+	if !slices.Contains(early.Anomalies, ledger.AnomalyTooEarly) {
+		t.Errorf("dose 2 on day 9: anomalies %v, want too_early", early.Anomalies)
+	}
+	// The same dose captured twice offline, under another event id.
+	dup := f.MustDose(t, id, 2, "COVAXIN", "AS-GUW-0001", "2021-04-10")
+	if !slices.Contains(dup.Anomalies, ledger.AnomalyDuplicate) || dup.DuplicateOf != early.EventID.String() {
+		t.Errorf("second capture: anomalies %v duplicate_of %q, want duplicate of %s", dup.Anomalies, dup.DuplicateOf, early.EventID)
+	}
+	// A dose for nobody registered is still recorded, flagged.
+	ghost := f.MustDose(t, "ZZZZZZZZZZZZZZZZ-1", 1, "COVAXIN", "AS-GUW-0001", "2021-04-01")
+	if !slices.Contains(ghost.Anomalies, ledger.AnomalyUnregistered) {
+		t.Errorf("unregistered: %v", ghost.Anomalies)
+	}
+
+	before, _ := f.store.LastPosition(ctx)
+	good := ledger.DoseAdministered{BeneficiaryID: id, Dose: 3, Vaccine: "COVAXIN", SiteID: "s", Vaccinator: "v", Capture: ledger.CapturePaper}
+	for name, r := range map[string]command.DoseReport{
+		"no event id":      {OccurredAt: f.clock.At("2021-04-01"), Dose: good},
+		"no time":          {EventID: uuid.New(), Dose: good},
+		"future":           {EventID: uuid.New(), OccurredAt: f.clock.At("2021-05-01"), Dose: good},
+		"before the drive": {EventID: uuid.New(), OccurredAt: f.clock.At("2020-12-01"), Dose: good},
+		"dose zero":        {EventID: uuid.New(), OccurredAt: f.clock.At("2021-04-01"), Dose: func() ledger.DoseAdministered { d := good; d.Dose = 0; return d }()},
+		"bad capture":      {EventID: uuid.New(), OccurredAt: f.clock.At("2021-04-01"), Dose: func() ledger.DoseAdministered { d := good; d.Capture = "fax"; return d }()},
+		"bad id":           {EventID: uuid.New(), OccurredAt: f.clock.At("2021-04-01"), Dose: func() ledger.DoseAdministered { d := good; d.BeneficiaryID = "../etc"; return d }()},
+		"no vaccine":       {EventID: uuid.New(), OccurredAt: f.clock.At("2021-04-01"), Dose: func() ledger.DoseAdministered { d := good; d.Vaccine = ""; return d }()},
+	} {
+		if _, err := f.h.RecordDose(ctx, r, "vaccinator:v"); !errors.Is(err, ledger.ErrInvalidCommand) {
+			t.Errorf("%s: err = %v, want ErrInvalidCommand", name, err)
+		}
+	}
+	if after, _ := f.store.LastPosition(ctx); after != before {
+		t.Errorf("malformed reports wrote events: %d → %d", before, after)
+	}
+}
+
+// TestRecordDose_UploadQueueReplay replays a site's whole upload queue,
+// concurrently, after it was already uploaded once: nothing is recorded
+// twice.
+func TestRecordDose_UploadQueueReplay(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	var queue []command.DoseReport
+	for i := 0; i < 40; i++ {
+		id := f.MustRegister(t, i, "Odisha")
+		queue = append(queue, command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.At("2021-03-28"),
+			Dose: ledger.DoseAdministered{BeneficiaryID: id, Dose: 1, Vaccine: "COVISHIELD", Lot: "L9", SiteID: "OD-BBS-0003",
+				Vaccinator: "v7", Capture: ledger.CaptureOffline}})
+	}
+	upload := func() (fresh, again int32) {
+		var n, d atomic.Int32
+		var wg sync.WaitGroup
+		for _, r := range queue {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := f.h.RecordDose(ctx, r, "vaccinator:v7")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.AlreadyRecorded {
+					d.Add(1)
+				} else {
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return n.Load(), d.Load()
+	}
+	if n, d := upload(); n != 40 || d != 0 {
+		t.Fatalf("first upload: %d new, %d already there", n, d)
+	}
+	before, _ := f.store.LastPosition(ctx)
+	if n, d := upload(); n != 0 || d != 40 {
+		t.Fatalf("replayed upload: %d new, %d already there; want 0 and 40", n, d)
+	}
+	if after, _ := f.store.LastPosition(ctx); after != before {
+		t.Fatalf("replay wrote %d events", after-before)
+	}
+}
+
+func TestVoidDose(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	r := f.MustDose(t, id, 1, "COVAXIN", "s", "2021-03-01")
+	if err := f.h.VoidDose(ctx, uuid.New(), id, r.EventID, "wrong person", official); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.VoidDose(ctx, uuid.New(), id, r.EventID, "again", official); !errors.Is(err, ledger.ErrDoseVoided) {
+		t.Fatalf("void twice: %v", err)
+	}
+	if err := f.h.VoidDose(ctx, uuid.New(), id, uuid.New(), "no such", official); !errors.Is(err, ledger.ErrDoseNotFound) {
+		t.Fatalf("void unknown: %v", err)
+	}
+	// With dose 1 voided, the next dose 1 is not a duplicate.
+	if again := f.MustDose(t, id, 1, "COVAXIN", "s", "2021-03-02"); slices.Contains(again.Anomalies, ledger.AnomalyDuplicate) {
+		t.Fatalf("dose after a void flagged %v", again.Anomalies)
+	}
+}
+
+// TestMerge: one photo ID registered from two mobiles in two states is
+// one person; dose 1 under either record counts for dose 2.
+func TestMerge(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	a := f.MustRegister(t, 0, "West Bengal")
+	r := person(0, "Maharashtra")
+	r.Mobile, r.RequestID = "9900000001", uuid.New()
+	b, err := f.h.Register(ctx, r, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.MustDose(t, b, 1, "COVAXIN", "MH-PUN-0101", "2021-03-20")
+	if err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil {
+		t.Fatalf("merge is not idempotent: %v", err)
+	}
+	s := f.MustSession(t, "WB-KOL-0007", "West Bengal", "2021-04-10", "COVAXIN", map[int]int{1: 5, 2: 5})
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: b, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrMerged) {
+		t.Fatalf("booking on the merged record: %v, want ErrMerged", err)
+	}
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: a, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrTooEarly) {
+		t.Fatalf("dose 2 on day 21 after the merged record's dose 1: %v, want ErrTooEarly", err)
+	}
+	c := f.MustRegister(t, 8, "Goa")
+	if err := f.h.Merge(ctx, a, c, "x", official); !errors.Is(err, ledger.ErrInvalidCommand) {
+		t.Fatalf("merging different ID numbers: %v", err)
+	}
+}
+
+func TestCorrect(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: id, Field: ledger.FieldName, New: "Asha Devi",
+		Reason: "spelling", ApprovedBy: "official:1"}, official); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: id, Field: ledger.FieldDistrict, New: "North Goa",
+		Reason: "moved", ApprovedBy: "official:1"}, official); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.h.Personal(ctx, id)
+	if err != nil || p.Name != "Asha Devi" {
+		t.Fatalf("Personal after correction: %+v, %v", p, err)
+	}
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: id, Field: "vaccine", New: "x",
+		Reason: "r", ApprovedBy: "o"}, official); !errors.Is(err, ledger.ErrInvalidCommand) {
+		t.Fatalf("unknown field: %v", err)
+	}
+}
+
+// TestErase_NothingReadable erases one person and checks that no event in
+// the log shows their name, mobile or ID number, while the registration
+// still counts.
+func TestErase_NothingReadable(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Kerala")
+	keep := f.MustRegister(t, 1, "Kerala")
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: id, Field: ledger.FieldName, New: "Kamala Menon",
+		Reason: "spelling", ApprovedBy: "official:1"}, official); err != nil {
+		t.Fatal(err)
+	}
+	f.MustDose(t, id, 1, "COVAXIN", "KL-TVM-0001", "2021-03-01")
+	if err := f.keys.Erase(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"Person 0", "Kamala Menon", person(0, "").Mobile, person(0, "").IDNumber, "1960-01-02"}
+	registrations := 0
+	for e, err := range f.store.ReadAll(ctx, ledger.Start, ledger.Filter{}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if bytes.Contains(e.Data, []byte(s)) {
+				t.Errorf("event %s %s shows %q in clear", e.Type, e.ID, s)
+			}
+		}
+		if e.Type == ledger.TypeBeneficiaryRegistered {
+			registrations++
+		}
+	}
+	if registrations != 2 {
+		t.Errorf("%d registrations replay after erasure, want 2", registrations)
+	}
+	if _, err := f.h.Personal(ctx, id); !errors.Is(err, ledger.ErrErased) {
+		t.Errorf("Personal(erased) err = %v, want ErrErased", err)
+	}
+	if p, err := f.h.Personal(ctx, keep); err != nil || p.Name != "Person 1" {
+		t.Errorf("the other person: %+v, %v", p, err)
+	}
+}
+
+func TestDuplicateFinder(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	a := f.MustRegister(t, 0, "West Bengal")
+	f.MustRegister(t, 1, "West Bengal")
+	r := person(0, "Maharashtra")
+	r.Mobile, r.RequestID = "9900000001", uuid.New()
+	b, err := f.h.Register(ctx, r, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder := f.h.NewDuplicateFinder()
+	n, err := finder.CatchUp(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("CatchUp merged %d, err %v; want 1", n, err)
+	}
+	if n, _ := finder.CatchUp(ctx); n != 0 {
+		t.Fatalf("second CatchUp merged %d again", n)
+	}
+	s := f.MustSession(t, "WB-KOL-0007", "West Bengal", "2021-04-10", "COVAXIN", map[int]int{1: 5})
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: b, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrMerged) {
+		t.Fatalf("%s was not merged into %s: %v", b, a, err)
+	}
+}
