@@ -234,7 +234,10 @@ func (b Beneficiary) AssessDose(ps Policies, p DoseAdministered, date string) (a
 	if p.Dose != b.NextDose() {
 		anomalies = append(anomalies, AnomalyNotConsecutive)
 	}
-	if err := b.Eligibility(ps, p.Vaccine, p.Dose, date); err != nil {
+	booked := b.Active != nil && b.Active.Dose == p.Dose && b.Active.Vaccine == p.Vaccine
+	// A booked dose was checked under the rule in force when it was
+	// booked; a later rule change does not make it early.
+	if err := b.Eligibility(ps, p.Vaccine, p.Dose, date); err != nil && !booked {
 		switch {
 		case isErr(err, ErrTooEarly):
 			anomalies = append(anomalies, AnomalyTooEarly)
@@ -243,7 +246,7 @@ func (b Beneficiary) AssessDose(ps Policies, p DoseAdministered, date string) (a
 		}
 	}
 	switch {
-	case b.Active == nil || b.Active.Dose != p.Dose:
+	case !booked:
 		anomalies = append(anomalies, AnomalyUnbooked)
 	case b.Active.SiteID != p.SiteID:
 		anomalies = append(anomalies, AnomalyOtherSite)
