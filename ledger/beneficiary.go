@@ -160,6 +160,16 @@ func (b *Beneficiary) applyCorrection(p *DetailsCorrected) {
 	}
 }
 
+// ActiveOn returns the appointment that is still ahead on today's date
+// (YYYY-MM-DD), or nil. An appointment whose day has passed without a dose
+// lapses (a no-show) and no longer stops the person from booking again.
+func (b Beneficiary) ActiveOn(today string) *Appointment {
+	if b.Active == nil || b.Active.Date < today {
+		return nil
+	}
+	return b.Active
+}
+
 // LastDose returns the latest dose that counts, or false if none.
 func (b Beneficiary) LastDose() (DoseRecord, bool) {
 	if len(b.Doses) == 0 {

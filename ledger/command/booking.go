@@ -29,9 +29,12 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 		return ledger.Appointment{}, invalidf("a booking needs a valid beneficiary_id and a session_id")
 	}
 	apptID := derive(r.RequestID, "appointment").String()
-	own, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
-	if err != nil || own.Active != nil {
-		return activeOrZero(own), err
+	_, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	if whole.Active != nil && whole.Active.ID == apptID {
+		return *whole.Active, nil // a retried request that already landed
 	}
 	ps, err := h.Policies(ctx)
 	if err != nil {
@@ -55,7 +58,7 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	// person's stream moved since the check above.
 	err = h.retry(ctx, "book", func() error {
 		own, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
-		if err != nil || own.Active != nil {
+		if err != nil || own.Active != nil && own.Active.ID == apptID {
 			return err
 		}
 		if err := whole.Eligibility(ps, appt.Vaccine, dose, appt.Date); err != nil {
@@ -87,17 +90,10 @@ func (h *Handler) bookable(ctx context.Context, id, apptID string) (own, whole l
 		err = fmt.Errorf("%w: %s", ledger.ErrNotRegistered, id)
 	case own.MergedInto != "":
 		err = fmt.Errorf("%w: %s is now %s", ledger.ErrMerged, id, own.MergedInto)
-	case own.Active != nil && own.Active.ID != apptID:
+	case own.ActiveOn(h.today()) != nil && own.Active.ID != apptID:
 		err = fmt.Errorf("%w: %s on %s", ledger.ErrActiveAppointment, own.Active.SessionID, own.Active.Date)
 	}
 	return own, whole, err
-}
-
-func activeOrZero(b ledger.Beneficiary) ledger.Appointment {
-	if b.Active == nil {
-		return ledger.Appointment{}
-	}
-	return *b.Active
 }
 
 // reserveSeat takes a seat in a session for an appointment, deciding again
@@ -162,7 +158,7 @@ func (h *Handler) Cancel(ctx context.Context, r Cancel, actor Actor) error {
 		if err != nil {
 			return err
 		}
-		if own.Active == nil {
+		if own.ActiveOn(h.today()) == nil {
 			return fmt.Errorf("cancel: %w", ledger.ErrNoAppointment)
 		}
 		appt = *own.Active
@@ -198,7 +194,7 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
-	if own.Active == nil {
+	if own.ActiveOn(h.today()) == nil {
 		return ledger.Appointment{}, fmt.Errorf("reschedule: %w", ledger.ErrNoAppointment)
 	}
 	old := *own.Active

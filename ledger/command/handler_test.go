@@ -625,3 +625,23 @@ func TestDuplicateFinder(t *testing.T) {
 		t.Fatalf("%s was not merged into %s: %v", b, a, err)
 	}
 }
+
+// TestBook_NoShowLapses: an appointment whose day passed without a dose no
+// longer blocks a new booking.
+func TestBook_NoShowLapses(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	s1 := f.MustSession(t, "GA-NG-0001", "Goa", "2021-04-02", "COVAXIN", map[int]int{1: 5})
+	s2 := f.MustSession(t, "GA-NG-0001", "Goa", "2021-04-05", "COVAXIN", map[int]int{1: 5})
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s1}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s2}, "citizen"); !errors.Is(err, ledger.ErrActiveAppointment) {
+		t.Fatalf("second booking before the first day: %v", err)
+	}
+	f.clock.Set("2021-04-03")
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s2}, "citizen"); err != nil {
+		t.Fatalf("booking after a no-show: %v", err)
+	}
+}
