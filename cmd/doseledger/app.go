@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/ledger/keystore"
+	"github.com/doseledger/doseledger/ledger/pebblestore"
+)
+
+// errUsage is returned for a command line that cannot be run; the usage
+// was printed already.
+var errUsage = errors.New("usage")
+
+// Config is the configuration shared by every subcommand, from flags and
+// then the environment.
+type Config struct {
+	DataDir  string
+	LogLevel slog.Level
+	LogJSON  bool
+}
+
+// Main is the program: its output streams and the ledger it opens. End-to-
+// end tests run it as the binary would.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Config         Config
+	Log            *slog.Logger
+}
+
+// NewMain returns a Main writing to stdout and stderr.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{Stdout: stdout, Stderr: stderr}
+}
+
+const usage = `doseledger — a national vaccination dose ledger.
+
+Usage:
+  doseledger [global flags] <command> [flags]
+
+Commands:
+  serve    run the server on the embedded store (--demo seeds an empty one first)
+  seed     generate a synthetic country into an empty ledger
+  events   print or follow the events of one stream or of the whole log
+
+Global flags:
+  --data DIR        data directory (default ./data; env DOSELEDGER_DATA)
+  --log-level LVL   debug, info, warn or error (default info; env DOSELEDGER_LOG_LEVEL)
+  --log-json        write logs as JSON (env DOSELEDGER_LOG_JSON=1)
+
+Run 'doseledger <command> --help' for a command's flags.
+`
+
+// Run parses args and runs the subcommand they name.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("doseledger", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(m.Stderr, usage) }
+	data := fs.String("data", envOr("DOSELEDGER_DATA", "data"), "")
+	level := fs.String("log-level", envOr("DOSELEDGER_LOG_LEVEL", "info"), "")
+	logJSON := fs.Bool("log-json", os.Getenv("DOSELEDGER_LOG_JSON") == "1", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m.Config = Config{DataDir: *data, LogJSON: *logJSON}
+	if err := m.Config.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)
+	}
+	opts := &slog.HandlerOptions{Level: m.Config.LogLevel}
+	if m.Config.LogJSON {
+		m.Log = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	} else {
+		m.Log = slog.New(slog.NewTextHandler(m.Stderr, opts))
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	switch cmd, args := rest[0], rest[1:]; cmd {
+	case "serve":
+		return m.serve(ctx, args)
+	case "seed":
+		return m.seed(ctx, args)
+	case "events":
+		return m.events(ctx, args)
+	case "help":
+		fs.Usage()
+		return nil
+	default:
+		fmt.Fprintf(m.Stderr, "doseledger: unknown command %q\n\n", cmd)
+		fs.Usage()
+		return errUsage
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newFlags returns a subcommand's flag set with its usage text.
+func (m *Main) newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: doseledger %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses a subcommand's flags, refusing stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// ledgerHandle is an opened ledger: the event store, the key store and the
+// command handler over them.
+type ledgerHandle struct {
+	Store   *pebblestore.Store
+	Keys    *keystore.Store
+	Handler *command.Handler
+}
+
+func (l *ledgerHandle) Close() error {
+	return errors.Join(l.Store.Close(), l.Keys.Close())
+}
+
+// openLedger opens the embedded ledger in the data directory, with now as
+// the clock of the store and the commands.
+func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
+	dir := m.Config.DataDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	store, err := pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log})
+	if err != nil {
+		return nil, err
+	}
+	keys, err := keystore.Open(filepath.Join(dir, "keys"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	l := &ledgerHandle{Store: store, Keys: keys}
+	secret, err := keys.Secret("lookup-hash", 32)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	hasher, err := ledger.NewHasher(secret)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.Handler, err = command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: now, Logger: m.Log})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func humanCount(n uint64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/doseledger/doseledger/cmd/internal/seed"
+	"github.com/doseledger/doseledger/ledger"
+)
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo]\n\n"+
+		"Runs the server on the embedded store in the data directory. For now it\n"+
+		"serves /healthz and /readyz; the API and pages come next.")
+	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
+	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *demo {
+		if err := m.seedDemo(ctx); err != nil {
+			return err
+		}
+	}
+	l, err := m.openLedger(time.Now)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	// Merge people registered twice with one photo ID, as they appear.
+	finder := l.Handler.NewDuplicateFinder()
+	if _, err := finder.CatchUp(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	finderDone := make(chan error, 1)
+	go func() { finderDone <- finder.Run(ctx) }()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		last, err := l.Store.LastPosition(r.Context())
+		status, code := "ok", http.StatusOK
+		if err != nil {
+			status, code = err.Error(), http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(map[string]any{"status": status, "last_position": uint64(last), "data_dir": m.Config.DataDir})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ready\n"))
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	last, _ := l.Store.LastPosition(ctx)
+	m.Log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", m.Config.DataDir, "events", uint64(last))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	m.Log.Info("shutting down")
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShutdown()
+	err = srv.Shutdown(shutdown)
+	cancel()
+	if ferr := <-finderDone; ferr != nil && !errors.Is(ferr, context.Canceled) {
+		err = errors.Join(err, ferr)
+	}
+	return err
+}
+
+// seedDemo seeds a small country if the data directory holds no ledger.
+func (m *Main) seedDemo(ctx context.Context) error {
+	l, err := m.openLedger(time.Now)
+	if err != nil {
+		return err
+	}
+	last, err := l.Store.LastPosition(ctx)
+	l.Close()
+	if err != nil || last != ledger.Start {
+		return err
+	}
+	m.Log.Info("empty ledger: seeding a demo country first", "data", m.Config.DataDir)
+	_, err = m.runSeed(ctx, seed.Config{People: 2000, Seed: 1}, !isTerminal(m.Stderr))
+	return err
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
