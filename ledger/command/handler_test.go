@@ -645,3 +645,53 @@ func TestBook_NoShowLapses(t *testing.T) {
 		t.Fatalf("booking after a no-show: %v", err)
 	}
 }
+
+// TestRecordDose_ConcurrentCaptures has twenty devices report the same dose
+// of one person at once, each under its own event id: all twenty are
+// recorded, exactly one as the dose and nineteen flagged as its duplicates.
+func TestRecordDose_ConcurrentCaptures(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Punjab")
+	var wg sync.WaitGroup
+	results := make([]command.DoseResult, 20)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := f.h.RecordDose(ctx, command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.At("2021-03-30"),
+				Dose: ledger.DoseAdministered{BeneficiaryID: id, Dose: 1, Vaccine: "COVAXIN", SiteID: "PB-ASR-0001", Vaccinator: "v", Capture: ledger.CaptureOffline}}, "vaccinator:v")
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		}()
+	}
+	wg.Wait()
+	var originals []string
+	for _, r := range results {
+		if !slices.Contains(r.Anomalies, ledger.AnomalyDuplicate) {
+			originals = append(originals, r.EventID.String())
+		}
+	}
+	if len(originals) != 1 {
+		t.Fatalf("%d reports recorded as the dose itself, want 1", len(originals))
+	}
+	for _, r := range results {
+		if slices.Contains(r.Anomalies, ledger.AnomalyDuplicate) && r.DuplicateOf != originals[0] {
+			t.Errorf("duplicate %s points at %s, want %s", r.EventID, r.DuplicateOf, originals[0])
+		}
+	}
+	n := 0
+	for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(id), ledger.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == ledger.TypeDoseAdministered {
+			n++
+		}
+	}
+	if n != 20 {
+		t.Errorf("%d dose events stored, want all 20 reports", n)
+	}
+}
