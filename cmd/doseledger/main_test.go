@@ -88,7 +88,9 @@ func TestMain_ServeHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, errb bytes.Buffer
-	go func() { done <- NewMain(&out, &errb).Run(ctx, []string{"--data", t.TempDir(), "serve", "--addr", addr}) }()
+	go func() {
+		done <- NewMain(&out, &errb).Run(ctx, []string{"--data", t.TempDir(), "serve", "--addr", addr})
+	}()
 	var resp *http.Response
 	for i := 0; i < 100; i++ {
 		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {

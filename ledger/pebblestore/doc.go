@@ -1,0 +1,97 @@
+// Package pebblestore is the embedded, durable ledger.Store, kept in a Pebble
+// database in one directory.
+//
+// # Writes
+//
+// One writer goroutine owns every write. Append validates and encodes its
+// events in the caller's goroutine, then queues the request for the
+// writer. The writer takes the waiting requests (up to Options.MaxBatch
+// events in all), checks each in order against the stream heads as the
+// earlier requests of the same batch leave them, gives the accepted events
+// consecutive global positions (the first event ever is at position 1) and
+// stream revisions (the first event of a stream is revision 0), and writes
+// them all in one Pebble batch, which it applies with pebble.Sync. A second
+// goroutine, the syncer, waits for each batch's WAL sync in order and only
+// then answers its requests; meanwhile the writer builds and applies the
+// next batch, and Pebble syncs the two together when it can. Appends thus
+// share one fsync per batch ("group commit"), and an Append that returned
+// without error is on disk.
+//
+// A batch the engine fails to apply fails every request in it and leaves
+// the writer as it was. A batch whose sync fails leaves the WAL in an
+// unknown state: it, and every append after it, fail until the store is
+// reopened and recovers from the WAL.
+//
+// To check event IDs without a database lookup each (about 10µs), the
+// writer keeps a Bloom filter of every ID and stream name, built in the
+// background at Open from a scan of the 'i' and 's' keys (about 0.3µs a
+// key) and kept up to date by the writer; only the filter's positives, and
+// every lookup until the build is done, go to the database. It takes 1.5
+// bytes a key, sized at Open for two keys per stored event, with 3 MiB at
+// least, and grows by segments as events are appended.
+//
+// The writer stamps every event of a batch with the same recorded_at, the
+// store clock's time or, if the clock went back, the previous batch's, so
+// that recorded_at never decreases along positions, across restarts too.
+//
+// # Reads
+//
+// Pebble makes a batch visible as soon as it is applied, before its sync,
+// so readers see only events whose batch is durable: the store keeps the
+// position of the newest durable event and reads nothing beyond it. Reads
+// take 256 records at a time from a bounded iterator and close it before
+// yielding, so a slow reader neither pins engine resources nor holds up
+// Close. Subscribe reads like ReadAll, then waits on a channel the syncer
+// closes (and replaces) after each durable batch.
+//
+// # Engine
+//
+// Pebble runs with a 32 MiB block cache, 64 MiB memtables, table-level
+// Bloom filters (10 bits a key) on every level for point lookups, one
+// compaction at a time (the target machines have two cores) and its
+// newest format. Its messages go to Options.Logger: information at debug
+// level, background errors, slow disks and write stalls above it.
+//
+// # Keys
+//
+// All keys live in one Pebble keyspace, told apart by their first byte.
+// Integers are 8 bytes, big endian, so that keys sort by number.
+//
+//	'p' position          → record (JSON, below)
+//	's' stream 0x00 rev   → position
+//	'i' event id (16)     → position
+//
+// A stream name never holds a 0x00 byte (ledger.ValidateStream), so the 0x00
+// after it ends it unambiguously and a stream's keys are one contiguous
+// range. The newest position is the last 'p' key, read at Open; a stream's
+// head is its last 's' key, cached in memory by the writer (two generations
+// of 64Ki streams each).
+//
+// A batch holds its records first, in position order, then its 's' and 'i'
+// keys sorted: Pebble inserts a batch into its memtable in order and keys
+// that follow each other are cheaper to insert.
+//
+// # Records
+//
+// A record is a JSON object with its fields always in this order, the
+// frozen version 1 of the format (testdata/record-v1.json):
+//
+//	{"position":7,"stream":"patient-42","revision":0,
+//	 "id":"0190f4c2-…","type":"DoseAdministered",
+//	 "recorded_at":"2024-05-01T10:00:00.123456789Z",
+//	 "occurred_at":"2024-04-30T09:30:00+02:00",
+//	 "actor":"nurse-7","schema":1,"data":{…}}
+//
+// recorded_at is RFC 3339 with nanoseconds in UTC; occurred_at is RFC 3339
+// with nanoseconds and the offset the writer gave (UTC if that offset is not
+// a whole number of minutes). Strings are escaped as encoding/json does, but
+// without HTML escaping. data is the event's JSON object as given, less the
+// white space around it.
+//
+// # Idempotency
+//
+// Every event ID is indexed. An append whose IDs are all in its stream
+// already, at consecutive revisions and in the same order, writes nothing
+// and returns the original result with Duplicate set. Any other use of a
+// known ID is ErrDuplicateEventID.
+package pebblestore

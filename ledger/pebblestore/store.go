@@ -1,0 +1,358 @@
+package pebblestore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Options configures a Store. The zero value works.
+type Options struct {
+	// Now is the clock that stamps recorded_at; time.Now if nil.
+	Now func() time.Time
+	// Logger receives the store's and Pebble's messages; if nil, nothing is
+	// logged.
+	Logger *slog.Logger
+	// MaxBatch bounds the number of events one group commit writes, unless
+	// a single append holds more; DefaultMaxBatch if 0 or less.
+	MaxBatch int
+}
+
+// DefaultMaxBatch is the default bound on the events in one group commit.
+const DefaultMaxBatch = 2048
+
+// Sizes of Pebble's block cache and memtable, and of the writer's cache of
+// stream heads (per generation).
+const (
+	cacheSize     = 32 << 20
+	memTableSize  = 64 << 20
+	headCacheSize = 1 << 16
+)
+
+// Store is a ledger.Store kept in a Pebble database. Every method may be
+// called concurrently from many goroutines.
+type Store struct {
+	db       *pebble.DB
+	now      func() time.Time
+	log      *slog.Logger
+	maxBatch int
+
+	closing    chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer (and the syncer) have returned
+
+	// queueMu guards queue, the appends waiting for the writer, and
+	// stopped, set once the writer takes no more.
+	queueMu sync.Mutex
+	queue   []*appendRequest
+	stopped bool
+	wake    chan struct{} // capacity 1: the queue has had appends added
+
+	// committed is the position of the newest durable event. Readers read
+	// nothing above it, so they never see an event whose batch has not been
+	// synced. Only the syncer stores to it.
+	committed atomic.Uint64
+
+	// closeMu guards closed. Readers hold it for reading while they use db,
+	// and never while they yield; Close holds it for writing while it
+	// closes db, so that no read meets a closed database.
+	closeMu sync.RWMutex
+	closed  bool
+
+	// notifyMu guards notify, a channel the syncer closes and replaces
+	// after each durable batch to wake subscribers.
+	notifyMu sync.Mutex
+	notify   chan struct{}
+
+	// failed holds the error that stopped the store taking appends, if
+	// one did; see syncLoop.
+	failed atomic.Pointer[error]
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// syncWait, if set, replaces waiting for a batch's sync; tests use it
+	// to make syncs fail.
+	syncWait func(*pebble.Batch) error
+
+	builderDone chan struct{} // closed when the filter builder has returned
+
+	w writer // owned by the writer goroutine
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// Open opens the store in dir, creating it if needed, and starts its writer.
+// It returns an error if Pebble cannot open dir (another process may hold
+// it) or the newest record cannot be read (wrapping ErrCorrupt if it does
+// not decode).
+func Open(dir string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	maxBatch := opts.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = DefaultMaxBatch
+	}
+
+	po := pebbleOptions(log)
+	db, err := pebble.Open(dir, po)
+	// Pebble holds its own reference to the cache while open.
+	po.Cache.Unref()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	last, recorded, err := loadTail(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+
+	s := &Store{
+		db:         db,
+		now:        now,
+		log:        log,
+		maxBatch:   maxBatch,
+		wake:       make(chan struct{}, 1),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		notify:     make(chan struct{}),
+	}
+	s.committed.Store(uint64(last))
+	// Positions have no gaps, so last is the number of events and of IDs,
+	// and a bound on the number of streams.
+	filter := newKeyFilter(2 * int64(last))
+	s.w = writer{
+		s:            s,
+		lastPos:      last,
+		lastRecorded: recorded,
+		heads:        newHeadCache(headCacheSize),
+		filter:       filter,
+		pending:      make(map[ledger.EventID]idLoc),
+		pendingHeads: make(map[string]ledger.Revision),
+	}
+	s.builderDone = make(chan struct{})
+	go s.buildFilter(filter, filter.segs[0])
+	go s.w.run()
+	log.Debug("pebblestore opened", "dir", dir, "last_position", uint64(last))
+	return s, nil
+}
+
+// pebbleOptions returns the engine's configuration: a modest block cache,
+// a memtable large enough that a busy ledger does not flush every few
+// moments, bloom filters on every level so that the writer's lookups of
+// event IDs that are new (nearly all of them) and of new streams skip
+// tables, and Pebble's messages routed to log.
+func pebbleOptions(log *slog.Logger) *pebble.Options {
+	levels := make([]pebble.LevelOptions, 7)
+	target := int64(2 << 20)
+	for i := range levels {
+		levels[i] = pebble.LevelOptions{
+			FilterPolicy:   bloom.FilterPolicy(10),
+			FilterType:     pebble.TableFilter,
+			TargetFileSize: target,
+		}
+		target *= 2
+	}
+	pl := pebbleLogger{log: log}
+	o := &pebble.Options{
+		Cache:                    pebble.NewCache(cacheSize),
+		MemTableSize:             memTableSize,
+		Levels:                   levels,
+		FormatMajorVersion:       pebble.FormatNewest,
+		MaxConcurrentCompactions: func() int { return 1 },
+		Logger:                   pl,
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
+			DiskSlow: func(info pebble.DiskSlowInfo) {
+				log.Warn("pebble disk slow", "info", info.String())
+			},
+			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+				log.Warn("pebble write stall", "reason", info.Reason)
+			},
+		},
+	}
+	return o.EnsureDefaults()
+}
+
+// pebbleLogger routes Pebble's messages to slog: information at debug
+// level, fatal errors at error level before the panic Pebble expects.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	}
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error(msg, "component", "pebble")
+	panic("pebble: " + msg)
+}
+
+// loadTail returns the position and recorded_at of the newest record, or
+// Start and the zero time if there is none.
+func loadTail(db *pebble.DB) (ledger.Position, time.Time, error) {
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixPosition},
+		UpperBound: []byte{prefixPosition + 1},
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read last position: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return 0, time.Time{}, fmt.Errorf("read last position: %w", err)
+		}
+		return ledger.Start, time.Time{}, nil
+	}
+	pos, ok := posFromPosKey(it.Key())
+	if !ok {
+		return 0, time.Time{}, fmt.Errorf("%w: bad record key %x", ErrCorrupt, it.Key())
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read record %d: %w", pos, err)
+	}
+	e, err := decodeRecord(v)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if e.Position != pos {
+		return 0, time.Time{}, fmt.Errorf("%w: record under key %d says position %d", ErrCorrupt, pos, e.Position)
+	}
+	return pos, e.RecordedAt, nil
+}
+
+// Close stops the writer, waits for it and closes the database. Appends the
+// writer has taken complete; the others, and every later call, return
+// ledger.ErrClosed, and subscriptions end with it. Close returns an error if
+// Pebble fails to close cleanly; calling it again returns the same result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.writerDone
+		<-s.builderDone
+		s.closeMu.Lock()
+		s.closed = true
+		err := s.db.Close()
+		s.closeMu.Unlock()
+		if err != nil {
+			s.closeErr = fmt.Errorf("close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// view runs fn unless the store is closed, keeping Close from closing the
+// database meanwhile. It returns ledger.ErrClosed if the store is closed.
+func (s *Store) view(fn func(db *pebble.DB) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ledger.ErrClosed
+	}
+	return fn(s.db)
+}
+
+// wakeChan returns the channel the next commit closes.
+func (s *Store) wakeChan() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+// publish makes events up to pos visible to readers and wakes subscribers.
+func (s *Store) publish(pos ledger.Position) {
+	s.committed.Store(uint64(pos))
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
+}
+
+// buildFilter is the goroutine that adds every event ID and stream on disk
+// to seg, the filter's first segment, then marks the filter ready. The
+// writer adds what it commits meanwhile, so that together they cover
+// everything. It gives up, leaving the filter unready, if the store closes
+// first or the database cannot be read.
+func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
+	defer close(s.builderDone)
+	start := time.Now()
+	ids, err := s.scanFilterKeys(f, seg, prefixID, func(k []byte) []byte {
+		if len(k) != idKeyLen {
+			return nil
+		}
+		return k
+	})
+	if err != nil {
+		s.log.Error("pebblestore filter build failed", "err", err)
+		return
+	}
+	// Every stream has a revision 0 key; 's'+stream is its filter key.
+	streams, err := s.scanFilterKeys(f, seg, prefixStream, func(k []byte) []byte {
+		if len(k) < 10 || k[len(k)-9] != 0 || revFromStreamKey(k) != 0 {
+			return nil
+		}
+		return k[:len(k)-9]
+	})
+	if err != nil {
+		s.log.Error("pebblestore filter build failed", "err", err)
+		return
+	}
+	f.ready.Store(true)
+	s.log.Debug("pebblestore filter built", "ids", ids, "streams", streams, "took", time.Since(start))
+}
+
+// scanFilterKeys adds to seg the filter key that key returns for each key
+// with prefix, skipping nils, and returns how many it added.
+func (s *Store) scanFilterKeys(f *keyFilter, seg *bloomSegment, prefix byte, key func([]byte) []byte) (int, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n, seen := 0, 0
+	for valid := it.First(); valid; valid = it.Next() {
+		if k := key(it.Key()); k != nil {
+			seg.add(f.hash(k))
+			n++
+		}
+		if seen++; seen%4096 == 0 {
+			select {
+			case <-s.closing:
+				return n, ledger.ErrClosed
+			default:
+			}
+		}
+	}
+	return n, it.Error()
+}
+
+// failure returns the error that stopped the store taking appends, or nil.
+func (s *Store) failure() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// setFailure stops the store taking appends, unless it already has.
+func (s *Store) setFailure(err error) {
+	err = fmt.Errorf("store failed, reopen it: %w", err)
+	s.failed.CompareAndSwap(nil, &err)
+}
