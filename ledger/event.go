@@ -74,18 +74,21 @@ func ValidateStream(name string) error {
 }
 
 // Validate returns an error wrapping ErrInvalidEvent if p cannot be stored:
-// no ID, no type, a zero OccurredAt, fields over their limits, a schema
-// below 1, or Data that is not a JSON object.
+// no ID, no type, a zero OccurredAt or one outside years 1-9999, a type or
+// actor that is not UTF-8, fields over their limits, a schema below 1, or
+// Data that is not a JSON object.
 func (p Proposed) Validate() error {
 	switch {
 	case p.ID == uuid.Nil:
 		return fmt.Errorf("%w: event has no id", ErrInvalidEvent)
-	case p.Type == "" || len(p.Type) > MaxTypeLen:
-		return fmt.Errorf("%w: event %s type must be 1 to %d bytes", ErrInvalidEvent, p.ID, MaxTypeLen)
+	case p.Type == "" || len(p.Type) > MaxTypeLen || !utf8.ValidString(p.Type):
+		return fmt.Errorf("%w: event %s type must be 1 to %d bytes of UTF-8", ErrInvalidEvent, p.ID, MaxTypeLen)
 	case p.OccurredAt.IsZero():
 		return fmt.Errorf("%w: event %s has no occurred_at", ErrInvalidEvent, p.ID)
-	case len(p.Actor) > MaxActorLen:
-		return fmt.Errorf("%w: event %s actor is over %d bytes", ErrInvalidEvent, p.ID, MaxActorLen)
+	case p.OccurredAt.Year() < 1 || p.OccurredAt.Year() > 9999:
+		return fmt.Errorf("%w: event %s occurred_at year %d is out of range", ErrInvalidEvent, p.ID, p.OccurredAt.Year())
+	case len(p.Actor) > MaxActorLen || !utf8.ValidString(p.Actor):
+		return fmt.Errorf("%w: event %s actor must be at most %d bytes of UTF-8", ErrInvalidEvent, p.ID, MaxActorLen)
 	case p.Schema < 1:
 		return fmt.Errorf("%w: event %s schema version %d is below 1", ErrInvalidEvent, p.ID, p.Schema)
 	case len(p.Data) > MaxDataLen:

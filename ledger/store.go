@@ -179,13 +179,17 @@ func (f Filter) Match(stream, typ string) bool {
 // and returns the original result with Duplicate set, whatever expected
 // says: a retried write is recognised.
 //
-// When Append returns without error, the events are durable.
+// An append of no events returns ErrInvalidEvent. When Append returns
+// without error, the events are durable. An append whose ctx is cancelled
+// while it waits may still have been written: retry it with the same event
+// IDs to learn which.
 type Appender interface {
 	Append(ctx context.Context, stream string, expected ExpectedRevision, events ...Proposed) (AppendResult, error)
 }
 
-// StreamReader reads one stream. Reading a stream with no events yields no
-// events and no error; use StreamHead to tell a missing stream.
+// StreamReader reads one stream. Reading a stream with no events (or an
+// invalid stream name) yields no events and no error; use StreamHead to
+// tell a missing stream. Reading Forwards with FromEnd yields nothing.
 type StreamReader interface {
 	ReadStream(ctx context.Context, stream string, opts ReadOptions) iter.Seq2[Event, error]
 }
@@ -200,7 +204,7 @@ type LogReader interface {
 // Subscriber follows the global log: it yields the events after a position
 // that are already stored (catch-up), then each new one as it is appended
 // (live), until ctx is done or the loop stops. The sequence ends with
-// ctx.Err() when ctx is done.
+// ctx.Err() when ctx is done, and with ErrClosed when the store is closed.
 type Subscriber interface {
 	Subscribe(ctx context.Context, after Position, filter Filter) iter.Seq2[Event, error]
 }
