@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 )
 
 // MaxPerAccount is how many people one mobile number may register, as
@@ -153,6 +155,15 @@ func (b *Beneficiary) applyCorrection(p *DetailsCorrected) {
 		b.Reg.District = p.New
 	case FieldPincode:
 		b.Reg.Pincode = p.New
+	case FieldBirthYear:
+		if y, err := strconv.Atoi(p.New); err == nil {
+			b.Reg.BirthYear = y
+		}
+	case FieldBirthDate:
+		// The new date is sealed; its year is carried in clear in New.
+		if y, err := strconv.Atoi(p.New); err == nil {
+			b.Reg.BirthYear = y
+		}
 	case FieldMobile:
 		b.Reg.MobileHash = p.NewHash
 	case FieldIDNumber:
@@ -245,13 +256,15 @@ func (b Beneficiary) AssessDose(ps Policies, p DoseAdministered, date string) (a
 		anomalies = append(anomalies, AnomalyNotConsecutive)
 	}
 	booked := b.Active != nil && b.Active.Dose == p.Dose && b.Active.Vaccine == p.Vaccine
-	// A booked dose was checked under the rule in force when it was
-	// booked; a later rule change does not make it early.
-	if err := b.Eligibility(ps, p.Vaccine, p.Dose, date); err != nil && !booked {
+	// A dose given on or after its booked day was checked under the rule
+	// in force when it was booked; a later rule change does not make it
+	// early. A dose given before its booked day is judged like any other.
+	honoured := booked && date >= b.Active.Date
+	if err := b.Eligibility(ps, p.Vaccine, p.Dose, date); err != nil && !honoured {
 		switch {
-		case isErr(err, ErrTooEarly):
+		case errors.Is(err, ErrTooEarly):
 			anomalies = append(anomalies, AnomalyTooEarly)
-		case isErr(err, ErrVaccineMismatch):
+		case errors.Is(err, ErrVaccineMismatch):
 			anomalies = append(anomalies, AnomalyMixedVaccine)
 		}
 	}

@@ -23,15 +23,6 @@ func ParseDate(s string) (time.Time, error) {
 	return t, nil
 }
 
-// DaysBetween returns the whole days from date a to date b (YYYY-MM-DD),
-// negative if b is before a. Both must be valid dates.
-func DaysBetween(a, b string) int {
-	ta, _ := ParseDate(a)
-	tb, _ := ParseDate(b)
-	// India has no daylight saving, so every day is 24 hours long.
-	return int(tb.Sub(ta).Hours() / 24)
-}
-
 // AddDays returns the date n days after date (YYYY-MM-DD).
 func AddDays(date string, n int) string {
 	t, _ := ParseDate(date)

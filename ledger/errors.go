@@ -78,10 +78,14 @@ var (
 	ErrDoseNotFound = errors.New("dose not found")
 	// ErrDoseVoided means the dose was already voided.
 	ErrDoseVoided = errors.New("dose already voided")
+	// ErrRequestSpent means a request id was used for a booking that has
+	// since ended (cancelled or moved); a new booking needs a new request.
+	ErrRequestSpent = errors.New("request already used for a booking that has ended")
+	// ErrChanged means the record changed while the command ran in a way
+	// that makes it moot (a dose was recorded meanwhile); decide again.
+	ErrChanged = errors.New("record changed meanwhile")
 )
 
 func wrapf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

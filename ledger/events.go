@@ -94,8 +94,10 @@ type Change struct {
 
 // DetailsCorrected records an approved correction of one registered field.
 // For a personal field (name, birth date, mobile, ID number) the values are
-// in Sealed and Old and New are empty; a new mobile or ID number also
-// brings its new keyed hash (and last four digits) for lookups.
+// in Sealed and Old and New are empty — but for a birth date, whose New
+// holds the new year, kept in clear like the registered birth year. A new
+// mobile or ID number also brings its new keyed hash (and last four
+// digits) for lookups.
 type DetailsCorrected struct {
 	BeneficiaryID string `json:"beneficiary_id"`
 	Field         string `json:"field"`

@@ -81,6 +81,8 @@ func TestBeneficiary_AssessDose(t *testing.T) {
 	booked := registered()
 	booked.Apply(ledger.Event{Revision: 1}, &ledger.AppointmentBooked{AppointmentID: "a1", SiteID: "WB-KOL-0007", Dose: 1, Vaccine: "COVAXIN", Date: "2021-04-01"})
 	d1 := withDose(registered(), 1, "COVAXIN", "2021-04-01", "WB-KOL-0007", "West Bengal")
+	booked2 := d1.Clone()
+	booked2.Apply(ledger.Event{Revision: 2}, &ledger.AppointmentBooked{AppointmentID: "a2", SiteID: "WB-KOL-0007", Dose: 2, Vaccine: "COVAXIN", Date: "2021-05-05"})
 	tests := []struct {
 		name string
 		b    ledger.Beneficiary
@@ -89,6 +91,7 @@ func TestBeneficiary_AssessDose(t *testing.T) {
 		want []string
 	}{
 		{"booked, on time, right site", booked, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "WB-KOL-0007"}, "2021-04-01", nil},
+		{"booked, but given before the booked day", booked2, ledger.DoseAdministered{Dose: 2, Vaccine: "COVAXIN", SiteID: "WB-KOL-0007"}, "2021-04-10", []string{ledger.AnomalyTooEarly}},
 		{"booked elsewhere", booked, ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "WB-HOW-0001"}, "2021-04-01", []string{ledger.AnomalyOtherSite}},
 		{"walk-in", registered(), ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-01", []string{ledger.AnomalyUnbooked}},
 		{"too early and unbooked", d1, ledger.DoseAdministered{Dose: 2, Vaccine: "COVAXIN", SiteID: "s"}, "2021-04-10", []string{ledger.AnomalyTooEarly, ledger.AnomalyUnbooked}},

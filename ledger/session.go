@@ -17,6 +17,9 @@ type Session struct {
 	Reserved map[int]int
 	// Seats maps each appointment holding a seat to its dose number.
 	Seats map[string]int
+	// Releases counts the seats given back per appointment, so that an
+	// appointment taking a seat again gets a new seat event.
+	Releases map[string]int
 
 	Revision Revision
 	Exists   bool
@@ -27,6 +30,7 @@ func (s Session) Clone() Session {
 	c := s
 	c.Reserved = maps.Clone(s.Reserved)
 	c.Seats = maps.Clone(s.Seats)
+	c.Releases = maps.Clone(s.Releases)
 	return c
 }
 
@@ -50,6 +54,10 @@ func (s *Session) Apply(e Event, p Payload) {
 		if d, ok := s.Seats[p.AppointmentID]; ok {
 			delete(s.Seats, p.AppointmentID)
 			s.Reserved[d]--
+			if s.Releases == nil {
+				s.Releases = map[string]int{}
+			}
+			s.Releases[p.AppointmentID]++
 		}
 	}
 }
@@ -70,6 +78,8 @@ func (s Session) CheckBookable(n int, slot, today string) error {
 		return wrapf(ErrSessionPast, "session was on %s", s.Info.Date)
 	case s.CheckSlot(slot) != nil:
 		return s.CheckSlot(slot)
+	case s.Info.Capacity[n] == 0:
+		return wrapf(ErrSessionFull, "the session offers no seats for dose %d", n)
 	case s.Free(n) <= 0:
 		return wrapf(ErrSessionFull, "dose %d: %d of %d taken", n, s.Reserved[n], s.Info.Capacity[n])
 	}

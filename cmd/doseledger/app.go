@@ -161,7 +161,7 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := keystore.Open(filepath.Join(dir, "keys"))
+	keys, err := keystore.Open(filepath.Join(dir, "keys"), m.Log)
 	if err != nil {
 		store.Close()
 		return nil, err

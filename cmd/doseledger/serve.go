@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -39,9 +39,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	finderDone := make(chan error, 1)
 	go func() { finderDone <- finder.Run(ctx) }()
+	// Whatever way serve ends, the finder stops before the ledger closes.
+	defer func() {
+		cancel()
+		if err := <-finderDone; err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("duplicate finder stopped", "err", err)
+		}
+	}()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -74,12 +80,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.Log.Info("shutting down")
 	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelShutdown()
-	err = srv.Shutdown(shutdown)
-	cancel()
-	if ferr := <-finderDone; ferr != nil && !errors.Is(ferr, context.Canceled) {
-		err = errors.Join(err, ferr)
-	}
-	return err
+	return srv.Shutdown(shutdown)
 }
 
 // seedDemo seeds a small country if the data directory holds no ledger.

@@ -42,7 +42,7 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	}
 
 	// Take the seat first: capacity is the contended invariant.
-	s, dose, err := h.reserveSeat(ctx, r.RequestID, apptID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, 0)
+	s, dose, seat, err := h.reserveSeat(ctx, r.RequestID, apptID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, 0)
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
@@ -65,14 +65,19 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 			return err
 		}
 		if whole.NextDose() != dose {
-			return fmt.Errorf("book: %w: dose %d was recorded meanwhile", ledger.ErrInvalidCommand, dose)
+			return fmt.Errorf("book: %w: dose %d was recorded while booking", ledger.ErrChanged, dose)
 		}
-		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
+		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
 			appt, derive(r.RequestID, "book"), h.now(), actor)
+		if err == nil && ar.Duplicate {
+			// This request booked before, and the booking has since ended:
+			// the appointment is not the person's any more.
+			return fmt.Errorf("book: %w", ledger.ErrRequestSpent)
+		}
 		return err
 	})
 	if err != nil {
-		h.releaseSeat(ctx, r.RequestID, r.SessionID, apptID, dose, "booking not confirmed", actor)
+		h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, apptID, dose, "booking not confirmed", actor)
 		return ledger.Appointment{}, err
 	}
 	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
@@ -91,25 +96,37 @@ func (h *Handler) bookable(ctx context.Context, id, apptID string) (own, whole l
 	case own.MergedInto != "":
 		err = fmt.Errorf("%w: %s is now %s", ledger.ErrMerged, id, own.MergedInto)
 	case own.ActiveOn(h.today()) != nil && own.Active.ID != apptID:
-		err = fmt.Errorf("%w: %s on %s", ledger.ErrActiveAppointment, own.Active.SessionID, own.Active.Date)
+		// An appointment at a cancelled session holds nobody back.
+		s, serr := h.session(ctx, own.Active.SessionID)
+		if serr != nil {
+			return own, whole, serr
+		}
+		if !s.Cancelled {
+			err = fmt.Errorf("%w: %s on %s", ledger.ErrActiveAppointment, own.Active.SessionID, own.Active.Date)
+		}
 	}
 	return own, whole, err
 }
 
 // reserveSeat takes a seat in a session for an appointment, deciding again
-// after every conflict. dose 0 means the person's next dose. A seat the
-// appointment already holds (a retried request) is returned as it is.
+// after every conflict, and returns the seat event's id. dose 0 means the
+// person's next dose. A seat the appointment already holds (a retried
+// request) is returned as it is. An appointment that gave its seat back
+// and takes one again gets a new seat event, so a retried request whose
+// seat was released never counts on a seat it does not hold.
 func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, beneficiaryID, sessionID, slot string,
-	whole ledger.Beneficiary, ps ledger.Policies, actor Actor, dose int) (ledger.Session, int, error) {
+	whole ledger.Beneficiary, ps ledger.Policies, actor Actor, dose int) (ledger.Session, int, uuid.UUID, error) {
 	if dose == 0 {
 		dose = whole.NextDose()
 	}
 	var s ledger.Session
+	var seat uuid.UUID
 	err := h.retry(ctx, "reserve seat", func() error {
 		var err error
 		if s, err = h.session(ctx, sessionID); err != nil {
 			return err
 		}
+		seat = derive(request, fmt.Sprintf("seat:%s:%d", sessionID, s.Releases[apptID]))
 		if _, held := s.Seats[apptID]; held {
 			return s.CheckSlot(slot)
 		}
@@ -121,19 +138,19 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 		}
 		_, err = h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
 			&ledger.SeatReserved{SessionID: sessionID, AppointmentID: apptID, BeneficiaryID: beneficiaryID, Dose: dose, Slot: slot},
-			derive(request, "seat:"+sessionID), h.now(), actor)
+			seat, h.now(), actor)
 		return err
 	})
-	return s, dose, err
+	return s, dose, seat, err
 }
 
-// releaseSeat gives a seat back. It is best effort: if it fails, the seat
-// stays taken, which overstates the session's bookings but never lets it
-// take more than its capacity; the failure is logged for the operators.
-func (h *Handler) releaseSeat(ctx context.Context, request uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) {
+// releaseSeat gives a seat back under the event id given. It is best
+// effort: if it fails, the seat stays taken, which overstates the session's
+// bookings but never lets it take more than its capacity; the failure is
+// logged for the operators.
+func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) {
 	_, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.StreamExists(),
-		&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason},
-		derive(request, "release:"+sessionID), h.now(), actor)
+		&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason}, id, h.now(), actor)
 	if err != nil {
 		h.log.Error("seat not released", "session", sessionID, "appointment", apptID, "err", err)
 	}
@@ -170,7 +187,7 @@ func (h *Handler) Cancel(ctx context.Context, r Cancel, actor Actor) error {
 	if err != nil {
 		return err
 	}
-	h.releaseSeat(ctx, r.RequestID, appt.SessionID, appt.ID, appt.Dose, "appointment cancelled", actor)
+	h.releaseSeat(ctx, derive(r.RequestID, "release:"+appt.SessionID), appt.SessionID, appt.ID, appt.Dose, "appointment cancelled", actor)
 	return nil
 }
 
@@ -202,7 +219,7 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
-	s, _, err := h.reserveSeat(ctx, r.RequestID, old.ID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, old.Dose)
+	s, _, seat, err := h.reserveSeat(ctx, r.RequestID, old.ID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, old.Dose)
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
@@ -219,11 +236,12 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 		if err != nil {
 			return err
 		}
-		if own.Active == nil || own.Active.ID != old.ID {
-			return fmt.Errorf("reschedule: %w: the appointment changed meanwhile", ledger.ErrNoAppointment)
-		}
-		if own.Active.SessionID == moved.SessionID && own.Active.Slot == moved.Slot {
+		if own.Active != nil && own.Active.ID == old.ID && own.Active.SessionID == moved.SessionID &&
+			own.Active.Slot == moved.Slot && own.Active.Code == moved.Code {
 			return nil // a retried request that already landed
+		}
+		if own.Active == nil || own.Active.ID != old.ID || own.Active.SessionID != old.SessionID || own.Active.Slot != old.Slot {
+			return fmt.Errorf("reschedule: %w: the appointment was changed meanwhile", ledger.ErrChanged)
 		}
 		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
 			moved, derive(r.RequestID, "reschedule"), h.now(), actor)
@@ -231,12 +249,12 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 	})
 	if err != nil {
 		if old.SessionID != r.SessionID {
-			h.releaseSeat(ctx, r.RequestID, r.SessionID, old.ID, old.Dose, "reschedule not confirmed", actor)
+			h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, old.ID, old.Dose, "reschedule not confirmed", actor)
 		}
 		return ledger.Appointment{}, err
 	}
 	if old.SessionID != r.SessionID {
-		h.releaseSeat(ctx, r.RequestID, old.SessionID, old.ID, old.Dose, "appointment rescheduled", actor)
+		h.releaseSeat(ctx, derive(r.RequestID, "release:"+old.SessionID), old.SessionID, old.ID, old.Dose, "appointment rescheduled", actor)
 	}
 	return ledger.Appointment{ID: old.ID, SessionID: r.SessionID, SiteID: moved.SiteID, Date: moved.Date,
 		Vaccine: s.Info.Vaccine, Dose: old.Dose, Slot: slot, Code: moved.Code}, nil

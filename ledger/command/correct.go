@@ -69,6 +69,7 @@ func (h *Handler) sealCorrection(ctx context.Context, own ledger.Beneficiary, r 
 		ch.Old = cur.Name
 	case ledger.FieldBirthDate:
 		ch.Old = cur.BirthDate
+		ev.New = r.New[:4] // the year, as registered in clear
 	case ledger.FieldMobile:
 		ch.Old, ch.New = cur.Mobile, ledger.NormalizeMobile(r.New)
 		ev.NewHash = h.hasher.Mobile(r.New)
@@ -112,8 +113,8 @@ func validateField(field, v string) error {
 			return invalidf("birth_year %q is not a year", v)
 		}
 	case ledger.FieldMobile:
-		if m := ledger.NormalizeMobile(v); len(m) != 10 {
-			return invalidf("mobile %q is not a 10-digit number", v)
+		if !validMobile(v) {
+			return invalidf("mobile %q is not a 10-digit Indian mobile number", v)
 		}
 	case ledger.FieldIDNumber:
 		if n := ledger.NormalizeIDNumber(v); len(n) < 6 || len(n) > 20 {

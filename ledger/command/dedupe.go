@@ -87,12 +87,15 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	if survivor == id {
 		return 0, nil
 	}
-	err = d.h.Merge(ctx, survivor, id, "same photo-ID number", "system:dedupe")
+	done, err := d.h.Merge(ctx, survivor, id, "same photo-ID number", "system:dedupe")
 	if errors.Is(err, ledger.ErrMerged) {
 		return 0, nil // one of them was merged by hand already
 	}
 	if err != nil {
 		return 0, fmt.Errorf("merge %s into %s: %w", id, survivor, err)
 	}
-	return 1, nil
+	if done {
+		return 1, nil
+	}
+	return 0, nil
 }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -57,6 +58,10 @@ func (h *Handler) validateDose(r DoseReport) error {
 		return invalidf("site_id must be 1 to 64 characters")
 	case d.Vaccinator == "" || len(d.Vaccinator) > 200:
 		return invalidf("vaccinator must be 1 to 200 characters")
+	case len(d.State) > 100 || len(d.District) > 100:
+		return invalidf("state and district must be at most 100 characters")
+	case len(d.SessionID) > 100 || len(d.AppointmentID) > 100 || len(d.DuplicateOf) > 0 || len(d.Anomalies) > 0:
+		return invalidf("session_id and appointment_id must be at most 100 characters; anomalies and duplicate_of are the ledger's to set")
 	case r.OccurredAt.IsZero():
 		return invalidf("occurred_at is required")
 	case r.OccurredAt.Before(earliestDose):
@@ -97,7 +102,15 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 			d.AppointmentID = own.Active.ID
 		}
 		if d.State == "" || d.District == "" {
-			d.State, d.District = own.Reg.State, own.Reg.District
+			// Where the dose was given: the session's place if the report
+			// names one, else, failing all, where the person registered.
+			state, district := own.Reg.State, own.Reg.District
+			if d.SessionID != "" {
+				if s, err := h.session(ctx, d.SessionID); err == nil && s.Published {
+					state, district = s.Info.State, s.Info.District
+				}
+			}
+			d.State, d.District = cmp.Or(d.State, state), cmp.Or(d.District, district)
 		}
 		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(d.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
 			&d, r.EventID, r.OccurredAt, actor)

@@ -50,7 +50,7 @@ func MustFixture(tb testing.TB) *fixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	keys, err := keystore.Open(dir + "/keys")
+	keys, err := keystore.Open(dir+"/keys", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -518,11 +518,11 @@ func TestMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.MustDose(t, b, 1, "COVAXIN", "MH-PUN-0101", "2021-03-20")
-	if err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil {
-		t.Fatal(err)
+	if done, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || !done {
+		t.Fatalf("merge: %v, %v", done, err)
 	}
-	if err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil {
-		t.Fatalf("merge is not idempotent: %v", err)
+	if done, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || done {
+		t.Fatalf("merge again: %v, %v; want nothing done", done, err)
 	}
 	s := f.MustSession(t, "WB-KOL-0007", "West Bengal", "2021-04-10", "COVAXIN", map[int]int{1: 5, 2: 5})
 	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: b, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrMerged) {
@@ -532,7 +532,7 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("dose 2 on day 21 after the merged record's dose 1: %v, want ErrTooEarly", err)
 	}
 	c := f.MustRegister(t, 8, "Goa")
-	if err := f.h.Merge(ctx, a, c, "x", official); !errors.Is(err, ledger.ErrInvalidCommand) {
+	if _, err := f.h.Merge(ctx, a, c, "x", official); !errors.Is(err, ledger.ErrInvalidCommand) {
 		t.Fatalf("merging different ID numbers: %v", err)
 	}
 }
@@ -620,6 +620,15 @@ func TestDuplicateFinder(t *testing.T) {
 	if n, _ := finder.CatchUp(ctx); n != 0 {
 		t.Fatalf("second CatchUp merged %d again", n)
 	}
+	// A new finder, as at a restart, reads the whole log again and finds
+	// the pair merged already.
+	before, _ := f.store.LastPosition(ctx)
+	if n, err := f.h.NewDuplicateFinder().CatchUp(ctx); n != 0 || err != nil {
+		t.Fatalf("a restarted finder merged %d again (err %v)", n, err)
+	}
+	if after, _ := f.store.LastPosition(ctx); after != before {
+		t.Fatalf("a restarted finder wrote %d events", after-before)
+	}
 	s := f.MustSession(t, "WB-KOL-0007", "West Bengal", "2021-04-10", "COVAXIN", map[int]int{1: 5})
 	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: b, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrMerged) {
 		t.Fatalf("%s was not merged into %s: %v", b, a, err)
@@ -693,5 +702,83 @@ func TestRecordDose_ConcurrentCaptures(t *testing.T) {
 	}
 	if n != 20 {
 		t.Errorf("%d dose events stored, want all 20 reports", n)
+	}
+}
+
+// TestBook_RetryAfterCancel retries a booking request after its booking was
+// cancelled: the retry is refused, holds no seat, and the seat stays free
+// for someone else.
+func TestBook_RetryAfterCancel(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	s := f.MustSession(t, "GA-NG-0001", "Goa", "2021-04-02", "COVAXIN", map[int]int{1: 1})
+	req := command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}
+	if _, err := f.h.Book(ctx, req, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.Cancel(ctx, command.Cancel{RequestID: uuid.New(), BeneficiaryID: id, Reason: "ill"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := f.h.Book(ctx, req, "citizen"); !errors.Is(err, ledger.ErrRequestSpent) {
+		t.Fatalf("retry after cancel: %+v, %v; want ErrRequestSpent", a, err)
+	}
+	other := f.MustRegister(t, 4, "Goa")
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: other, SessionID: s}, "citizen"); err != nil {
+		t.Fatalf("the only seat is not free after the refused retry: %v", err)
+	}
+	// A fresh request books again once a seat is free.
+	if err := f.h.Cancel(ctx, command.Cancel{RequestID: uuid.New(), BeneficiaryID: other, Reason: "x"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}, "citizen"); err != nil {
+		t.Fatalf("a new request after the cancel: %v", err)
+	}
+}
+
+// TestReschedule_Concurrent moves one appointment to two sessions at once:
+// it ends in one of them, holding exactly one seat, and the first is free.
+func TestReschedule_Concurrent(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		id := f.MustRegister(t, round*4, "Goa")
+		site := func(n int) string { return fmt.Sprintf("GA-%d-%d", round, n) }
+		a := f.MustSession(t, site(0), "Goa", "2021-04-02", "COVAXIN", map[int]int{1: 5})
+		b := f.MustSession(t, site(1), "Goa", "2021-04-03", "COVAXIN", map[int]int{1: 5})
+		c := f.MustSession(t, site(2), "Goa", "2021-04-04", "COVAXIN", map[int]int{1: 5})
+		if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: a}, "citizen"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for _, to := range []string{b, c} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := f.h.Reschedule(ctx, command.Reschedule{RequestID: uuid.New(), BeneficiaryID: id, SessionID: to}, "citizen")
+				if err == nil {
+					ok.Add(1)
+				} else if !errors.Is(err, ledger.ErrChanged) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		held := map[string]int{}
+		for _, s := range []string{a, b, c} {
+			var st ledger.Session
+			for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(s), ledger.ReadOptions{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, _ := ledger.Decode(e)
+				st.Apply(e, p)
+			}
+			held[s] = st.Reserved[1]
+		}
+		if held[a] != 0 || held[b]+held[c] != 1 || ok.Load() < 1 {
+			t.Fatalf("round %d: seats held %v after %d successful reschedules; want one seat, in b or c", round, held, ok.Load())
+		}
 	}
 }

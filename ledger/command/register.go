@@ -30,7 +30,7 @@ type Register struct {
 
 func (r *Register) validate(today string) error {
 	r.Name = strings.TrimSpace(r.Name)
-	if m := ledger.NormalizeMobile(r.Mobile); len(m) != 10 || m[0] < '6' {
+	if !validMobile(r.Mobile) {
 		return invalidf("mobile %q is not a 10-digit Indian mobile number", r.Mobile)
 	}
 	if r.Name == "" || len(r.Name) > 200 {
@@ -179,4 +179,11 @@ func setPersonal(p *ledger.Personal, field, v string) {
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ledger.ErrInvalidCommand, fmt.Sprintf(format, args...))
+}
+
+// validMobile reports whether s is an Indian mobile number: ten digits,
+// the first 6 to 9, after NormalizeMobile.
+func validMobile(s string) bool {
+	m := ledger.NormalizeMobile(s)
+	return len(m) == 10 && m[0] >= '6'
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -38,9 +39,13 @@ type deleteCleaner struct {
 
 type needsContents struct{ pebble.ArchiveCleaner }
 
-// Open opens or creates the key store in dir.
-func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Cleaner: deleteCleaner{}, Logger: quietLogger{}})
+// Open opens or creates the key store in dir. Pebble's errors go to log,
+// which may be nil.
+func Open(dir string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}})
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
@@ -149,12 +154,19 @@ func (s *Store) Secret(name string, size int) ([]byte, error) {
 	return v, nil
 }
 
-type quietLogger struct{}
+// engineLogger routes Pebble's messages to slog: errors only, since
+// Pebble's informational messages are noise here.
+type engineLogger struct{ log *slog.Logger }
 
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Errorf(format string, args ...any) {
-	fmt.Printf("keystore: "+format+"\n", args...)
+func (engineLogger) Infof(string, ...any) {}
+func (l engineLogger) Errorf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...), "component", "keystore")
 }
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("keystore: "+format, args...))
+
+// Fatalf is called by Pebble on an unrecoverable error; Pebble expects it
+// not to return.
+func (l engineLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error(msg, "component", "keystore")
+	panic("keystore: " + msg)
 }

@@ -14,7 +14,7 @@ import (
 
 func MustOpen(tb testing.TB, dir string) *Store {
 	tb.Helper()
-	s, err := Open(dir)
+	s, err := Open(dir, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func MustOpen(tb testing.TB, dir string) *Store {
 func TestStore_CreateKey_StableAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := Open(dir)
+	s, err := Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func run(t *testing.T, cfg seed.Config) (seed.Report, ledger.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	keys, err := keystore.Open(dir + "/keys")
+	keys, err := keystore.Open(dir+"/keys", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
