@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -51,7 +52,7 @@ Usage:
 Commands:
   serve    run the server on the embedded store (--demo seeds an empty one first)
   seed     generate a synthetic country into an empty ledger
-  events   print or follow the events of one stream or of the whole log
+  events   print the first or last events of one stream or of the whole log
 
 Global flags:
   --data DIR        data directory (default ./data; env DOSELEDGER_DATA)
@@ -70,7 +71,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	level := fs.String("log-level", envOr("DOSELEDGER_LOG_LEVEL", "info"), "")
 	logJSON := fs.Bool("log-json", os.Getenv("DOSELEDGER_LOG_JSON") == "1", "")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage // the flag package printed what was wrong
 	}
 	m.Config = Config{DataDir: *data, LogJSON: *logJSON}
 	if err := m.Config.LogLevel.UnmarshalText([]byte(*level)); err != nil {
@@ -111,10 +115,12 @@ func envOr(name, def string) string {
 	return def
 }
 
-// newFlags returns a subcommand's flag set with its usage text.
+// newFlags returns a subcommand's flag set with its usage text. It takes
+// --data too, so that it may come after the subcommand's name as well.
 func (m *Main) newFlags(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	fs.StringVar(&m.Config.DataDir, "data", m.Config.DataDir, "data directory (env DOSELEDGER_DATA)")
 	fs.Usage = func() {
 		fmt.Fprintf(m.Stderr, "Usage: doseledger %s\n\n", synopsis)
 		fs.PrintDefaults()
@@ -158,6 +164,9 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	store, err := pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log})
+	if errors.Is(err, syscall.EAGAIN) {
+		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +115,93 @@ func TestMain_ServeHealth(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve did not shut down cleanly: %v", err)
+	}
+}
+
+func TestMain_EventsTailAndMistakes(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := run(t, "seed", "--data", dir, "--people", "30", "--days", "40", "--quiet"); err != nil {
+		t.Fatalf("--data after the subcommand: %v", err)
+	}
+	all, _, err := run(t, "--data", dir, "events", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(all), "\n")
+	tail, _, err := run(t, "--data", dir, "events", "--json", "--tail", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(tail), strings.Join(lines[len(lines)-3:], "\n"); got != want {
+		t.Errorf("--tail 3:\n%s\nwant the last three of the log:\n%s", got, want)
+	}
+	// The last two events of the first person's stream, oldest first.
+	var first eventJSON
+	json.Unmarshal([]byte(lines[len(lines)/2]), &first)
+	st, _, err := run(t, "--data", dir, "events", "--json", "--stream", first.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := strings.Split(strings.TrimSpace(st), "\n")
+	st2, _, err := run(t, "--data", dir, "events", "--json", "--stream", first.Stream, "--tail", "2")
+	if err != nil || len(sl) < 2 || strings.TrimSpace(st2) != strings.Join(sl[len(sl)-2:], "\n") {
+		t.Errorf("stream --tail 2 (err %v):\n%s\nwant:\n%s", err, st2, strings.Join(sl[max(0, len(sl)-2):], "\n"))
+	}
+	// Rows stay aligned: every row's TYPE column starts where the header's does.
+	table, _, _ := run(t, "--data", dir, "events", "--limit", "100")
+	rows := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	col := strings.Index(rows[0], "TYPE")
+	for i, r := range rows[1:] {
+		if len(r) < col || r[col-1] != ' ' || r[col] == ' ' {
+			t.Fatalf("row %d is not aligned with the header:\n%s\n%s", i+1, rows[0], r)
+		}
+	}
+	if _, stderr, _ := run(t, "--data", dir, "events", "--stream", "beneficiary-NOSUCH"); !strings.Contains(stderr, `stream "beneficiary-NOSUCH" has no events`) {
+		t.Errorf("missing stream: %q", stderr)
+	}
+	if _, _, err := run(t, "--data", dir, "events", "--type", "dose"); err == nil || !strings.Contains(err.Error(), "DoseAdministered") {
+		t.Errorf("unknown type: %v", err)
+	}
+	if _, _, err := run(t, "--data"); !errors.Is(err, errUsage) {
+		t.Errorf("--data without a value: %v, want a usage error", err)
+	}
+}
+
+// TestMain lets a test run this binary as a second process that holds a
+// ledger open until its standard input closes.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("DOSELEDGER_TEST_HOLD"); dir != "" {
+		mm := NewMain(io.Discard, io.Discard)
+		mm.Config.DataDir, mm.Log = dir, slog.New(slog.DiscardHandler)
+		l, err := mm.openLedger(time.Now)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("holding")
+		io.Copy(io.Discard, os.Stdin)
+		l.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestMain_LedgerInUse(t *testing.T) {
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "DOSELEDGER_TEST_HOLD="+dir)
+	stdin, _ := child.StdinPipe()
+	stdout, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	defer stdin.Close()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "holding\n" {
+		t.Fatalf("child: %q", line)
+	}
+	if _, _, err := run(t, "--data", dir, "events"); err == nil || !strings.Contains(err.Error(), "open in another doseledger process") {
+		t.Errorf("open while another process holds the ledger: %v", err)
 	}
 }

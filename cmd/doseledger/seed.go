@@ -22,11 +22,11 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed")
 	fs.IntVar(&cfg.Days, "days", 120, "how many days to simulate")
 	fs.StringVar(&cfg.Start, "start", "2021-03-01", "first simulated day")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar (the default when stderr is not a terminal)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	_, err := m.runSeed(ctx, cfg, *quiet)
+	_, err := m.runSeed(ctx, cfg, *quiet || !isTerminal(m.Stderr))
 	return err
 }
 
@@ -41,7 +41,7 @@ func (m *Main) runSeed(ctx context.Context, cfg seed.Config, quiet bool) (seed.R
 	if last, err := l.Store.LastPosition(ctx); err != nil {
 		return seed.Report{}, err
 	} else if last != ledger.Start {
-		return seed.Report{}, fmt.Errorf("seed needs an empty ledger, and %s already holds %d events (use --data to seed another directory)",
+		return seed.Report{}, fmt.Errorf("seed needs an empty ledger, and %s already holds %d events (use --data DIR to seed another directory)",
 			m.Config.DataDir, last)
 	}
 	var bar *progressbar.ProgressBar
@@ -80,6 +80,6 @@ func (m *Main) runSeed(ctx context.Context, cfg seed.Config, quiet bool) (seed.R
 	w.Flush()
 	fmt.Fprintf(m.Stdout, "%s events in %s (%.0f events/s) in %s\n", humanCount(uint64(last)), elapsed.Round(time.Millisecond),
 		float64(last)/elapsed.Seconds(), m.Config.DataDir)
-	m.Log.Info("seeded", "events", uint64(last), "people", rep.People, "seconds", elapsed.Seconds())
+	m.Log.Info("seeded", "events", uint64(last), "people", rep.People, "elapsed", elapsed.Round(time.Millisecond))
 	return rep, nil
 }

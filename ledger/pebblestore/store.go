@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -300,7 +301,7 @@ func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
 		return k
 	})
 	if err != nil {
-		s.log.Error("pebblestore filter build failed", "err", err)
+		s.logFilterBuild(err)
 		return
 	}
 	// Every stream has a revision 0 key; 's'+stream is its filter key.
@@ -311,7 +312,7 @@ func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
 		return k[:len(k)-9]
 	})
 	if err != nil {
-		s.log.Error("pebblestore filter build failed", "err", err)
+		s.logFilterBuild(err)
 		return
 	}
 	f.ready.Store(true)
@@ -355,4 +356,15 @@ func (s *Store) failure() error {
 func (s *Store) setFailure(err error) {
 	err = fmt.Errorf("store failed, reopen it: %w", err)
 	s.failed.CompareAndSwap(nil, &err)
+}
+
+// logFilterBuild reports a failed filter build: an error, unless the store
+// was closed before the build finished, which is normal for a short-lived
+// command and leaves nothing wrong (lookups go to the database).
+func (s *Store) logFilterBuild(err error) {
+	if errors.Is(err, ledger.ErrClosed) {
+		s.log.Debug("pebblestore filter build stopped: store closed")
+		return
+	}
+	s.log.Error("pebblestore filter build failed", "err", err)
 }

@@ -46,7 +46,7 @@ type Report struct {
 // simulated recorded_at and occurred_at times.
 type Clock struct{ ns atomic.Int64 }
 
-// NewClock returns a clock set to the morning of date.
+// NewClock returns a clock set to the evening of date.
 func NewClock(date string) *Clock {
 	c := &Clock{}
 	c.set(date)
@@ -56,9 +56,11 @@ func NewClock(date string) *Clock {
 // Now returns the simulated time.
 func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).In(ledger.India) }
 
+// set moves the clock to 18:00 on date: a simulated day's records are
+// written in the evening, after its doses (given 09:00 to 17:00).
 func (c *Clock) set(date string) {
 	t, _ := ledger.ParseDate(date)
-	c.ns.Store(t.Add(10 * time.Hour).UnixNano())
+	c.ns.Store(t.Add(18 * time.Hour).UnixNano())
 }
 
 // Defaults fills in the zero fields of cfg.
