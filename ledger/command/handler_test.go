@@ -116,6 +116,23 @@ func (f *fixture) MustDose(tb testing.TB, id string, n int, vaccine, site, date 
 	return r
 }
 
+// MustSessionState folds a session's stream as the handler would.
+func (f *fixture) MustSessionState(tb testing.TB, id string) ledger.Session {
+	tb.Helper()
+	var st ledger.Session
+	for e, err := range f.store.ReadStream(context.Background(), ledger.SessionStream(id), ledger.ReadOptions{}) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p, err := ledger.Decode(e)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st.Apply(e, p)
+	}
+	return st
+}
+
 func TestRegister_FourPerMobile(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()
@@ -240,6 +257,10 @@ func TestBook_LastSeatsRace(t *testing.T) {
 	}
 	// The session stream itself holds exactly the seats, and each seat's
 	// holder has the appointment.
+	st := f.MustSessionState(t, sess)
+	if st.Reserved[1] != seats || len(st.Seats) != seats {
+		t.Fatalf("session stream holds %d seats, want %d", st.Reserved[1], seats)
+	}
 	var holders []string
 	for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(sess), ledger.ReadOptions{}) {
 		if err != nil {
@@ -251,7 +272,7 @@ func TestBook_LastSeatsRace(t *testing.T) {
 		}
 	}
 	if len(holders) != seats {
-		t.Fatalf("session stream holds %d seats, want %d", len(holders), seats)
+		t.Fatalf("session stream has %d seat events, want %d (none released)", len(holders), seats)
 	}
 	for _, id := range holders {
 		var n int
@@ -302,15 +323,7 @@ func TestBook_OneActiveAppointment(t *testing.T) {
 	}
 	held := 0
 	for _, s := range sessions {
-		var st ledger.Session
-		for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(s), ledger.ReadOptions{}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, _ := ledger.Decode(e)
-			st.Apply(e, p)
-		}
-		held += st.Reserved[1]
+		held += f.MustSessionState(t, s).Reserved[1]
 	}
 	if held != 1 {
 		t.Errorf("%d seats held across the sessions, want 1: losers must give their seat back", held)
@@ -767,15 +780,7 @@ func TestReschedule_Concurrent(t *testing.T) {
 		wg.Wait()
 		held := map[string]int{}
 		for _, s := range []string{a, b, c} {
-			var st ledger.Session
-			for e, err := range f.store.ReadStream(ctx, ledger.SessionStream(s), ledger.ReadOptions{}) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				p, _ := ledger.Decode(e)
-				st.Apply(e, p)
-			}
-			held[s] = st.Reserved[1]
+			held[s] = f.MustSessionState(t, s).Reserved[1]
 		}
 		if held[a] != 0 || held[b]+held[c] != 1 || ok.Load() < 1 {
 			t.Fatalf("round %d: seats held %v after %d successful reschedules; want one seat, in b or c", round, held, ok.Load())
