@@ -1,0 +1,226 @@
+package certs
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// MaxTrustList is the largest trust-list file ReadTrustList reads.
+const MaxTrustList = 4 << 20
+
+// TrustedIssuer is one issuer a verifier trusts: its iss URL, a name to
+// show, and its public keys (the JWKS it serves at
+// <iss>/.well-known/jwks.json).
+type TrustedIssuer struct {
+	ISS  string
+	Name string
+	Keys jwk.Set
+}
+
+// TrustList is the set of issuers a verifier trusts. It is built once and
+// not changed, so it may be used from many goroutines at once.
+//
+// Its file form, read by ReadTrustList and written by MarshalJSON, is
+//
+//	{"issuers":[{"iss":"https://…","name":"…","keys":{"keys":[JWK, …]}}]}
+//
+// where "keys" is the issuer's JWKS as served, public keys only.
+type TrustList struct {
+	issuers map[string]*issuer
+	// keys indexes every key by kid. A kid is its key's thumbprint, so
+	// one kid is one key, though several issuers may list it.
+	keys map[string]*trustedKey
+}
+
+type trustedKey struct {
+	pub     *ecdsa.PublicKey
+	issuers []*issuer
+}
+
+type issuer struct {
+	iss, name string
+	set       jwk.Set
+	keys      map[string]*ecdsa.PublicKey // by kid
+}
+
+// NewTrustList returns a trust list of the given issuers. Keys whose use
+// is "enc" are skipped; every other key must be a public EC P-256 key for
+// ES256 whose kid, if set, is its RFC 7638 thumbprint (a missing kid is
+// taken to be the thumbprint). It returns an error wrapping ErrInvalidKey
+// for a private key or any other key, or ErrMalformed for an issuer whose
+// iss is not an https URL, or that is listed twice.
+func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
+	t := &TrustList{issuers: make(map[string]*issuer, len(issuers)), keys: map[string]*trustedKey{}}
+	for _, ti := range issuers {
+		if err := checkIssuer(ti.ISS); err != nil {
+			return nil, fmt.Errorf("%w: trust list: %v", ErrMalformed, err)
+		}
+		if _, dup := t.issuers[ti.ISS]; dup {
+			return nil, fmt.Errorf("%w: trust list: issuer %s listed twice", ErrMalformed, ti.ISS)
+		}
+		is := &issuer{iss: ti.ISS, name: ti.Name, set: ti.Keys, keys: map[string]*ecdsa.PublicKey{}}
+		if is.set == nil {
+			is.set = jwk.NewSet()
+		}
+		for i := 0; i < is.set.Len(); i++ {
+			k, _ := is.set.Key(i)
+			kid, pub, skip, err := checkKey(k)
+			if err != nil {
+				return nil, fmt.Errorf("trust list: issuer %s key %d: %w", ti.ISS, i, err)
+			}
+			if skip {
+				continue
+			}
+			is.keys[kid] = pub
+			tk := t.keys[kid]
+			if tk == nil {
+				tk = &trustedKey{pub: pub}
+				t.keys[kid] = tk
+			}
+			if !slices.Contains(tk.issuers, is) {
+				tk.issuers = append(tk.issuers, is)
+			}
+		}
+		t.issuers[ti.ISS] = is
+	}
+	return t, nil
+}
+
+// checkKey checks one key of an issuer's JWKS and returns its kid and
+// public key, or skip for an encryption key.
+func checkKey(k jwk.Key) (kid string, pub *ecdsa.PublicKey, skip bool, err error) {
+	if k.KeyUsage() == "enc" {
+		return "", nil, true, nil
+	}
+	if private, _ := jwk.IsPrivateKey(k); private {
+		return "", nil, false, fmt.Errorf("%w: a private key has no place in a trust list", ErrInvalidKey)
+	}
+	if alg := k.Algorithm(); alg != nil && alg.String() != "" && alg.String() != jwa.ES256.String() {
+		return "", nil, false, fmt.Errorf("%w: alg %q is not ES256", ErrInvalidKey, alg.String())
+	}
+	var raw ecdsa.PublicKey
+	if err := k.Raw(&raw); err != nil || raw.Curve != elliptic.P256() {
+		return "", nil, false, fmt.Errorf("%w: not an EC P-256 public key", ErrInvalidKey)
+	}
+	b, err := raw.Bytes()
+	if err != nil {
+		return "", nil, false, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	pub, err = ecdsa.ParseUncompressedPublicKey(elliptic.P256(), b)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	}
+	tp, err := Thumbprint(k)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if kid := k.KeyID(); kid != "" && kid != tp {
+		return "", nil, false, fmt.Errorf("%w: kid %q is not the key's thumbprint %q", ErrInvalidKey, kid, tp)
+	}
+	return tp, pub, false, nil
+}
+
+// ReadTrustList reads a trust list in its file form (see TrustList) from
+// r, at most MaxTrustList bytes. It returns an error wrapping ErrTooLarge
+// for a longer file, ErrMalformed if the JSON does not parse, or any error
+// of NewTrustList.
+func ReadTrustList(r io.Reader) (*TrustList, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxTrustList+1))
+	if err != nil {
+		return nil, fmt.Errorf("read trust list: %w", err)
+	}
+	if len(data) > MaxTrustList {
+		return nil, fmt.Errorf("%w: trust list is over %d bytes", ErrTooLarge, MaxTrustList)
+	}
+	var file trustFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&file); err != nil {
+		return nil, fmt.Errorf("%w: trust list: %v", ErrMalformed, err)
+	}
+	issuers := make([]TrustedIssuer, 0, len(file.Issuers))
+	for _, fi := range file.Issuers {
+		if len(fi.Keys) == 0 {
+			return nil, fmt.Errorf("%w: trust list: issuer %s has no keys", ErrMalformed, fi.ISS)
+		}
+		set, err := jwk.Parse(fi.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trust list: issuer %s keys: %v", ErrMalformed, fi.ISS, err)
+		}
+		issuers = append(issuers, TrustedIssuer{ISS: fi.ISS, Name: fi.Name, Keys: set})
+	}
+	return NewTrustList(issuers...)
+}
+
+type trustFile struct {
+	Issuers []trustFileIssuer `json:"issuers"`
+}
+
+type trustFileIssuer struct {
+	ISS  string          `json:"iss"`
+	Name string          `json:"name"`
+	Keys json.RawMessage `json:"keys"`
+}
+
+// MarshalJSON writes the trust list in its file form, issuers in order of
+// their iss. It returns the JSON library's error if a key set does not
+// encode.
+func (t *TrustList) MarshalJSON() ([]byte, error) {
+	file := trustFile{Issuers: []trustFileIssuer{}}
+	for _, iss := range t.Issuers() {
+		is := t.issuers[iss]
+		keys, err := json.Marshal(is.set)
+		if err != nil {
+			return nil, fmt.Errorf("trust list: issuer %s keys: %w", iss, err)
+		}
+		file.Issuers = append(file.Issuers, trustFileIssuer{ISS: is.iss, Name: is.name, Keys: keys})
+	}
+	return json.Marshal(file)
+}
+
+// Issuers returns the iss of every trusted issuer, sorted.
+func (t *TrustList) Issuers() []string {
+	if t == nil {
+		return nil
+	}
+	out := make([]string, 0, len(t.issuers))
+	for iss := range t.issuers {
+		out = append(out, iss)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// key returns the trusted key kid, or nil.
+func (t *TrustList) key(kid string) *trustedKey {
+	if t == nil {
+		return nil
+	}
+	return t.keys[kid]
+}
+
+// issuer returns the issuer iss among those that list the key, or nil.
+func (k *trustedKey) issuer(iss string) *issuer {
+	for _, is := range k.issuers {
+		if is.iss == iss {
+			return is
+		}
+	}
+	return nil
+}
+
+// lookup returns the trusted issuer iss, or nil.
+func (t *TrustList) lookup(iss string) *issuer {
+	if t == nil {
+		return nil
+	}
+	return t.issuers[iss]
+}
