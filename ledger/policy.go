@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"fmt"
 	"sort"
 )
 
@@ -50,18 +49,6 @@ func (p VaccinePolicyChanged) Rule(n int) (DoseRule, bool) {
 		return DoseRule{}, false
 	}
 	return p.Schedule[n-1], true
-}
-
-// PrimaryDoses is the number of doses before any precaution dose: the
-// person is fully vaccinated after them.
-func (p VaccinePolicyChanged) PrimaryDoses() int {
-	n := 0
-	for _, r := range p.Schedule {
-		if !r.Precaution {
-			n++
-		}
-	}
-	return n
 }
 
 // Policies is every vaccine's policy history, folded from the policy
@@ -118,15 +105,3 @@ func (ps Policies) InForce(vaccine, date string) (VaccinePolicyChanged, bool) {
 
 // Known reports whether any policy was ever recorded for vaccine.
 func (ps Policies) Known(vaccine string) bool { return len(ps.byVaccine[vaccine]) > 0 }
-
-// Vaccines lists the vaccines with a policy, sorted.
-func (ps Policies) Vaccines() []string {
-	out := make([]string, 0, len(ps.byVaccine))
-	for v := range ps.byVaccine {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (ps Policies) String() string { return fmt.Sprintf("%d vaccines", len(ps.byVaccine)) }

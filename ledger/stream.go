@@ -24,9 +24,3 @@ func SessionStream(sessionID string) string {
 func SessionID(siteID, date string) string {
 	return siteID + "-" + strings.ReplaceAll(date, "-", "")
 }
-
-// StreamID splits a stream name into its category and id.
-func StreamID(stream string) (category, id string) {
-	category, id, _ = strings.Cut(stream, "-")
-	return category, id
-}
