@@ -80,6 +80,10 @@ func newPayload(typ string) (Payload, bool) {
 		return &CertificateRevoked{}, true
 	case TypeVaccinePolicyChanged:
 		return &VaccinePolicyChanged{}, true
+	case TypeAnomalyReviewed:
+		return &AnomalyReviewed{}, true
+	case TypeNotificationDelivered:
+		return &NotificationDelivered{}, true
 	}
 	return nil, false
 }
@@ -111,6 +115,6 @@ func EventTypes() []string {
 		TypeSessionPublished, TypeSessionCancelled, TypeSeatReserved, TypeSeatReleased,
 		TypeAppointmentBooked, TypeAppointmentCancelled, TypeAppointmentRescheduled,
 		TypeDoseAdministered, TypeDoseVoided, TypeCertificateIssued, TypeCertificateRevoked,
-		TypeVaccinePolicyChanged,
+		TypeVaccinePolicyChanged, TypeAnomalyReviewed, TypeNotificationDelivered,
 	}
 }

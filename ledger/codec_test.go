@@ -48,6 +48,10 @@ func goldenPayloads() []ledger.Payload {
 		&ledger.CertificateRevoked{BeneficiaryID: "ABCDEFGHIJKLMNOP-1", CertificateID: "CERT-0001", RID: "kjLa1b2c", Reason: "details corrected"},
 		&ledger.VaccinePolicyChanged{Vaccine: "COVISHIELD", Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 84}, {Dose: 3, MinIntervalDays: 273, Precaution: true}},
 			MixingAllowed: false, EffectiveFrom: "2021-05-13", Reason: "NTAGI: interval 12-16 weeks"},
+		&ledger.AnomalyReviewed{BeneficiaryID: "ABCDEFGHIJKLMNOP-1", DoseEventID: "0d8f0c9e-4c7b-4a51-9d3e-5b2a1c0f9e8d",
+			Decision: "confirmed", Note: "register checked: dose 2 given 5 days early on the MO's orders", ReviewedBy: "official:wb-0042"},
+		&ledger.NotificationDelivered{NotificationID: "reminder-7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a-0427", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
+			Kind: "appointment_reminder", Channel: "outbox-file", Outcome: "sent", Attempt: 1},
 	}
 }
 

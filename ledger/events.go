@@ -18,6 +18,8 @@ const (
 	TypeCertificateIssued      = "CertificateIssued"
 	TypeCertificateRevoked     = "CertificateRevoked"
 	TypeVaccinePolicyChanged   = "VaccinePolicyChanged"
+	TypeAnomalyReviewed        = "AnomalyReviewed"
+	TypeNotificationDelivered  = "NotificationDelivered"
 )
 
 // Payload is the data of one kind of event.
@@ -286,6 +288,47 @@ type VaccinePolicyChanged struct {
 	Reason        string     `json:"reason"`
 }
 
+// Review decisions on a flagged dose.
+const (
+	// ReviewConfirmed: the dose stands as recorded; the flag was checked.
+	ReviewConfirmed = "confirmed"
+	// ReviewDismissed: the flag was wrong (a typing error in the register,
+	// say) and needs no action.
+	ReviewDismissed = "dismissed"
+	// ReviewEscalated: the dose needs a correction or a void by an official.
+	ReviewEscalated = "escalated"
+)
+
+// AnomalyReviewed records an official's review of a dose recorded with
+// anomalies. The dose itself is untouched: a review is a new fact about
+// it. Stream: the beneficiary's.
+type AnomalyReviewed struct {
+	BeneficiaryID string `json:"beneficiary_id"`
+	DoseEventID   string `json:"dose_event_id"`
+	Decision      string `json:"decision"`
+	Note          string `json:"note"`
+	ReviewedBy    string `json:"reviewed_by"`
+}
+
+// Outcomes of a notification delivery.
+const (
+	DeliverySent   = "sent"
+	DeliveryFailed = "failed"
+)
+
+// NotificationDelivered records one attempt to deliver a notification
+// from the outbox (a reminder, a dose falling due, a cancelled session).
+// Stream: NotificationStream of the beneficiary.
+type NotificationDelivered struct {
+	NotificationID string `json:"notification_id"`
+	BeneficiaryID  string `json:"beneficiary_id"`
+	Kind           string `json:"kind"`
+	Channel        string `json:"channel"`
+	Outcome        string `json:"outcome"`
+	Error          string `json:"error,omitempty"`
+	Attempt        int    `json:"attempt"`
+}
+
 func (BeneficiaryRegistered) EventType() string  { return TypeBeneficiaryRegistered }
 func (DetailsCorrected) EventType() string       { return TypeDetailsCorrected }
 func (BeneficiariesMerged) EventType() string    { return TypeBeneficiariesMerged }
@@ -301,3 +344,5 @@ func (DoseVoided) EventType() string             { return TypeDoseVoided }
 func (CertificateIssued) EventType() string      { return TypeCertificateIssued }
 func (CertificateRevoked) EventType() string     { return TypeCertificateRevoked }
 func (VaccinePolicyChanged) EventType() string   { return TypeVaccinePolicyChanged }
+func (AnomalyReviewed) EventType() string        { return TypeAnomalyReviewed }
+func (NotificationDelivered) EventType() string  { return TypeNotificationDelivered }

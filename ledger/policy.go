@@ -105,3 +105,16 @@ func (ps Policies) InForce(vaccine, date string) (VaccinePolicyChanged, bool) {
 
 // Known reports whether any policy was ever recorded for vaccine.
 func (ps Policies) Known(vaccine string) bool { return len(ps.byVaccine[vaccine]) > 0 }
+
+// PrimaryDoses is the number of doses in p's schedule before any
+// precaution dose: the doses that make a person fully vaccinated.
+func (p VaccinePolicyChanged) PrimaryDoses() int {
+	n := 0
+	for _, r := range p.Schedule {
+		if r.Precaution {
+			break
+		}
+		n++
+	}
+	return n
+}

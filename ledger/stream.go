@@ -6,6 +6,10 @@ import "strings"
 const (
 	CategoryBeneficiary = "beneficiary"
 	CategorySession     = "session"
+	// CategoryNotification streams hold delivery results, one per person,
+	// apart from the beneficiary stream so deliveries never contend with
+	// bookings for its revision.
+	CategoryNotification = "notification"
 	// PolicyStream holds every VaccinePolicyChanged event.
 	PolicyStream = "policy"
 )
@@ -23,4 +27,10 @@ func SessionStream(sessionID string) string {
 // SessionID identifies the session of a site on a date (YYYY-MM-DD).
 func SessionID(siteID, date string) string {
 	return siteID + "-" + strings.ReplaceAll(date, "-", "")
+}
+
+// NotificationStream names the stream of one person's notification
+// deliveries.
+func NotificationStream(beneficiaryID string) string {
+	return CategoryNotification + "-" + beneficiaryID
 }
