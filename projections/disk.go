@@ -1,0 +1,197 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Disk keeps the read models and their checkpoint in a Pebble database of
+// their own, apart from the ledger: losing it loses nothing but the time
+// to rebuild.
+//
+// Every save writes the changed rows and the checkpoint (the position of
+// the last event applied) in one synced batch, so after a crash the rows
+// on disk are exactly those of the checkpoint, and resuming from it
+// neither skips nor counts twice any event.
+type Disk struct {
+	db  *pebble.DB
+	log *slog.Logger
+}
+
+var (
+	keyCheckpoint = []byte("checkpoint")
+	prefixRow     = []byte("row/")
+)
+
+// checkpoint is what the models were built from.
+type checkpoint struct {
+	Version  int             `json:"version"`
+	Position ledger.Position `json:"position"`
+	Applied  uint64          `json:"applied"`
+	Skipped  uint64          `json:"skipped"`
+}
+
+// OpenDisk opens (or creates) the read-model database in dir.
+func OpenDisk(dir string, log *slog.Logger) (*Disk, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: engineLogger{log}})
+	if err != nil {
+		return nil, fmt.Errorf("open read models %s: %w", dir, err)
+	}
+	return &Disk{db: db, log: log}, nil
+}
+
+// Close closes the database.
+func (d *Disk) Close() error { return d.db.Close() }
+
+// Load returns the stored models, or empty ones when none were saved, or
+// when they were saved by another Version of this code (they are then
+// erased, to be rebuilt).
+func (d *Disk) Load() (*Models, error) {
+	m := NewModels()
+	raw, closer, err := d.db.Get(keyCheckpoint)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return m, d.erase()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var cp checkpoint
+	err = json.Unmarshal(raw, &cp)
+	closer.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if cp.Version != Version {
+		d.log.Info("read models were saved by another version; rebuilding", "saved", cp.Version, "now", Version)
+		return m, d.erase()
+	}
+	byName := map[string]persisted{}
+	for _, t := range m.tables() {
+		byName[t.tableName()] = t
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefixRow, UpperBound: []byte("row0")})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		name, key, ok := bytes.Cut(it.Key()[len(prefixRow):], []byte{'/'})
+		t := byName[string(name)]
+		if !ok || t == nil {
+			return nil, fmt.Errorf("read models: unknown row %q", it.Key())
+		}
+		if err := t.load(string(key), it.Value()); err != nil {
+			return nil, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	m.Position, m.Applied, m.Skipped = cp.Position, cp.Applied, cp.Skipped
+	m.afterLoad()
+	return m, nil
+}
+
+// Save writes the rows changed since the last save and the checkpoint,
+// atomically and durably.
+func (d *Disk) Save(m *Models) error {
+	b := d.db.NewBatch()
+	defer b.Close()
+	if err := d.addRows(b, m); err != nil {
+		return err
+	}
+	cp, _ := json.Marshal(checkpoint{Version: Version, Position: m.Position, Applied: m.Applied, Skipped: m.Skipped})
+	if err := b.Set(keyCheckpoint, cp, nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// Replace erases what is stored and writes m whole: the end of a rebuild.
+// The checkpoint goes first and comes back last, so a crash in between
+// leaves no checkpoint and the next start rebuilds again.
+func (d *Disk) Replace(m *Models) error {
+	if err := d.erase(); err != nil {
+		return err
+	}
+	for _, t := range m.tables() {
+		t.markAll()
+	}
+	// Rows go in bounded batches; without a checkpoint they mean nothing
+	// until the last one lands.
+	b := d.db.NewBatch()
+	for _, t := range m.tables() {
+		err := t.flush(func(key string, val []byte) error {
+			if err := b.Set(rowKey(t.tableName(), key), val, nil); err != nil {
+				return err
+			}
+			if b.Len() < 32<<20 {
+				return nil
+			}
+			err := b.Commit(pebble.NoSync)
+			b.Close()
+			b = d.db.NewBatch()
+			return err
+		})
+		if err != nil {
+			b.Close()
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		b.Close()
+		return err
+	}
+	b.Close()
+	return d.Save(m)
+}
+
+func (d *Disk) addRows(b *pebble.Batch, m *Models) error {
+	for _, t := range m.tables() {
+		if err := t.flush(func(key string, val []byte) error { return b.Set(rowKey(t.tableName(), key), val, nil) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// erase removes the checkpoint (durably, first) and every row.
+func (d *Disk) erase() error {
+	if err := d.db.Delete(keyCheckpoint, pebble.Sync); err != nil {
+		return err
+	}
+	return d.db.DeleteRange(prefixRow, []byte("row0"), pebble.Sync)
+}
+
+func rowKey(table, key string) []byte {
+	k := make([]byte, 0, len(prefixRow)+len(table)+1+len(key))
+	k = append(k, prefixRow...)
+	k = append(k, table...)
+	k = append(k, '/')
+	return append(k, key...)
+}
+
+// engineLogger passes Pebble's errors to slog and drops its chatter.
+type engineLogger struct{ log *slog.Logger }
+
+func (engineLogger) Infof(string, ...any) {}
+func (l engineLogger) Errorf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...), "component", "projections")
+}
+
+// Fatalf is called by Pebble on an unrecoverable error; Pebble expects it
+// not to return.
+func (l engineLogger) Fatalf(format string, args ...any) {
+	l.log.Error(fmt.Sprintf(format, args...), "component", "projections")
+	panic("projections: " + fmt.Sprintf(format, args...))
+}

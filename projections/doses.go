@@ -1,0 +1,166 @@
+package projections
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Dose is one reported dose, kept so that a later void can undo exactly
+// what the dose counted.
+type Dose struct {
+	EventID       string `json:"event_id"`
+	BeneficiaryID string `json:"beneficiary_id"`
+	Dose          int    `json:"dose"`
+	Vaccine       string `json:"vaccine"`
+	Date          string `json:"date"`
+	State         string `json:"state"`
+	District      string `json:"district"`
+	SiteID        string `json:"site_id"`
+	SessionID     string `json:"session_id,omitempty"`
+	AppointmentID string `json:"appointment_id,omitempty"`
+	WalkIn        bool   `json:"walk_in,omitempty"`
+	Voided        bool   `json:"voided,omitempty"`
+}
+
+// Review statuses of an anomaly, besides the ledger's review decisions.
+const (
+	ReviewOpen   = "open"
+	ReviewVoided = "voided" // the dose was voided: nothing left to review
+)
+
+// AnomalyCancelledBooking marks a dose given against an appointment that
+// had been cancelled: the ledger flags it unbooked; the read model also
+// says why.
+const AnomalyCancelledBooking = "cancelled_booking"
+
+// Anomaly is a dose recorded with anomalies, and where its review stands.
+type Anomaly struct {
+	DoseEventID   string    `json:"dose_event_id"`
+	BeneficiaryID string    `json:"beneficiary_id"`
+	Dose          int       `json:"dose"`
+	Vaccine       string    `json:"vaccine"`
+	Date          string    `json:"date"`
+	SiteID        string    `json:"site_id"`
+	State         string    `json:"state"`
+	District      string    `json:"district"`
+	Capture       string    `json:"capture"`
+	Kinds         []string  `json:"kinds"`
+	DuplicateOf   string    `json:"duplicate_of,omitempty"`
+	RecordedAt    time.Time `json:"recorded_at"`
+	Status        string    `json:"status"`
+	ReviewedBy    string    `json:"reviewed_by,omitempty"`
+	Note          string    `json:"note,omitempty"`
+}
+
+func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
+	id := e.ID.String()
+	d := m.doses.upsert(id)
+	*d = Dose{EventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine, Date: dateKey(e.OccurredAt),
+		State: p.State, District: p.District, SiteID: p.SiteID, SessionID: p.SessionID, AppointmentID: p.AppointmentID}
+	m.doseCount.upsert(coverageKey(d)).N++
+
+	kinds := p.Anomalies
+	var appt *Appointment
+	if p.AppointmentID != "" {
+		appt = m.appts.modify(p.AppointmentID)
+	}
+	switch {
+	case appt != nil && appt.Status == ApptBooked:
+		appt.Status, appt.DoseEventID = ApptAdministered, id
+	case appt != nil && appt.Status == ApptCancelled:
+		kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
+		d.WalkIn = true
+	default:
+		d.WalkIn = true
+	}
+	// A paper register names the site, not the session: the dose counts
+	// for that site's session on its day, if there was one.
+	if d.SessionID == "" {
+		if id := ledger.SessionID(p.SiteID, d.Date); m.sessions.get(id) != nil {
+			d.SessionID = id
+		}
+	}
+	if s := m.sessions.modify(d.SessionID); s != nil {
+		bump(&s.Administered, p.Dose, 1)
+		if d.WalkIn {
+			s.WalkIns++
+		}
+	}
+
+	person := m.people.upsert(p.BeneficiaryID)
+	person.ID = p.BeneficiaryID
+	m.addDose(person, e, p)
+	if person.MergedInto != "" {
+		if s := m.people.modify(person.MergedInto); s != nil {
+			m.addDose(s, e, p)
+		}
+	}
+	if len(kinds) > 0 {
+		*m.anomalies.upsert(id) = Anomaly{DoseEventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine,
+			Date: d.Date, SiteID: p.SiteID, State: p.State, District: p.District, Capture: p.Capture, Kinds: kinds,
+			DuplicateOf: p.DuplicateOf, RecordedAt: e.RecordedAt, Status: ReviewOpen}
+	}
+	m.notifyDue(e, person)
+}
+
+// addDose folds a dose into a person as the ledger's rules do, and
+// recounts their completion.
+func (m *Models) addDose(p *Person, e ledger.Event, d *ledger.DoseAdministered) {
+	b := p.rules()
+	b.ApplyDose(e, d)
+	p.Doses, p.Active = b.Doses, b.Active
+	m.recountCompletion(p)
+}
+
+func (m *Models) applyVoid(v *ledger.DoseVoided) {
+	d := m.doses.modify(v.DoseEventID)
+	if d == nil || d.Voided {
+		return
+	}
+	d.Voided = true
+	m.doseCount.upsert(coverageKey(d)).N--
+	if s := m.sessions.modify(d.SessionID); s != nil {
+		bump(&s.Administered, d.Dose, -1)
+		if d.WalkIn {
+			s.WalkIns--
+		}
+	}
+	if a := m.appts.modify(d.AppointmentID); a != nil && a.DoseEventID == d.EventID {
+		a.Status, a.DoseEventID = ApptBooked, ""
+	}
+	if a := m.anomalies.modify(d.EventID); a != nil {
+		a.Status = ReviewVoided
+	}
+	for _, id := range []string{d.BeneficiaryID, m.survivorOf(d.BeneficiaryID)} {
+		if p := m.people.modify(id); p != nil {
+			b := p.rules()
+			b.ApplyVoid(v)
+			p.Doses = b.Doses
+			m.recountCompletion(p)
+			m.dropDue(p, d.Dose+1)
+		}
+	}
+}
+
+func (m *Models) survivorOf(id string) string {
+	if p := m.people.get(id); p != nil && p.MergedInto != "" {
+		return p.MergedInto
+	}
+	return ""
+}
+
+func (m *Models) applyReview(r *ledger.AnomalyReviewed) {
+	a := m.anomalies.modify(r.DoseEventID)
+	if a == nil || a.Status == ReviewVoided {
+		return
+	}
+	a.Status, a.ReviewedBy, a.Note = r.Decision, r.ReviewedBy, r.Note
+}
+
+// coverageKey is the key a dose counts under: day, place, vaccine, dose.
+func coverageKey(d *Dose) string {
+	return d.Date + "|" + d.State + "|" + d.District + "|" + d.SiteID + "|" + d.Vaccine + "|" + strconv.Itoa(d.Dose)
+}

@@ -1,0 +1,141 @@
+package projections
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Cutoff stops a build at a point in the ledger's history, for auditors'
+// time travel. The zero Cutoff builds everything.
+type Cutoff struct {
+	// Position, if non-zero, is the last global position included.
+	Position ledger.Position
+	// RecordedBy, if set, includes only events the ledger had recorded by
+	// then: what the ledger said at that moment.
+	RecordedBy time.Time
+	// OccurredBy, if set, includes only events that had happened in the
+	// field by then, including those uploaded later from paper.
+	OccurredBy time.Time
+}
+
+// stop reports whether e and everything after it are past the cutoff.
+// Positions and recorded_at times only grow along the log.
+func (c Cutoff) stop(e ledger.Event) bool {
+	return (c.Position != 0 && e.Position > c.Position) ||
+		(!c.RecordedBy.IsZero() && e.RecordedAt.After(c.RecordedBy))
+}
+
+// skip reports whether e is left out though later events may count.
+func (c Cutoff) skip(e ledger.Event) bool {
+	return !c.OccurredBy.IsZero() && e.OccurredAt.After(c.OccurredBy)
+}
+
+// decoded is an event with its payload decoded.
+type decoded struct {
+	e   ledger.Event
+	p   ledger.Payload
+	err error
+}
+
+// pageSize is how many events one read of the log returns during catch-up.
+const pageSize = 4096
+
+// feed reads the log after a position in pages and decodes each page on
+// every core while the next page is read and the previous one applied,
+// then hands the pages, in order, to apply. It returns when the log has
+// been read to its end as it stood (or to the cutoff), when ctx is done,
+// or on the first error.
+func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, apply func([]decoded) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan []decoded, 4)
+	ready := make(chan []decoded, 4)
+	var readErr error
+	go func() { // reader
+		defer close(read)
+		readErr = readPages(ctx, log, after, cut, read)
+	}()
+	go func() { // decoder: pages stay in order; the events of a page are split across cores
+		defer close(ready)
+		workers := runtime.GOMAXPROCS(0)
+		for page := range read {
+			decodePage(page, workers)
+			select {
+			case ready <- page:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for page := range ready {
+		if err := apply(page); err != nil {
+			cancel()
+			for range ready {
+			}
+			return err
+		}
+	}
+	if readErr != nil {
+		return readErr
+	}
+	return ctx.Err()
+}
+
+func readPages(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, out chan<- []decoded) error {
+	for {
+		page := make([]decoded, 0, pageSize)
+		n := 0
+		for e, err := range log.ReadAll(ctx, after, ledger.Filter{}, pageSize) {
+			if err != nil {
+				return err
+			}
+			n++
+			after = e.Position
+			if cut.stop(e) {
+				return send(ctx, out, page)
+			}
+			if !cut.skip(e) {
+				page = append(page, decoded{e: e})
+			}
+		}
+		if err := send(ctx, out, page); err != nil || n < pageSize {
+			return err
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- []decoded, page []decoded) error {
+	if len(page) == 0 {
+		return nil
+	}
+	select {
+	case out <- page:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func decodePage(page []decoded, workers int) {
+	if workers <= 1 || len(page) < 256 {
+		decodeRange(page)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (len(page) + workers - 1) / workers
+	for lo := 0; lo < len(page); lo += step {
+		part := page[lo:min(lo+step, len(page))]
+		wg.Go(func() { decodeRange(part) })
+	}
+	wg.Wait()
+}
+
+func decodeRange(page []decoded) {
+	for i := range page {
+		page[i].p, page[i].err = ledger.Decode(page[i].e)
+	}
+}

@@ -1,0 +1,115 @@
+package projections
+
+import (
+	"slices"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Person is one beneficiary as the read models see them: where they are
+// registered, the doses that count for them wherever they were given, and
+// their booking. Nothing personal is here: names and numbers stay sealed
+// in the ledger, so erasing a person's key erases them from every model.
+type Person struct {
+	ID           string `json:"id"`
+	Registered   bool   `json:"registered"`
+	RegisteredOn string `json:"registered_on,omitempty"`
+	State        string `json:"state,omitempty"`
+	District     string `json:"district,omitempty"`
+	Pincode      string `json:"pincode,omitempty"`
+	BirthYear    int    `json:"birth_year,omitempty"`
+	Gender       string `json:"gender,omitempty"`
+	IDType       string `json:"id_type,omitempty"`
+	IDLast4      string `json:"id_last4,omitempty"`
+	MergedInto   string `json:"merged_into,omitempty"`
+	// Absorbed are records merged into this one; their doses count here.
+	Absorbed []string `json:"absorbed,omitempty"`
+	// Doses are the doses that count, ordered by date.
+	Doses  []ledger.DoseRecord  `json:"doses,omitempty"`
+	Active *ledger.Appointment `json:"active,omitempty"`
+	// CompletedOn is the day the primary schedule was completed, and
+	// CompletedIn the "state|district" it was counted in.
+	CompletedOn string `json:"completed_on,omitempty"`
+	CompletedIn string `json:"completed_in,omitempty"`
+}
+
+// rules returns p as the ledger's rules see a beneficiary.
+func (p *Person) rules() ledger.Beneficiary {
+	return ledger.Beneficiary{ID: p.ID, Registered: p.Registered, MergedInto: p.MergedInto,
+		Doses: p.Doses, Active: p.Active}
+}
+
+func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered) {
+	p := m.people.upsert(r.BeneficiaryID)
+	if p.Registered {
+		return
+	}
+	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
+	p.State, p.District, p.Pincode = r.State, r.District, r.Pincode
+	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, r.Gender, r.IDType, r.IDLast4
+	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
+	m.recountCompletion(p) // doses reported before the registration reached the ledger
+}
+
+func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
+	p := m.people.modify(c.BeneficiaryID)
+	if p == nil {
+		return
+	}
+	b := p.rules()
+	b.Reg = ledger.BeneficiaryRegistered{State: p.State, District: p.District, Pincode: p.Pincode,
+		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
+	b.Apply(ledger.Event{}, c)
+	p.State, p.District, p.Pincode = b.Reg.State, b.Reg.District, b.Reg.Pincode
+	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, b.Reg.Gender, b.Reg.IDLast4
+}
+
+// applyMerged handles each of the merge's two events on its own: the
+// merged record's stream marks it merged; the survivor's takes its doses.
+func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
+	switch e.Stream {
+	case ledger.BeneficiaryStream(mg.Merged):
+		p := m.people.upsert(mg.Merged)
+		p.ID, p.MergedInto = mg.Merged, mg.Survivor
+		m.recountCompletion(p)
+	case ledger.BeneficiaryStream(mg.Survivor):
+		s := m.people.upsert(mg.Survivor)
+		s.ID = mg.Survivor
+		if !slices.Contains(s.Absorbed, mg.Merged) {
+			s.Absorbed = append(s.Absorbed, mg.Merged)
+		}
+		if merged := m.people.get(mg.Merged); merged != nil {
+			b := s.rules()
+			b.Absorb(merged.rules())
+			s.Doses = b.Doses
+		}
+		m.recountCompletion(s)
+	}
+}
+
+// recountCompletion moves p's "fully vaccinated" count to the day (and
+// place of registration) it now completed on, if that changed. A merged
+// record counts nowhere: its survivor counts its doses.
+func (m *Models) recountCompletion(p *Person) {
+	on, done := "", false
+	if p.Registered && p.MergedInto == "" {
+		on, done = p.rules().CompletedOn(m.policies)
+	}
+	in := p.State + "|" + p.District
+	if !done {
+		on, in = "", ""
+	}
+	if on == p.CompletedOn && in == p.CompletedIn {
+		return
+	}
+	if p.CompletedOn != "" {
+		m.completeCount.upsert(p.CompletedOn + "|" + p.CompletedIn).N--
+	}
+	if on != "" {
+		m.completeCount.upsert(on + "|" + in).N++
+	}
+	p.CompletedOn, p.CompletedIn = on, in
+}
+
+// placeKey is the key of a count by day and place.
+func placeKey(date, state, district string) string { return date + "|" + state + "|" + district }

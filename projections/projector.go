@@ -1,0 +1,239 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Options tunes a Projector. Zero fields take the defaults.
+type Options struct {
+	// SaveEvery and SaveInterval bound how much is re-applied after a
+	// crash: the models are saved after that many events or that long,
+	// whichever comes first (defaults 100,000 and 1s).
+	SaveEvery    int
+	SaveInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Projector keeps the read models up to date with the ledger: it catches
+// up from its checkpoint, then follows new events as they are appended,
+// saving models and checkpoint together. Queries run concurrently with it
+// through View.
+type Projector struct {
+	store ledger.Store
+	disk  *Disk // nil keeps the models in memory only
+	opts  Options
+
+	mu      sync.RWMutex
+	m       *Models
+	changed *sync.Cond // broadcast when m.Position moves
+	pending int        // events applied since the last save
+	saved   time.Time
+}
+
+// NewProjector returns a projector over store, resuming from what disk
+// holds (nil disk: from the start, in memory).
+func NewProjector(store ledger.Store, disk *Disk, opts Options) (*Projector, error) {
+	if opts.SaveEvery <= 0 {
+		opts.SaveEvery = 100_000
+	}
+	if opts.SaveInterval <= 0 {
+		opts.SaveInterval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := NewModels()
+	if disk != nil {
+		var err error
+		if m, err = disk.Load(); err != nil {
+			return nil, err
+		}
+	}
+	p := &Projector{store: store, disk: disk, opts: opts, m: m, saved: time.Now()}
+	p.changed = sync.NewCond(p.mu.RLocker())
+	return p, nil
+}
+
+// View runs fn with the models, read-only, while no event is being
+// applied. fn must not keep references into the models after it returns.
+func (p *Projector) View(fn func(*Models)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	fn(p.m)
+}
+
+// Position returns the global position of the last event applied.
+func (p *Projector) Position() ledger.Position {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.m.Position
+}
+
+// CatchUp applies every event already in the log, then saves. It is what
+// a command-line query runs before it reads.
+func (p *Projector) CatchUp(ctx context.Context, progress func(ledger.Position)) error {
+	if err := feed(ctx, p.store, p.Position(), Cutoff{}, func(page []decoded) error {
+		if err := p.applyPage(page); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(page[len(page)-1].e.Position)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return p.save()
+}
+
+// Run catches up, then follows the log until ctx is done, saving as it
+// goes and once more on the way out. It returns nil when ctx was
+// cancelled and the final save succeeded.
+func (p *Projector) Run(ctx context.Context) error {
+	if err := p.CatchUp(ctx, nil); err != nil {
+		return p.stopped(ctx, err)
+	}
+	p.opts.Logger.Info("read models caught up", "position", p.Position())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tick := time.NewTicker(p.opts.SaveInterval)
+	defer tick.Stop()
+	events := make(chan ledger.Event, 1024)
+	subErr := make(chan error, 1)
+	go func() {
+		for e, err := range p.store.Subscribe(ctx, p.Position(), ledger.Filter{}) {
+			if err != nil {
+				subErr <- err
+				return
+			}
+			select {
+			case events <- e:
+			case <-ctx.Done():
+				subErr <- ctx.Err()
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case e := <-events:
+			batch := []decoded{{e: e}}
+			for len(batch) < 1024 && len(events) > 0 {
+				batch = append(batch, decoded{e: <-events})
+			}
+			decodeRange(batch)
+			if err := p.applyPage(batch); err != nil {
+				return p.stopped(ctx, err)
+			}
+		case <-tick.C:
+			if err := p.maybeSave(true); err != nil {
+				return p.stopped(ctx, err)
+			}
+		case err := <-subErr:
+			return p.stopped(ctx, err)
+		}
+	}
+}
+
+// stopped saves what was applied when ctx ended the run, and reports err
+// otherwise.
+func (p *Projector) stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return p.save()
+	}
+	return err
+}
+
+func (p *Projector) applyPage(page []decoded) error {
+	p.mu.Lock()
+	for _, d := range page {
+		p.m.ApplyDecoded(d.e, d.p, d.err)
+	}
+	p.pending += len(page)
+	p.mu.Unlock()
+	p.changed.Broadcast()
+	return p.maybeSave(false)
+}
+
+func (p *Projector) maybeSave(timer bool) error {
+	if p.pending >= p.opts.SaveEvery || (timer && p.pending > 0 && time.Since(p.saved) >= p.opts.SaveInterval) {
+		return p.save()
+	}
+	return nil
+}
+
+func (p *Projector) save() error {
+	if p.disk == nil {
+		p.pending = 0
+		return nil
+	}
+	// Readers may go on while rows are written: the write lock only keeps
+	// Apply out, and only this goroutine applies.
+	p.mu.RLock()
+	err := p.disk.Save(p.m)
+	p.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("save read models at position %d: %w", p.Position(), err)
+	}
+	p.pending, p.saved = 0, time.Now()
+	return nil
+}
+
+// WaitFor blocks until the models have applied the event at pos (or a
+// later one), or ctx is done: a client that just appended reads its own
+// write.
+func (p *Projector) WaitFor(ctx context.Context, pos ledger.Position) error {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.RLock()
+		p.changed.Broadcast()
+		p.mu.RUnlock()
+	})
+	defer stop()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for p.m.Position < pos {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.changed.Wait()
+	}
+	return nil
+}
+
+// Build applies the log from the start up to cut into fresh models, in
+// memory: the models as the ledger stood at a moment, for auditors. A
+// progress function, if given, is told the position reached after each
+// page.
+func Build(ctx context.Context, log ledger.LogReader, cut Cutoff, progress func(ledger.Position)) (*Models, error) {
+	m := NewModels()
+	err := feed(ctx, log, ledger.Start, cut, func(page []decoded) error {
+		for _, d := range page {
+			m.ApplyDecoded(d.e, d.p, d.err)
+		}
+		if progress != nil {
+			progress(page[len(page)-1].e.Position)
+		}
+		return nil
+	})
+	return m, err
+}
+
+// Rebuild builds the models from the start of the log and replaces what
+// disk holds with them: a replay.
+func Rebuild(ctx context.Context, log ledger.LogReader, disk *Disk, progress func(ledger.Position)) (*Models, error) {
+	m, err := Build(ctx, log, Cutoff{}, progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := disk.Replace(m); err != nil {
+		return nil, fmt.Errorf("write rebuilt read models: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,150 @@
+package projections
+
+import (
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Session is one session's schedule: what was published, and how its
+// seats and appointments stand.
+type Session struct {
+	ID        string      `json:"id"`
+	Published bool        `json:"published"`
+	SiteID    string      `json:"site_id,omitempty"`
+	SiteName  string      `json:"site_name,omitempty"`
+	State     string      `json:"state,omitempty"`
+	District  string      `json:"district,omitempty"`
+	Pincode   string      `json:"pincode,omitempty"`
+	Date      string      `json:"date,omitempty"`
+	Vaccine   string      `json:"vaccine,omitempty"`
+	Capacity  map[int]int `json:"capacity,omitempty"`
+	Slots     []string    `json:"slots,omitempty"`
+	Cancelled bool        `json:"cancelled,omitempty"`
+	// Seats counts the seats taken per dose in the session's own stream,
+	// where capacity is enforced: free capacity is Capacity minus Seats.
+	Seats map[int]int `json:"seats,omitempty"`
+	// Booked counts active appointments per dose; Administered, doses given
+	// here that count; WalkIns, those given without an appointment here.
+	Booked       map[int]int `json:"booked,omitempty"`
+	Administered map[int]int `json:"administered,omitempty"`
+	WalkIns      int         `json:"walk_ins,omitempty"`
+	// Cancellations counts appointments cancelled; MovedOut, those moved
+	// to another session.
+	Cancellations int `json:"cancellations,omitempty"`
+	MovedOut      int `json:"moved_out,omitempty"`
+	// Appointments lists every appointment ever booked into the session,
+	// in ledger order; the due list shows those still here.
+	Appointments []string `json:"appointments,omitempty"`
+}
+
+// Free returns the seats still free for dose n.
+func (s *Session) Free(n int) int { return max(0, s.Capacity[n]-s.Seats[n]) }
+
+// Appointment statuses.
+const (
+	ApptBooked       = "booked"
+	ApptCancelled    = "cancelled"
+	ApptAdministered = "administered"
+)
+
+// Appointment is one booking as it now stands.
+type Appointment struct {
+	ID            string `json:"id"`
+	BeneficiaryID string `json:"beneficiary_id"`
+	SessionID     string `json:"session_id"`
+	SiteID        string `json:"site_id"`
+	Date          string `json:"date"`
+	Vaccine       string `json:"vaccine"`
+	Dose          int    `json:"dose"`
+	Slot          string `json:"slot"`
+	Code          string `json:"code"`
+	Status        string `json:"status"`
+	// DoseEventID is the dose that fulfilled the appointment.
+	DoseEventID string `json:"dose_event_id,omitempty"`
+}
+
+func bump(m *map[int]int, k, by int) {
+	if *m == nil {
+		*m = map[int]int{}
+	}
+	(*m)[k] += by
+}
+
+func (m *Models) applySessionPublished(p *ledger.SessionPublished) {
+	s := m.sessions.upsert(p.SessionID)
+	s.ID, s.Published = p.SessionID, true
+	s.SiteID, s.SiteName, s.State, s.District, s.Pincode = p.SiteID, p.SiteName, p.State, p.District, p.Pincode
+	s.Date, s.Vaccine, s.Capacity, s.Slots = p.Date, p.Vaccine, p.Capacity, p.Slots
+}
+
+func (m *Models) applySessionCancelled(e ledger.Event, p *ledger.SessionCancelled) {
+	s := m.sessions.upsert(p.SessionID)
+	s.ID, s.Cancelled = p.SessionID, true
+	for _, id := range s.Appointments {
+		if a := m.appts.get(id); a != nil && a.Status == ApptBooked && a.SessionID == s.ID {
+			m.notifySessionCancelled(e, a, p.Reason)
+		}
+	}
+}
+
+func (m *Models) applySeat(sessionID string, dose, by int) {
+	s := m.sessions.upsert(sessionID)
+	s.ID = sessionID
+	bump(&s.Seats, dose, by)
+}
+
+func (m *Models) applyBooked(e ledger.Event, p *ledger.AppointmentBooked) {
+	a := m.appts.upsert(p.AppointmentID)
+	*a = Appointment{ID: p.AppointmentID, BeneficiaryID: p.BeneficiaryID, SessionID: p.SessionID, SiteID: p.SiteID,
+		Date: p.Date, Vaccine: p.Vaccine, Dose: p.Dose, Slot: p.Slot, Code: p.Code, Status: ApptBooked}
+	s := m.sessions.upsert(p.SessionID)
+	s.ID = p.SessionID
+	bump(&s.Booked, p.Dose, 1)
+	s.Appointments = append(s.Appointments, p.AppointmentID)
+	person := m.people.upsert(p.BeneficiaryID)
+	person.ID = p.BeneficiaryID
+	person.Active = &ledger.Appointment{ID: a.ID, SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date,
+		Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
+	m.notifyAppointment(e, a)
+}
+
+func (m *Models) applyApptCancelled(p *ledger.AppointmentCancelled) {
+	a := m.appts.modify(p.AppointmentID)
+	if a == nil || a.Status != ApptBooked {
+		return
+	}
+	a.Status = ApptCancelled
+	if s := m.sessions.modify(a.SessionID); s != nil {
+		bump(&s.Booked, a.Dose, -1)
+		s.Cancellations++
+	}
+	m.clearActive(a.BeneficiaryID, a.ID)
+	m.dropReminder(a)
+}
+
+func (m *Models) applyRescheduled(e ledger.Event, p *ledger.AppointmentRescheduled) {
+	a := m.appts.modify(p.AppointmentID)
+	if a == nil || a.Status != ApptBooked {
+		return
+	}
+	m.dropReminder(a)
+	if from := m.sessions.modify(a.SessionID); from != nil {
+		bump(&from.Booked, a.Dose, -1)
+		from.MovedOut++
+	}
+	a.SessionID, a.SiteID, a.Date, a.Vaccine, a.Slot, a.Code = p.SessionID, p.SiteID, p.Date, p.Vaccine, p.Slot, p.Code
+	to := m.sessions.upsert(p.SessionID)
+	to.ID = p.SessionID
+	bump(&to.Booked, a.Dose, 1)
+	to.Appointments = append(to.Appointments, a.ID)
+	if person := m.people.modify(a.BeneficiaryID); person != nil && person.Active != nil && person.Active.ID == a.ID {
+		person.Active = &ledger.Appointment{ID: a.ID, SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date,
+			Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
+	}
+	m.notifyAppointment(e, a)
+}
+
+func (m *Models) clearActive(beneficiaryID, apptID string) {
+	if p := m.people.modify(beneficiaryID); p != nil && p.Active != nil && p.Active.ID == apptID {
+		p.Active = nil
+	}
+}

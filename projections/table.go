@@ -1,0 +1,109 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// table is one keyed collection of a read model's rows, held in memory.
+// It remembers which keys changed since the last flush, so a checkpoint
+// writes only those.
+type table[V any] struct {
+	name  string
+	rows  map[string]*V
+	dirty map[string]struct{}
+}
+
+func newTable[V any](name string) *table[V] {
+	return &table[V]{name: name, rows: map[string]*V{}, dirty: map[string]struct{}{}}
+}
+
+// get returns the row for key, or nil.
+func (t *table[V]) get(key string) *V { return t.rows[key] }
+
+// upsert returns the row for key, creating a zero row if there is none,
+// and marks it changed: callers get a row to modify.
+func (t *table[V]) upsert(key string) *V {
+	v := t.rows[key]
+	if v == nil {
+		v = new(V)
+		t.rows[key] = v
+	}
+	t.dirty[key] = struct{}{}
+	return v
+}
+
+// modify returns the row for key marked changed, or nil if there is none.
+func (t *table[V]) modify(key string) *V {
+	v := t.rows[key]
+	if v != nil {
+		t.dirty[key] = struct{}{}
+	}
+	return v
+}
+
+func (t *table[V]) tableName() string { return t.name }
+
+func (t *table[V]) len() int { return len(t.rows) }
+
+// flush hands each changed row to put and forgets the changes. Rows are
+// never removed: a read model marks a row's status instead, as the ledger
+// does.
+func (t *table[V]) flush(put func(key string, val []byte) error) error {
+	for key := range t.dirty {
+		b, err := json.Marshal(t.rows[key])
+		if err != nil {
+			return fmt.Errorf("encode %s row %q: %w", t.name, key, err)
+		}
+		if err := put(key, b); err != nil {
+			return err
+		}
+	}
+	clear(t.dirty)
+	return nil
+}
+
+// load puts a stored row back.
+func (t *table[V]) load(key string, val []byte) error {
+	v := new(V)
+	if err := json.Unmarshal(val, v); err != nil {
+		return fmt.Errorf("decode %s row %q: %w", t.name, key, err)
+	}
+	t.rows[key] = v
+	return nil
+}
+
+// markAll marks every row changed, for writing a rebuilt model whole.
+func (t *table[V]) markAll() {
+	for key := range t.rows {
+		t.dirty[key] = struct{}{}
+	}
+}
+
+// dump writes every row as "table key json" lines in key order: a canonical
+// form for comparing two builds of a model.
+func (t *table[V]) dump(w io.Writer) error {
+	for _, key := range slices.Sorted(maps.Keys(t.rows)) {
+		b, err := json.Marshal(t.rows[key])
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "%s %s %s\n", t.name, key, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// persisted is what the checkpointing code needs of a table.
+type persisted interface {
+	tableName() string
+	flush(put func(key string, val []byte) error) error
+	load(key string, val []byte) error
+	markAll()
+	dump(w io.Writer) error
+	len() int
+}
