@@ -113,4 +113,3 @@ func (m *Models) Coverage(q CoverageQuery) ([]CoverageRow, error) {
 	slices.SortFunc(out, func(a, b CoverageRow) int { return slices.Compare(a.Group, b.Group) })
 	return out, nil
 }
-

@@ -2,10 +2,10 @@ package projections
 
 import (
 	"cmp"
-	"slices"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"

@@ -25,7 +25,7 @@ type Person struct {
 	// Absorbed are records merged into this one; their doses count here.
 	Absorbed []string `json:"absorbed,omitempty"`
 	// Doses are the doses that count, ordered by date.
-	Doses  []ledger.DoseRecord  `json:"doses,omitempty"`
+	Doses  []ledger.DoseRecord `json:"doses,omitempty"`
 	Active *ledger.Appointment `json:"active,omitempty"`
 	// CompletedOn is the day the primary schedule was completed, and
 	// CompletedIn the "state|district" it was counted in.
@@ -103,10 +103,10 @@ func (m *Models) recountCompletion(p *Person) {
 		return
 	}
 	if p.CompletedOn != "" {
-		m.completeCount.upsert(p.CompletedOn + "|" + p.CompletedIn).N--
+		m.completeCount.upsert(p.CompletedOn+"|"+p.CompletedIn).N--
 	}
 	if on != "" {
-		m.completeCount.upsert(on + "|" + in).N++
+		m.completeCount.upsert(on+"|"+in).N++
 	}
 	p.CompletedOn, p.CompletedIn = on, in
 }
