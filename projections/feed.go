@@ -41,23 +41,24 @@ type decoded struct {
 	err error
 }
 
-// pageSize is how many events one read of the log returns during catch-up.
-const pageSize = 4096
+// DefaultPageSize is how many events one read of the log returns during
+// catch-up.
+const DefaultPageSize = 4096
 
 // feed reads the log after a position in pages and decodes each page on
 // every core while the next page is read and the previous one applied,
 // then hands the pages, in order, to apply. It returns when the log has
 // been read to its end as it stood (or to the cutoff), when ctx is done,
 // or on the first error.
-func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, apply func([]decoded) error) error {
+func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, pageSize int, apply func([]decoded) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	read := make(chan []decoded, 4)
 	ready := make(chan []decoded, 4)
-	var readErr error
+	readErr := make(chan error, 1)
 	go func() { // reader
 		defer close(read)
-		readErr = readPages(ctx, log, after, cut, read)
+		readErr <- readPages(ctx, log, after, cut, pageSize, read)
 	}()
 	go func() { // decoder: pages stay in order; the events of a page are split across cores
 		defer close(ready)
@@ -71,21 +72,27 @@ func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut 
 			}
 		}
 	}()
+	var applyErr error
 	for page := range ready {
-		if err := apply(page); err != nil {
-			cancel()
-			for range ready {
-			}
-			return err
+		if applyErr == nil {
+			applyErr = apply(page)
+		}
+		if applyErr != nil {
+			cancel() // and drain what is already decoded
 		}
 	}
-	if readErr != nil {
-		return readErr
+	// Once ready is closed the reader has stopped or is stopping: it
+	// either finished or sees ctx done.
+	if err := <-readErr; applyErr == nil && err != nil {
+		return err
+	}
+	if applyErr != nil {
+		return applyErr
 	}
 	return ctx.Err()
 }
 
-func readPages(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, out chan<- []decoded) error {
+func readPages(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, pageSize int, out chan<- []decoded) error {
 	for {
 		page := make([]decoded, 0, pageSize)
 		n := 0

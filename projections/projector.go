@@ -18,7 +18,10 @@ type Options struct {
 	// whichever comes first (defaults 100,000 and 1s).
 	SaveEvery    int
 	SaveInterval time.Duration
-	Logger       *slog.Logger
+	// PageSize is how many events catch-up reads at a time
+	// (DefaultPageSize).
+	PageSize int
+	Logger   *slog.Logger
 }
 
 // Projector keeps the read models up to date with the ledger: it catches
@@ -45,6 +48,9 @@ func NewProjector(store ledger.Store, disk *Disk, opts Options) (*Projector, err
 	}
 	if opts.SaveInterval <= 0 {
 		opts.SaveInterval = time.Second
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -77,9 +83,11 @@ func (p *Projector) Position() ledger.Position {
 }
 
 // CatchUp applies every event already in the log, then saves. It is what
-// a command-line query runs before it reads.
+// a command-line query runs before it reads. A progress function, if
+// given, is told the position reached after each page; if ctx ends
+// first, nothing is saved beyond the periodic saves.
 func (p *Projector) CatchUp(ctx context.Context, progress func(ledger.Position)) error {
-	if err := feed(ctx, p.store, p.Position(), Cutoff{}, func(page []decoded) error {
+	if err := feed(ctx, p.store, p.Position(), Cutoff{}, p.opts.PageSize, func(page []decoded) error {
 		if err := p.applyPage(page); err != nil {
 			return err
 		}
@@ -213,7 +221,7 @@ func (p *Projector) WaitFor(ctx context.Context, pos ledger.Position) error {
 // page.
 func Build(ctx context.Context, log ledger.LogReader, cut Cutoff, progress func(ledger.Position)) (*Models, error) {
 	m := NewModels()
-	err := feed(ctx, log, ledger.Start, cut, func(page []decoded) error {
+	err := feed(ctx, log, ledger.Start, cut, DefaultPageSize, func(page []decoded) error {
 		for _, d := range page {
 			m.ApplyDecoded(d.e, d.p, d.err)
 		}
