@@ -24,19 +24,50 @@
 // renders it. DecodeQR reverses EncodeQR and also reads the deprecated
 // chunked sets (shc:/C/N/…) still found in the wild.
 //
+// # Keys, rotation and publication
+//
+// A KeyRing holds an issuer's P-256 keys in one file (mode 0600, private
+// keys as JWK, written whole on every change) with each key's state:
+// active (the one key that signs), retired (no longer signs, still
+// verifies: cards never expire, so neither do their keys) and withdrawn
+// (compromised: left out of the JWKS, listed as withdrawn in trust
+// bundles, and its cards refused until reissued). Rotate makes a new key
+// the signer and retires the old one. Neither the ring nor its keys print
+// or log a private key. JWKS and MarshalJWKS give the document served at
+// <iss>/.well-known/jwks.json (kty EC, crv P-256, x, y, kid, use sig, alg
+// ES256 and crlVersion, never a private member); Publish writes it and the
+// CRLs as files for a web server or an offline verifier; TrustedIssuer
+// gives the same as a trust-list entry.
+//
+// # Revocation
+//
+// A card's rid is RevocationID: the first 64 bits of HMAC-SHA-256 of a
+// stable id (the person's), keyed by the ring's secret and the kid,
+// base64url. Each key has a CRL (kid, method "rid", ctr, rids) served at
+// <iss>/.well-known/crl/<kid>.json, its ctr mirrored as crlVersion in the
+// JWK. KeyRing.Revoke lists a rid, or "rid.T" to revoke only the cards
+// issued before T: a corrected card reissued at T under the same rid stays
+// valid while every earlier one is revoked.
+//
 // # Verifying
 //
 // A Verifier checks a card offline against a TrustList (issuer URL → the
-// JWKS of its public keys; file form in TrustList's documentation) and a
-// clock. Verify takes QR text, a JWS or a .smart-health-card file body and
-// returns a Result whose Verdict is Valid, Invalid or UnknownIssuer
-// (Revoked is reserved until revocation lists are read), with the reason,
-// and the holder and doses once the signature has verified. It refuses
-// any alg but ES256, a missing zip header, broken DEFLATE, unknown keys,
-// bad signatures, nbf in the future and exp in the past, and bounds every
-// input and the inflated payload (MaxInput, MaxJWS, MaxPayload). The
-// errors it returns wrap the sentinels of errors.go.
+// JWKS of its public keys, the CRLs last downloaded with when, and its
+// withdrawn keys; file form in TrustList's documentation, the version
+// without CRLs still read) and a clock. Verify takes QR text, a JWS or a
+// .smart-health-card file body and returns a Result whose Verdict is
+// Valid, Invalid, Revoked or UnknownIssuer, with the reason, the
+// revocation check (checked, outdated, unknown when the key announces a
+// CRL the verifier has no copy of, not published, or no rid) with the age
+// of the CRL copy, and the holder and doses once the signature has
+// verified. It refuses any alg but ES256, a missing zip header, broken
+// DEFLATE, unknown or withdrawn keys, bad signatures, nbf in the future,
+// exp in the past and rids on the key's CRL, and bounds every input and
+// the inflated payload (MaxInput, MaxJWS, MaxPayload). The errors it
+// returns wrap the sentinels of errors.go (ErrKeyWithdrawn and
+// ErrNoSigningKey are in keys.go).
 //
-// Not here yet (issue 4): revocation lists (rid, CRLs), key rotation and
-// JWKS publication, the PDF certificate, the verify command.
+// Not here yet (issue 4): the PDF certificate. Issuing and revoking from
+// ledger events (CertificateIssued, CertificateRevoked) belongs to the
+// projections.
 package certs

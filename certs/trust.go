@@ -8,21 +8,43 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// MaxTrustList is the largest trust-list file ReadTrustList reads.
-const MaxTrustList = 4 << 20
+// MaxTrustList is the largest trust-list file ReadTrustList reads: room
+// for a few issuers with large revocation lists.
+const MaxTrustList = 16 << 20
 
 // TrustedIssuer is one issuer a verifier trusts: its iss URL, a name to
-// show, and its public keys (the JWKS it serves at
-// <iss>/.well-known/jwks.json).
+// show, its public keys (the JWKS it serves at
+// <iss>/.well-known/jwks.json), the revocation lists last downloaded for
+// them, and the keys it has withdrawn.
 type TrustedIssuer struct {
 	ISS  string
 	Name string
 	Keys jwk.Set
+	// CRLs holds at most one revocation list per key, each with when it
+	// was downloaded, so that a verifier can say how old its copy is.
+	CRLs []TrustedCRL
+	// Withdrawn lists keys the issuer withdrew as compromised: their cards
+	// are refused even if a key is still in Keys.
+	Withdrawn []WithdrawnKey
+}
+
+// TrustedCRL is a copy of a key's revocation list and when it was
+// downloaded.
+type TrustedCRL struct {
+	CRL       CRL       `json:"crl"`
+	FetchedAt time.Time `json:"fetchedAt"`
+}
+
+// WithdrawnKey names a withdrawn key and when it was withdrawn.
+type WithdrawnKey struct {
+	KID string    `json:"kid"`
+	At  time.Time `json:"at"`
 }
 
 // TrustList is the set of issuers a verifier trusts. It is built once and
@@ -30,9 +52,14 @@ type TrustedIssuer struct {
 //
 // Its file form, read by ReadTrustList and written by MarshalJSON, is
 //
-//	{"issuers":[{"iss":"https://…","name":"…","keys":{"keys":[JWK, …]}}]}
+//	{"issuers":[{"iss":"https://…","name":"…","keys":{"keys":[JWK, …]},
+//	  "crls":[{"crl":{"kid":"…","method":"rid","ctr":2,"rids":["…"]},"fetchedAt":"RFC 3339"}, …],
+//	  "withdrawn":[{"kid":"…","at":"RFC 3339"}, …]}]}
 //
-// where "keys" is the issuer's JWKS as served, public keys only.
+// where "keys" is the issuer's JWKS as served, public keys only, and each
+// "crl" its <iss>/.well-known/crl/<kid>.json as served. "crls" and
+// "withdrawn" may be left out: files written before revocation existed
+// (testdata/trustlist/v1.json) read as before.
 type TrustList struct {
 	issuers map[string]*issuer
 	// keys indexes every key by kid. A kid is its key's thumbprint, so
@@ -49,14 +76,30 @@ type issuer struct {
 	iss, name string
 	set       jwk.Set
 	keys      map[string]*ecdsa.PublicKey // by kid
+	// crlVersions is each key's crlVersion in the JWKS, if it has one.
+	crlVersions map[string]int
+	crls        map[string]*trustedCRL // by kid
+	withdrawn   map[string]time.Time   // by kid
+	// The lists as given, for MarshalJSON.
+	crlList       []TrustedCRL
+	withdrawnList []WithdrawnKey
+}
+
+// trustedCRL is a revocation list copy ready for lookups.
+type trustedCRL struct {
+	*crlIndex
+	fetchedAt time.Time
 }
 
 // NewTrustList returns a trust list of the given issuers. Keys whose use
 // is "enc" are skipped; every other key must be a public EC P-256 key for
 // ES256 whose kid, if set, is its RFC 7638 thumbprint (a missing kid is
-// taken to be the thumbprint). It returns an error wrapping ErrInvalidKey
-// for a private key or any other key, or ErrMalformed for an issuer whose
-// iss is not an https URL, or that is listed twice.
+// taken to be the thumbprint), with a crlVersion, if any, a positive
+// integer. A withdrawn key is not trusted even if listed. It returns an
+// error wrapping ErrInvalidKey for a private key or any other key, or
+// ErrMalformed for an issuer whose iss is not an https URL or that is
+// listed twice, a CRL that is malformed, listed twice for one key, for a
+// key the issuer does not list, or without its download time.
 func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 	t := &TrustList{issuers: make(map[string]*issuer, len(issuers)), keys: map[string]*trustedKey{}}
 	for _, ti := range issuers {
@@ -66,9 +109,17 @@ func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 		if _, dup := t.issuers[ti.ISS]; dup {
 			return nil, fmt.Errorf("%w: trust list: issuer %s listed twice", ErrMalformed, ti.ISS)
 		}
-		is := &issuer{iss: ti.ISS, name: ti.Name, set: ti.Keys, keys: map[string]*ecdsa.PublicKey{}}
+		is := &issuer{iss: ti.ISS, name: ti.Name, set: ti.Keys, keys: map[string]*ecdsa.PublicKey{},
+			crlVersions: map[string]int{}, crls: map[string]*trustedCRL{}, withdrawn: map[string]time.Time{},
+			crlList: slices.Clone(ti.CRLs), withdrawnList: slices.Clone(ti.Withdrawn)}
 		if is.set == nil {
 			is.set = jwk.NewSet()
+		}
+		for _, w := range ti.Withdrawn {
+			if w.KID == "" {
+				return nil, fmt.Errorf("%w: trust list: issuer %s withdraws a key with no kid", ErrMalformed, ti.ISS)
+			}
+			is.withdrawn[w.KID] = w.At
 		}
 		for i := 0; i < is.set.Len(); i++ {
 			k, _ := is.set.Key(i)
@@ -77,6 +128,14 @@ func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 				return nil, fmt.Errorf("trust list: issuer %s key %d: %w", ti.ISS, i, err)
 			}
 			if skip {
+				continue
+			}
+			if v, ok, err := crlVersionOf(k); err != nil {
+				return nil, fmt.Errorf("trust list: issuer %s key %s: %w", ti.ISS, kid, err)
+			} else if ok {
+				is.crlVersions[kid] = v
+			}
+			if _, gone := is.withdrawn[kid]; gone {
 				continue
 			}
 			is.keys[kid] = pub
@@ -89,9 +148,56 @@ func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 				tk.issuers = append(tk.issuers, is)
 			}
 		}
+		for _, tc := range ti.CRLs {
+			kid := tc.CRL.KID
+			if err := tc.CRL.check(); err != nil {
+				return nil, fmt.Errorf("trust list: issuer %s: %w", ti.ISS, err)
+			}
+			_, listed := is.keys[kid]
+			_, gone := is.withdrawn[kid]
+			switch {
+			case !listed && !gone:
+				return nil, fmt.Errorf("%w: trust list: issuer %s has a CRL for key %.64q, which it does not list", ErrMalformed, ti.ISS, kid)
+			case is.crls[kid] != nil:
+				return nil, fmt.Errorf("%w: trust list: issuer %s has two CRLs for key %s", ErrMalformed, ti.ISS, kid)
+			case tc.FetchedAt.IsZero():
+				return nil, fmt.Errorf("%w: trust list: issuer %s: the CRL of key %s has no download time", ErrMalformed, ti.ISS, kid)
+			}
+			is.crls[kid] = &trustedCRL{crlIndex: tc.CRL.index(), fetchedAt: tc.FetchedAt}
+		}
 		t.issuers[ti.ISS] = is
 	}
 	return t, nil
+}
+
+// crlVersionOf returns a JWK's crlVersion. A JSON number decodes to
+// float64; a key built in Go may hold an int.
+func crlVersionOf(k jwk.Key) (int, bool, error) {
+	v, ok := k.Get(CRLVersionParam)
+	if !ok {
+		return 0, false, nil
+	}
+	var n float64
+	switch x := v.(type) {
+	case float64:
+		n = x
+	case int:
+		n = float64(x)
+	case int64:
+		n = float64(x)
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return 0, false, malformed("crlVersion %q is not a number", x)
+		}
+		n = f
+	default:
+		return 0, false, malformed("crlVersion is a %T, not a number", v)
+	}
+	if n < 1 || n > 1<<31 || n != float64(int(n)) {
+		return 0, false, malformed("crlVersion %v is not a positive integer", n)
+	}
+	return int(n), true, nil
 }
 
 // checkKey checks one key of an issuer's JWKS and returns its kid and
@@ -155,7 +261,7 @@ func ReadTrustList(r io.Reader) (*TrustList, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: trust list: issuer %s keys: %v", ErrMalformed, fi.ISS, err)
 		}
-		issuers = append(issuers, TrustedIssuer{ISS: fi.ISS, Name: fi.Name, Keys: set})
+		issuers = append(issuers, TrustedIssuer{ISS: fi.ISS, Name: fi.Name, Keys: set, CRLs: fi.CRLs, Withdrawn: fi.Withdrawn})
 	}
 	return NewTrustList(issuers...)
 }
@@ -165,9 +271,11 @@ type trustFile struct {
 }
 
 type trustFileIssuer struct {
-	ISS  string          `json:"iss"`
-	Name string          `json:"name"`
-	Keys json.RawMessage `json:"keys"`
+	ISS       string          `json:"iss"`
+	Name      string          `json:"name"`
+	Keys      json.RawMessage `json:"keys"`
+	CRLs      []TrustedCRL    `json:"crls,omitempty"`
+	Withdrawn []WithdrawnKey  `json:"withdrawn,omitempty"`
 }
 
 // MarshalJSON writes the trust list in its file form, issuers in order of
@@ -181,7 +289,7 @@ func (t *TrustList) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trust list: issuer %s keys: %w", iss, err)
 		}
-		file.Issuers = append(file.Issuers, trustFileIssuer{ISS: is.iss, Name: is.name, Keys: keys})
+		file.Issuers = append(file.Issuers, trustFileIssuer{ISS: is.iss, Name: is.name, Keys: keys, CRLs: is.crlList, Withdrawn: is.withdrawnList})
 	}
 	return json.Marshal(file)
 }

@@ -38,7 +38,8 @@ const DefaultSkew = 5 * time.Minute
 // Verdict is what a verifier shows an official.
 type Verdict string
 
-// Verdicts. Revoked is reserved: revocation lists are not read yet.
+// Verdicts. A card is Revoked when its rid is on its key's revocation
+// list in the trust list; a card signed by a withdrawn key is Invalid.
 const (
 	Valid         Verdict = "VALID"
 	Invalid       Verdict = "INVALID"
@@ -70,8 +71,12 @@ type Result struct {
 	NotBefore  time.Time
 	Expires    time.Time // zero if the card does not expire
 	RID        string
+	// Revocation says whether and against what copy of the key's
+	// revocation list the card was checked; set once the signature
+	// verified.
+	Revocation Revocation
 	// Holder and Doses are set only when the signature verified: on a
-	// Valid card, or one that is expired or not yet valid.
+	// Valid or Revoked card, or one that is expired or not yet valid.
 	Holder Holder
 	Doses  []Dose
 }
@@ -130,7 +135,9 @@ func NewVerifier(trust *TrustList, opts *VerifyOptions) *Verifier {
 // error exactly when the verdict is Valid. Otherwise the error wraps one
 // of ErrUnknownIssuer (verdict UnknownIssuer), ErrMalformed, ErrTooLarge,
 // ErrAlgorithm, ErrCompression, ErrUnknownKey, ErrBadSignature,
-// ErrNotYetValid or ErrExpired (verdict Invalid). A file with several
+// ErrNotYetValid, ErrExpired or ErrKeyWithdrawn (verdict Invalid), or
+// ErrRevoked (verdict Revoked). A Valid card whose revocation could not be
+// checked says so in Result.Revocation and its Reason. A file with several
 // cards is ErrMalformed here: VerifyFile reads them all.
 func (v *Verifier) Verify(input []byte) (Result, error) {
 	if len(input) > MaxInput {
@@ -298,6 +305,9 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 	r.Issuer = c.Iss
 	is := key.issuer(c.Iss)
 	if is == nil {
+		if err := v.trust.lookup(c.Iss).withdrawnErr(h.Kid); err != nil {
+			return fail(r, err)
+		}
 		return fail(r, fmt.Errorf("%w: the card says issuer %.200q, but key %s is %s's", ErrUnknownKey, c.Iss, h.Kid, key.issuers[0].iss))
 	}
 	r.IssuerName = is.name
@@ -322,6 +332,10 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 	r.Holder, r.Doses = holder, doses
 
 	now := v.now()
+	r.Revocation = is.revocation(h.Kid, r.RID, r.NotBefore, now)
+	if r.Revocation.Status == RevocationRevoked {
+		return fail(r, r.Revocation.err(h.Kid, r.RID))
+	}
 	if r.NotBefore.After(now.Add(v.skew)) {
 		return fail(r, fmt.Errorf("%w: valid from %s", ErrNotYetValid, r.NotBefore.UTC().Format(time.RFC3339)))
 	}
@@ -333,13 +347,17 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 	if is.name != "" {
 		r.Reason = "signature verified: issued by " + is.name
 	}
+	if note := r.Revocation.note(h.Kid); note != "" {
+		r.Reason += "; " + note
+	}
 	return r, nil
 }
 
 // unknownKey reports a card whose kid no trusted issuer lists. Its
 // unverified iss tells which it is: an issuer not in the trust list
 // (ErrUnknownIssuer), or a trusted issuer's card under a key it does not
-// list (ErrUnknownKey). Nothing else of the payload is read.
+// list (ErrUnknownKey) or has withdrawn (ErrKeyWithdrawn). Nothing else
+// of the payload is read.
 func (v *Verifier) unknownKey(r Result, kid string, compressed []byte, sc *scratch) (Result, error) {
 	payload, err := v.inflate(compressed, sc)
 	if err != nil {
@@ -352,8 +370,12 @@ func (v *Verifier) unknownKey(r Result, kid string, compressed []byte, sc *scrat
 		return fail(r, malformed("claims have no iss"))
 	}
 	r.Issuer = c.Iss
-	if v.trust.lookup(c.Iss) == nil {
+	is := v.trust.lookup(c.Iss)
+	if is == nil {
 		return fail(r, fmt.Errorf("%w: %.200s is not in the trust list", ErrUnknownIssuer, c.Iss))
+	}
+	if err := is.withdrawnErr(kid); err != nil {
+		return fail(r, err)
 	}
 	return fail(r, fmt.Errorf("%w: issuer %s has no key %.64q", ErrUnknownKey, c.Iss, kid))
 }

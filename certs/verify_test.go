@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/doseledger/doseledger/certs"
 )
@@ -418,5 +419,155 @@ func TestVerifier_Concurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestVerify_Revocation follows a correction: a card is reissued at T
+// under the same rid and "rid.T" is revoked, so every earlier card is
+// REVOKED and the new one stays VALID; then the rid is revoked outright.
+func TestVerify_Revocation(t *testing.T) {
+	c := &ringClock{fixedTime}
+	r := MustKeyRing(t, "", c)
+	k := MustRotate(t, r)
+	rid, err := r.RevocationID(k.KID, "beneficiary-42-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := fixedRequest()
+	req.RID = rid
+	old := MustIssue(t, r, req)
+	reissuedAt := fixedTime.Add(36 * time.Hour)
+	req.IssuedAt = reissuedAt
+	req.Holder.Name = "Ananya R. Rao" // the correction
+	corrected := MustIssue(t, r, req)
+	other := MustIssue(t, r, fixedRequest()) // another rid
+
+	if _, err := r.Revoke(k.KID, rid, reissuedAt); err != nil {
+		t.Fatal(err)
+	}
+	c.t = reissuedAt.Add(time.Minute) // the trust bundle is downloaded now
+	now := c.t.Add(3 * time.Hour)
+	v := MustRingVerifier(t, r, now)
+	for _, tc := range []struct {
+		name   string
+		card   certs.Card
+		want   certs.Verdict
+		status certs.RevocationStatus
+	}{
+		{"card before the correction", old, certs.Revoked, certs.RevocationRevoked},
+		{"corrected card", corrected, certs.Valid, certs.RevocationChecked},
+		{"card with another rid", other, certs.Valid, certs.RevocationChecked},
+	} {
+		res, err := v.Verify([]byte(tc.card.QR))
+		if res.Verdict != tc.want || res.Revocation.Status != tc.status {
+			t.Errorf("%s: %s %s: %v", tc.name, res.Verdict, res.Revocation.Status, err)
+		}
+		if res.Revocation.CRLVersion != 2 || res.Revocation.Published != 2 || res.Revocation.Age != 3*time.Hour {
+			t.Errorf("%s: revocation %+v", tc.name, res.Revocation)
+		}
+		if tc.want == certs.Revoked && (!errors.Is(err, certs.ErrRevoked) || res.Reason != err.Error() || !strings.Contains(res.Reason, "issued before") || res.Holder.Name != "Ananya Rao") {
+			t.Errorf("%s: reason %q, holder %+v: %v", tc.name, res.Reason, res.Holder, err)
+		}
+	}
+
+	// Revoked outright: the corrected card too.
+	if _, err := r.Revoke(k.KID, rid, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := MustRingVerifier(t, r, now).Verify([]byte(corrected.JWS))
+	if !errors.Is(err, certs.ErrRevoked) || res.Verdict != certs.Revoked || !strings.Contains(res.Reason, "every card with rid "+rid) {
+		t.Errorf("rid revoked outright: %s %q", res.Verdict, res.Reason)
+	}
+	// A verifier with the bundle from before the revocations says VALID,
+	// and how old its list is.
+	res, err = v.Verify([]byte(corrected.JWS))
+	if err != nil || res.Revocation.FetchedAt != reissuedAt.Add(time.Minute) {
+		t.Errorf("old bundle: %s %+v: %v", res.Verdict, res.Revocation, err)
+	}
+}
+
+// TestVerify_RevocationStatus: what a verifier says when it cannot check
+// a card's revocation fully.
+func TestVerify_RevocationStatus(t *testing.T) {
+	s := MustSigner(t, MustNewKey(t))
+	card, err := s.Issue(fixedRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRID := fixedRequest()
+	noRID.RID = ""
+	cardNoRID, err := s.Issue(noRID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withVersion := func(v int) certs.TrustedIssuer {
+		ti := MustTrustedIssuer(t, testIssuer, s)
+		k, _ := s.PublicKey().Clone()
+		if err := k.Set(certs.CRLVersionParam, v); err != nil {
+			t.Fatal(err)
+		}
+		set := jwk.NewSet()
+		set.AddKey(k)
+		ti.Keys = set
+		return ti
+	}
+	fetched := fixedTime.Add(time.Hour)
+	crl := func(ctr int, rids ...string) []certs.TrustedCRL {
+		return []certs.TrustedCRL{{CRL: certs.CRL{KID: s.KeyID(), Method: "rid", Ctr: ctr, RIDs: rids}, FetchedAt: fetched}}
+	}
+	now := fixedTime.Add(49 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		ti     certs.TrustedIssuer
+		card   certs.Card
+		status certs.RevocationStatus
+		reason string
+	}{
+		{"no crlVersion, no CRL", MustTrustedIssuer(t, testIssuer, s), card, certs.RevocationNotPublished, ""},
+		{"crlVersion, no CRL", withVersion(3), card, certs.RevocationUnknown, "revocation status unknown"},
+		{"CRL older than crlVersion", func() certs.TrustedIssuer { ti := withVersion(3); ti.CRLs = crl(2, "zzz"); return ti }(), card, certs.RevocationOutdated, "outdated list (version 2 of 3"},
+		{"CRL as announced", func() certs.TrustedIssuer { ti := withVersion(3); ti.CRLs = crl(3, "zzz"); return ti }(), card, certs.RevocationChecked, ""},
+		{"CRL newer than the JWKS", func() certs.TrustedIssuer { ti := withVersion(3); ti.CRLs = crl(4); return ti }(), card, certs.RevocationChecked, ""},
+		{"CRL, no crlVersion", func() certs.TrustedIssuer { ti := MustTrustedIssuer(t, testIssuer, s); ti.CRLs = crl(1); return ti }(), card, certs.RevocationChecked, ""},
+		{"card without rid", func() certs.TrustedIssuer { ti := withVersion(1); ti.CRLs = crl(1); return ti }(), cardNoRID, certs.RevocationNoRID, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := certs.NewVerifier(MustTrust(t, tc.ti), &certs.VerifyOptions{Now: clock(now)}).Verify([]byte(tc.card.JWS))
+			if err != nil || res.Verdict != certs.Valid || res.Revocation.Status != tc.status {
+				t.Fatalf("%s, revocation %s: %v", res.Verdict, res.Revocation.Status, err)
+			}
+			if tc.reason != "" && !strings.Contains(res.Reason, tc.reason) || tc.reason == "" && strings.Contains(res.Reason, ";") {
+				t.Errorf("reason %q, want it to say %q", res.Reason, tc.reason)
+			}
+			if len(tc.ti.CRLs) > 0 && (res.Revocation.Age != 48*time.Hour || !res.Revocation.FetchedAt.Equal(fetched)) {
+				t.Errorf("CRL age %v fetched %v", res.Revocation.Age, res.Revocation.FetchedAt)
+			}
+		})
+	}
+}
+
+// TestVerify_SpecExampleRevoked revokes the specification's example 00 by
+// the rid its generator made from "userid-00": it is then REVOKED, and
+// with the example issuer's JWKS alone (crlVersion 1, no list) VALID with
+// its revocation status unknown.
+func TestVerify_SpecExampleRevoked(t *testing.T) {
+	var secret struct{ Secret string }
+	if err := json.Unmarshal(MustVector(t, "issuer-private/issuer.hmac.private.json"), &secret); err != nil {
+		t.Fatal(err)
+	}
+	qr := MustVector(t, "example-00-f-qr-code-numeric-value-0.txt")
+	r, err := certs.NewVerifier(MustSpecTrust(t), &certs.VerifyOptions{Now: clock(specNow)}).Verify(qr)
+	if err != nil || r.Revocation.Status != certs.RevocationUnknown || r.Revocation.Published != 1 {
+		t.Errorf("example 00 without its CRL: %s %+v: %v", r.Verdict, r.Revocation, err)
+	}
+	set, err := jwk.Parse(MustVector(t, "issuer/.well-known/jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := certs.RevocationID([]byte(secret.Secret), specKid, "userid-00")
+	ti := certs.TrustedIssuer{ISS: specIssuer, Keys: set, CRLs: []certs.TrustedCRL{{CRL: certs.CRL{KID: specKid, Method: "rid", Ctr: 1, RIDs: []string{"FKDIxsTCGlU", rid}}, FetchedAt: specNow}}}
+	r, err = certs.NewVerifier(MustTrust(t, ti), &certs.VerifyOptions{Now: clock(specNow)}).Verify(qr)
+	if !errors.Is(err, certs.ErrRevoked) || r.Verdict != certs.Revoked || r.RID != "MKyCxh7p6uQ" {
+		t.Errorf("example 00 on its CRL: %s rid %s: %v", r.Verdict, r.RID, err)
 	}
 }
