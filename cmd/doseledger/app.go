@@ -17,6 +17,7 @@ import (
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/ledger/keystore"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
+	"github.com/doseledger/doseledger/projections"
 )
 
 // errUsage is returned for a command line that cannot be run; the usage
@@ -37,6 +38,10 @@ type Main struct {
 	Stdout, Stderr io.Writer
 	Config         Config
 	Log            *slog.Logger
+	// cutoff, set by asof, makes queries read the ledger as it stood then.
+	cutoff *projections.Cutoff
+	// out, set by export, receives a query's output instead of Stdout.
+	out io.Writer
 }
 
 // NewMain returns a Main writing to stdout and stderr.
@@ -53,6 +58,15 @@ Commands:
   serve    run the server on the embedded store (--demo seeds an empty one first)
   seed     generate a synthetic country into an empty ledger
   events   print the first or last events of one stream or of the whole log
+
+Read models (brought up to date with the ledger before each query):
+  replay     rebuild every read model from the first event
+  due        a session's schedule and due list: who is booked, slot, code
+  eligible   who is due for which dose, from when, in any state
+  coverage   doses, registrations and completed schedules by day and place
+  anomalies  doses recorded with anomalies, and their review
+  asof       run a query on the ledger as it stood at a moment (auditors)
+  export     write a query's answer to a CSV file
 
 Global flags:
   --data DIR        data directory (default ./data; env DOSELEDGER_DATA)
@@ -98,6 +112,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.seed(ctx, args)
 	case "events":
 		return m.events(ctx, args)
+	case "replay":
+		return m.replay(ctx, args)
+	case "due", "eligible", "coverage", "anomalies":
+		return m.query(ctx, cmd, args)
+	case "asof":
+		return m.asof(ctx, args)
+	case "export":
+		return m.export(ctx, args)
 	case "help":
 		fs.Usage()
 		return nil

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/projections"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -49,6 +51,25 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 	}()
 
+	// Keep the read models following the ledger.
+	disk, err := projections.OpenDisk(filepath.Join(m.Config.DataDir, "projections"), m.Log)
+	if err != nil {
+		return err
+	}
+	defer disk.Close()
+	proj, err := projections.NewProjector(l.Store, disk, projections.Options{Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	projDone := make(chan error, 1)
+	go func() { projDone <- proj.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-projDone; err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("read models stopped", "err", err)
+		}
+	}()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		last, err := l.Store.LastPosition(r.Context())
@@ -58,7 +79,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]any{"status": status, "last_position": uint64(last), "data_dir": m.Config.DataDir})
+		json.NewEncoder(w).Encode(map[string]any{"status": status, "last_position": uint64(last),
+			"read_models_position": uint64(proj.Position()), "data_dir": m.Config.DataDir})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ready\n"))

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/doseledger/doseledger/projections"
+)
+
+// TestMain_Queries runs the read-model commands on a seeded ledger: their
+// answers must agree with each other and with a replay.
+func TestMain_Queries(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := run(t, "--data", dir, "seed", "--people", "80", "--days", "70", "--quiet"); err != nil {
+		t.Fatal(err)
+	}
+	// The first query builds and saves the models; replay rebuilds them.
+	out, _, err := run(t, "--data", dir, "coverage", "--by", "", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total []projections.CoverageRow
+	if err := json.Unmarshal([]byte(out), &total); err != nil || len(total) != 1 {
+		t.Fatalf("coverage total: %v\n%s", err, out)
+	}
+	if total[0].Doses == 0 || total[0].Registrations == 0 {
+		t.Fatalf("coverage counts nothing: %+v", total[0])
+	}
+	out, _, err = run(t, "--data", dir, "replay")
+	if err != nil || !strings.Contains(out, "replayed") || !strings.Contains(out, "people") {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+
+	// Coverage by state sums to the total, in the CSV export too.
+	csvPath := filepath.Join(t.TempDir(), "coverage.csv")
+	if _, _, err := run(t, "--data", dir, "export", "--out", csvPath, "coverage", "--by", "state"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records[0][0] != "STATE" || records[0][1] != "DOSES" {
+		t.Fatalf("CSV header: %v", records[0])
+	}
+	sum := 0
+	for _, r := range records[1:] {
+		n, err := strconv.Atoi(r[1])
+		if err != nil {
+			t.Fatalf("CSV doses %q: %v", r[1], err)
+		}
+		sum += n
+	}
+	if sum != total[0].Doses {
+		t.Errorf("doses by state sum to %d, the total is %d", sum, total[0].Doses)
+	}
+
+	// Every session in the due list of a site's day is that session's.
+	out, _, err = run(t, "--data", dir, "events", "--type", "SessionPublished", "--limit", "1", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev eventJSON
+	var sess struct {
+		SiteID string `json:"site_id"`
+		Date   string `json:"date"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(ev.Data, &sess)
+	out, _, err = run(t, "--data", dir, "due", "--site", sess.SiteID, "--date", sess.Date, "--today", "2030-01-01")
+	if err != nil || !strings.Contains(out, "SLOT") || !strings.Contains(out, sess.SiteID) {
+		t.Errorf("due --site %s --date %s: %v\n%s", sess.SiteID, sess.Date, err, out)
+	}
+	if _, _, err := run(t, "--data", dir, "due", "--site", "NOWHERE", "--date", sess.Date); err == nil || !strings.Contains(err.Error(), "no session") {
+		t.Errorf("due at an unknown site: %v", err)
+	}
+
+	// Before the first dose was recorded, the ledger said there were none.
+	out, _, err = run(t, "--data", dir, "asof", "--at", "2021-03-01 08:00", "coverage", "--by", "", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var early []projections.CoverageRow
+	if err := json.Unmarshal([]byte(out), &early); err != nil {
+		t.Fatalf("asof coverage: %v\n%s", err, out)
+	}
+	if len(early) != 0 && early[0].Doses != 0 {
+		t.Errorf("as of 1 Mar 08:00: %d doses, want 0", early[0].Doses)
+	}
+	for _, bad := range [][]string{
+		{"asof", "coverage"},
+		{"asof", "--at", "yesterday", "coverage"},
+		{"coverage", "--by", "colour"},
+		{"eligible", "--on", "1 May"},
+	} {
+		if _, _, err := run(t, append([]string{"--data", dir}, bad...)...); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+	out, _, err = run(t, "--data", dir, "eligible", "--on", "2021-05-30", "--overdue", "3", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overdue []projections.Eligibility
+	if err := json.Unmarshal([]byte(out), &overdue); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range overdue {
+		if e.Status != projections.StatusOverdue || e.OverdueDays <= 3 {
+			t.Errorf("--overdue 3 listed %+v", e)
+		}
+	}
+}
