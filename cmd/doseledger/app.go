@@ -58,6 +58,7 @@ Commands:
   serve    run the server on the embedded store (--demo seeds an empty one first)
   seed     generate a synthetic country into an empty ledger
   events   print the first or last events of one stream or of the whole log
+  verify   check a certificate offline: VALID, INVALID, REVOKED or UNKNOWN ISSUER
 
 Read models (brought up to date with the ledger before each query):
   replay     rebuild every read model from the first event
@@ -112,6 +113,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.seed(ctx, args)
 	case "events":
 		return m.events(ctx, args)
+	case "verify":
+		return m.verify(ctx, args)
 	case "replay":
 		return m.replay(ctx, args)
 	case "due", "eligible", "coverage", "anomalies":

@@ -17,11 +17,14 @@ func main() {
 	defer stop()
 	m := NewMain(os.Stdout, os.Stderr)
 	err := m.Run(ctx, os.Args[1:])
+	var code exitCode // verify's verdict, printed already
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(2)
+	case errors.As(err, &code):
+		os.Exit(int(code))
 	default:
 		fmt.Fprintln(os.Stderr, "doseledger:", err)
 		os.Exit(1)
