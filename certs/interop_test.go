@@ -20,20 +20,20 @@ import (
 // jose, follows the SMART Health Cards verification steps (numeric QR
 // decode, ES256 compactVerify against the issuer's JWKS, raw inflate,
 // claim checks). CI installs it (.ci/run runs npm ci); elsewhere they skip
-// without Node or jose.
+// without Node or jose (see SkipUnlessCI).
 
 var interopDir = filepath.Join("testdata", "interop")
 
-// MustNodeVerifier returns the path of node, or skips the test if node or
-// the script's node_modules are missing.
+// MustNodeVerifier returns the path of node, or skips the test (fails it
+// under CI) if node or the script's node_modules are missing.
 func MustNodeVerifier(tb testing.TB) string {
 	tb.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		tb.Skip("node not found: install Node.js 20+, then npm ci --prefix certs/testdata/interop, to verify cards with jose")
+		SkipUnlessCI(tb, "node not found: install Node.js 20+, then npm ci --prefix certs/testdata/interop, to verify cards with jose")
 	}
 	if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "jose", "package.json")); err != nil {
-		tb.Skip("jose not installed: run npm ci --prefix certs/testdata/interop (from the repository root) to verify cards with jose")
+		SkipUnlessCI(tb, "jose not installed: run npm ci --prefix certs/testdata/interop (from the repository root) to verify cards with jose")
 	}
 	return node
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -106,4 +107,15 @@ func decodeCP1252(b []byte) string {
 		}
 	}
 	return s.String()
+}
+
+// SkipUnlessCI skips the test for want of a tool, with msg saying how to
+// install it; under CI=true, where .ci/run installs every tool, it fails
+// instead, so that a broken install cannot pass as skipped tests.
+func SkipUnlessCI(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg + " (CI=true: .ci/run should have installed it)")
+	}
+	tb.Skip(msg)
 }

@@ -20,14 +20,15 @@ import (
 // These tests look at the PDF as a reader does: poppler's pdftoppm draws
 // the page and a QR reader that shares no code with go-qrcode (gozxing, a
 // port of ZXing) reads the code off the picture. CI installs poppler-utils
-// (.ci/run); elsewhere they skip without it.
+// (.ci/run); elsewhere they skip without it (see SkipUnlessCI).
 
-// MustPoppler returns the path of a poppler tool, or skips the test.
+// MustPoppler returns the path of a poppler tool, or skips the test
+// (fails it under CI).
 func MustPoppler(tb testing.TB, tool string) string {
 	tb.Helper()
 	path, err := exec.LookPath(tool)
 	if err != nil {
-		tb.Skipf("%s not found: install poppler-utils (apt-get install poppler-utils) to render the certificate; .ci/run does", tool)
+		SkipUnlessCI(tb, tool+" not found: install poppler-utils (apt-get install poppler-utils) to render the certificate; .ci/run does")
 	}
 	return path
 }
