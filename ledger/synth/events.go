@@ -54,7 +54,13 @@ func (g *generator) idNumber(r *rng, n uint64, typ uint8) string {
 func (g *generator) registration(n uint32, p *person) []ledger.Proposed {
 	r := newRNG(g.seed, 6, uint64(n))
 	mobile := g.mobile(p.family)
-	mobileHash := g.hasher.Mobile(mobile)
+	if p.member == 1 {
+		p.mobileHash = g.hasher.Mobile(mobile)
+	} else {
+		// Member 1 of the family, kept just before, registered first.
+		p.mobileHash = g.people[n-uint32(p.member)+1].mobileHash
+	}
+	mobileHash := p.mobileHash
 	account := mobileHash[:16] // what Hasher.Account returns
 	id := ledger.BeneficiaryID(account, int(p.member))
 	p.stream = ledger.BeneficiaryStream(id)
@@ -70,13 +76,15 @@ func (g *generator) registration(n uint32, p *person) []ledger.Proposed {
 	home := &g.sites[p.home]
 	dist := country[home.state].districts[home.district]
 	ev := g.take(1)
-	ev[0] = g.event(&ledger.BeneficiaryRegistered{
+	b := appendBeneficiaryRegistered(g.buf(), &ledger.BeneficiaryRegistered{
 		BeneficiaryID: id, Account: account, BirthYear: int(p.birthYear), Gender: genders[p.gender],
 		IDType: idTypes[p.idType], IDHash: g.hasher.IDNumber(idTypes[p.idType], personal.IDNumber),
 		IDLast4: personal.IDNumber[len(personal.IDNumber)-4:], MobileHash: mobileHash,
 		State: country[home.state].name, District: dist.name, Pincode: dist.pin + pad(1+r.intn(99), 3),
 		Personal: g.sealer.seal(id, &personal, uint64(n)),
-	}, eventID(g.seed, idRegister, uint64(n), 0), g.at(int(p.reg), int(p.regMin), r.intn(60)), "citizen")
+	})
+	ev[0] = g.proposed(ledger.TypeBeneficiaryRegistered, b, eventID(g.seed, idRegister, uint64(n), 0),
+		g.at(int(p.reg), int(p.regMin), r.intn(60)), "citizen")
 	return ev
 }
 
@@ -101,10 +109,11 @@ func (g *generator) seatTaken(a action, p *person) ledger.Proposed {
 	k, at := int(a.arg/2), int(a.arg%2)
 	dp := &p.dose[k]
 	id := beneficiaryID(p)
-	return g.event(&ledger.SeatReserved{
+	b := appendSeatReserved(g.buf(), &ledger.SeatReserved{
 		SessionID: g.sessionIDs[g.session(dp, at)], AppointmentID: g.appointmentID(a.p, a.arg),
 		BeneficiaryID: id, Dose: k + 1, Slot: slots[dp.slot[at]],
-	}, eventID(g.seed, idSeat, uint64(a.p), uint64(a.arg)), g.bookedAt(dp, at), "citizen:"+id)
+	})
+	return g.proposed(ledger.TypeSeatReserved, b, eventID(g.seed, idSeat, uint64(a.p), uint64(a.arg)), g.bookedAt(dp, at), "citizen:"+id)
 }
 
 // appointment is the AppointmentBooked of a booking, written once its
@@ -116,11 +125,13 @@ func (g *generator) appointment(a action, p *person) []ledger.Proposed {
 	appt := g.appointmentID(a.p, a.arg)
 	st := &g.sites[dp.site]
 	ev := g.take(1)
-	ev[0] = g.event(&ledger.AppointmentBooked{
+	b := appendAppointmentBooked(g.buf(), &ledger.AppointmentBooked{
 		AppointmentID: appt, BeneficiaryID: id, SessionID: g.sessionIDs[g.session(dp, at)], SiteID: st.id,
 		Date: g.dates[dp.sess[at]], Vaccine: st.vaccine, Dose: k + 1, Slot: slots[dp.slot[at]],
 		Code: g.hasher.BookingCode(appt),
-	}, eventID(g.seed, idBook, uint64(a.p), uint64(a.arg)), g.bookedAt(dp, at).Add(2*time.Second), "citizen:"+id)
+	})
+	ev[0] = g.proposed(ledger.TypeAppointmentBooked, b, eventID(g.seed, idBook, uint64(a.p), uint64(a.arg)),
+		g.bookedAt(dp, at).Add(2*time.Second), "citizen:"+id)
 	return ev
 }
 
@@ -137,10 +148,12 @@ func (g *generator) cancellation(a action, p *person) []ledger.Proposed {
 	dp := &p.dose[k]
 	id := beneficiaryID(p)
 	ev := g.take(1)
-	ev[0] = g.event(&ledger.AppointmentCancelled{
+	b := appendAppointmentCancelled(g.buf(), &ledger.AppointmentCancelled{
 		AppointmentID: g.appointmentID(a.p, a.arg), BeneficiaryID: id, SessionID: g.sessionIDs[g.session(dp, 0)],
 		Reason: cancelReasons[(a.p+uint32(k))%uint32(len(cancelReasons))],
-	}, eventID(g.seed, idCancel, uint64(a.p), uint64(a.arg)), g.cancelledAt(a.p, k, dp), "citizen:"+id)
+	})
+	ev[0] = g.proposed(ledger.TypeAppointmentCancelled, b, eventID(g.seed, idCancel, uint64(a.p), uint64(a.arg)),
+		g.cancelledAt(a.p, k, dp), "citizen:"+id)
 	return ev
 }
 
@@ -148,11 +161,12 @@ func (g *generator) cancellation(a action, p *person) []ledger.Proposed {
 func (g *generator) seatReleased(a action, p *person) ledger.Proposed {
 	k := int(a.arg / 2)
 	dp := &p.dose[k]
-	return g.event(&ledger.SeatReleased{
+	b := appendSeatReleased(g.buf(), &ledger.SeatReleased{
 		SessionID: g.sessionIDs[g.session(dp, 0)], AppointmentID: g.appointmentID(a.p, a.arg),
 		Dose: k + 1, Reason: "appointment cancelled",
-	}, eventID(g.seed, idRelease, uint64(a.p), uint64(a.arg)), g.cancelledAt(a.p, k, dp).Add(time.Second),
-		"citizen:"+beneficiaryID(p))
+	})
+	return g.proposed(ledger.TypeSeatReleased, b, eventID(g.seed, idRelease, uint64(a.p), uint64(a.arg)),
+		g.cancelledAt(a.p, k, dp).Add(time.Second), "citizen:"+beneficiaryID(p))
 }
 
 // doseReport is dose k of person n as RecordDose writes it on day rec,
@@ -206,7 +220,7 @@ func (g *generator) doses(a action, p *person) []ledger.Proposed {
 	}
 	id := eventID(g.seed, idDose, uint64(a.p), uint64(k))
 	ev := g.take(1 + int(dp.flags&flagDuplicate/flagDuplicate))
-	ev[0] = g.event(d, id, g.givenAt(dp), actor)
+	ev[0] = g.proposed(ledger.TypeDoseAdministered, appendDoseAdministered(g.buf(), d), id, g.givenAt(dp), actor)
 	if len(ev) == 2 {
 		// The other device syncs the same dose: the ledger finds it, with
 		// no appointment left to name.
@@ -215,7 +229,8 @@ func (g *generator) doses(a action, p *person) []ledger.Proposed {
 		if dp.capture == captureOffline {
 			dup.Capture = ledger.CaptureOnline
 		}
-		ev[1] = g.event(&dup, eventID(g.seed, idDuplicate, uint64(a.p), uint64(k)), g.givenAt(dp), dup.Vaccinator)
+		ev[1] = g.proposed(ledger.TypeDoseAdministered, appendDoseAdministered(g.buf(), &dup),
+			eventID(g.seed, idDuplicate, uint64(a.p), uint64(k)), g.givenAt(dp), dup.Vaccinator)
 	}
 	return ev
 }
@@ -228,12 +243,14 @@ func (g *generator) voided(a action, p *person) []ledger.Proposed {
 	st := &g.sites[dp.given]
 	day := int(dp.rec) + 1
 	ev := g.take(2)
-	ev[0] = g.event(&ledger.DoseVoided{
+	b := appendDoseVoided(g.buf(), &ledger.DoseVoided{
 		BeneficiaryID: beneficiaryID(p), DoseEventID: eventID(g.seed, idDose, uint64(a.p), uint64(k)).String(),
 		Reason: "recorded against the wrong lot", VoidedBy: st.official,
-	}, eventID(g.seed, idVoid, uint64(a.p), uint64(k)), g.at(day, 10*60+int(a.p%360), 0), st.official)
+	})
+	ev[0] = g.proposed(ledger.TypeDoseVoided, b, eventID(g.seed, idVoid, uint64(a.p), uint64(k)), g.at(day, 10*60+int(a.p%360), 0), st.official)
 	d := g.doseReport(a.p, p, k, false, day)
 	d.Capture = ledger.CaptureOnline
-	ev[1] = g.event(d, eventID(g.seed, idRerecord, uint64(a.p), uint64(k)), g.givenAt(dp), d.Vaccinator)
+	ev[1] = g.proposed(ledger.TypeDoseAdministered, appendDoseAdministered(g.buf(), d),
+		eventID(g.seed, idRerecord, uint64(a.p), uint64(k)), g.givenAt(dp), d.Vaccinator)
 	return ev
 }

@@ -87,8 +87,10 @@ const (
 
 // person is one synthetic resident who registers within the history.
 type person struct {
-	// stream is "beneficiary-<id>", set when the registration is generated.
-	stream    string
+	// stream is "beneficiary-<id>", and mobileHash the keyed hash of the
+	// family's mobile, set when the registration is generated.
+	stream     string
+	mobileHash string
 	family    uint32
 	member    uint8 // place in the family's account, 1 to ledger.MaxPerAccount
 	gender    uint8
@@ -355,7 +357,8 @@ func (pl *plan) planBlock(block uint64) {
 			idx++
 		}
 		// Member numbers follow the order of registration, one member a
-		// day at most, as the ledger gives the next free place.
+		// day at most, as the ledger gives the next free place. Members
+		// are kept one after another, from member 1 on.
 		sort.SliceStable(members, func(i, j int) bool { return members[i].reg < members[j].reg })
 		prev := int16(-1)
 		for m := range members {
