@@ -59,6 +59,11 @@ type page struct {
 // code. Errors are left in the document (fpdf's style): check Error.
 func newPDFDoc(p *pdfText, png []byte) *fpdf.Fpdf {
 	f := fpdf.New("P", "mm", "A4", "")
+	// Streams are left uncompressed: fpdf builds a new DEFLATE compressor
+	// (about 1 MB) for each of the page and the QR palette, which cost more
+	// than all the rest of a certificate; the page is about 12 KB either way
+	// (the QR image keeps its PNG compression).
+	f.SetCompression(false)
 	f.SetCatalogSort(true)
 	f.SetCreationDate(p.creation)
 	f.SetModificationDate(p.creation)
