@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -369,5 +370,27 @@ func TestParseInterspersed(t *testing.T) {
 	rest, err := parseInterspersed(fs, []string{"card.png", "--json", "--", "--not-a-flag"})
 	if err != nil || !*j || strings.Join(rest, " ") != "card.png --not-a-flag" {
 		t.Errorf("rest %q json %v: %v", rest, *j, err)
+	}
+}
+
+// TestDecodeQRImage_ManyCards reads the QR of many freshly issued cards,
+// as PNG and as a photo: gozxing's first tries miss a few percent of them.
+func TestDecodeQRImage_ManyCards(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 5
+	}
+	f := newVerifyFixture(t)
+	for i := range n {
+		card := f.issue(t, "Ananya Rao", fmt.Sprint("beneficiary-", i))
+		p, err := certs.QRCodePNG(card.QR, -4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for form, img := range map[string][]byte{"PNG": p, "photo": photoOf(t, p)} {
+			if text, err := decodeQRImage(img); err != nil || text != card.QR {
+				t.Errorf("card %d %s: %v", i, form, err)
+			}
+		}
 	}
 }
