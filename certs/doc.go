@@ -67,7 +67,9 @@
 // returns wrap the sentinels of errors.go (ErrKeyWithdrawn and
 // ErrNoSigningKey are in keys.go).
 //
-// Not here yet (issue 4): the PDF certificate. Issuing and revoking from
-// ledger events (CertificateIssued, CertificateRevoked) belongs to the
-// projections.
+// The command "doseledger verify" is this Verifier for an official: QR
+// text, a JWS, a file or a photo of the QR, and a trust-list file. Not
+// here: issuing and revoking from ledger events (CertificateIssued,
+// CertificateRevoked), which belongs to the projections, and fetching
+// JWKS and CRLs over the network into a trust list.
 package certs
