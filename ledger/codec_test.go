@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -152,6 +154,23 @@ func FuzzDecode(f *testing.F) {
 		p, err := ledger.Decode(ledger.Event{ID: uuid.New(), Type: typ, Schema: schema, Data: data})
 		if err == nil && p.EventType() != typ {
 			t.Fatalf("decoded %s as %s", typ, p.EventType())
+		}
+		// Stores hand Decode only well-formed JSON; on that, it must agree
+		// with encoding/json wherever encoding/json succeeds. (On invalid
+		// UTF-8 inside strings, which the ledger never writes, encoding/json
+		// substitutes U+FFFD and goccy keeps the bytes.)
+		if !json.Valid(data) || !utf8.Valid(data) || schema != 1 || !slices.Contains(ledger.EventTypes(), typ) {
+			return
+		}
+		want, werr := ledger.DecodeStd(ledger.Event{ID: uuid.New(), Type: typ, Schema: schema, Data: data})
+		if werr != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("encoding/json decodes %s %s but Decode fails: %v", typ, data, err)
+		}
+		if !reflect.DeepEqual(p, want) {
+			t.Fatalf("%s %s:\n Decode        %+v\n encoding/json %+v", typ, data, p, want)
 		}
 	})
 }
