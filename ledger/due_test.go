@@ -67,3 +67,17 @@ func TestBeneficiary_CompletedOn(t *testing.T) {
 		t.Fatalf("CompletedOn = %q %v, want 2021-05-03", date, ok)
 	}
 }
+
+func TestParseDate(t *testing.T) {
+	for _, s := range []string{"2021-04-31", "2021-02-29", "2021-13-01", "2021-00-10", "2021-1-01", "21-04-01", "2021/04/01", "2021-04-01T", "２０２１-04-01", "+021-04-01", ""} {
+		if _, err := ledger.ParseDate(s); err == nil {
+			t.Errorf("ParseDate(%q) accepted a non-date", s)
+		}
+	}
+	for _, s := range []string{"2020-02-29", "2021-04-30", "0001-01-01", "9999-12-31"} {
+		d, err := ledger.ParseDate(s)
+		if err != nil || ledger.DateOf(d) != s {
+			t.Errorf("ParseDate(%q) = %v, %v", s, d, err)
+		}
+	}
+}

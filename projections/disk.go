@@ -58,6 +58,7 @@ func (d *Disk) Close() error { return d.db.Close() }
 // erased, to be rebuilt).
 func (d *Disk) Load() (*Models, error) {
 	m := NewModels()
+	m.trackChanges()
 	raw, closer, err := d.db.Get(keyCheckpoint)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return m, d.erase()

@@ -49,6 +49,8 @@ type policyRow struct {
 }
 
 // NewModels returns empty read models, positioned before the first event.
+// They do not remember what changed: Disk.Replace saves them whole, and
+// Disk.Load returns models that do remember, for incremental saves.
 func NewModels() *Models {
 	return &Models{
 		policyLog:     newTable[policyRow]("policy"),
@@ -61,6 +63,13 @@ func NewModels() *Models {
 		doseCount:     newTable[counter]("coverage_doses"),
 		regCount:      newTable[counter]("coverage_registrations"),
 		completeCount: newTable[counter]("coverage_completed"),
+	}
+}
+
+// trackChanges makes every table remember changed rows from now on.
+func (m *Models) trackChanges() {
+	for _, t := range m.tables() {
+		t.track()
 	}
 }
 

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -66,9 +65,11 @@ func slotStart(date, slot string) time.Time {
 		return time.Time{}
 	}
 	h, mnt := 9, 0
-	if start, _, ok := strings.Cut(slot, "-"); ok {
-		if t, err := time.Parse("15:04", start); err == nil {
-			h, mnt = t.Hour(), t.Minute()
+	if len(slot) >= 5 && slot[2] == ':' {
+		hh, err1 := strconv.Atoi(slot[:2])
+		mm, err2 := strconv.Atoi(slot[3:5])
+		if err1 == nil && err2 == nil && hh < 24 && mm < 60 {
+			h, mnt = hh, mm
 		}
 	}
 	return day.Add(time.Duration(h)*time.Hour + time.Duration(mnt)*time.Minute)

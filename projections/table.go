@@ -14,11 +14,19 @@ import (
 type table[V any] struct {
 	name  string
 	rows  map[string]*V
-	dirty map[string]struct{}
+	dirty map[string]struct{} // nil when changes are not tracked
 }
 
 func newTable[V any](name string) *table[V] {
-	return &table[V]{name: name, rows: map[string]*V{}, dirty: map[string]struct{}{}}
+	return &table[V]{name: name, rows: map[string]*V{}}
+}
+
+// track starts remembering changed keys; models built in memory only
+// (a replay, a time-travel query) skip the cost.
+func (t *table[V]) track() {
+	if t.dirty == nil {
+		t.dirty = map[string]struct{}{}
+	}
 }
 
 // get returns the row for key, or nil.
@@ -32,14 +40,16 @@ func (t *table[V]) upsert(key string) *V {
 		v = new(V)
 		t.rows[key] = v
 	}
-	t.dirty[key] = struct{}{}
+	if t.dirty != nil {
+		t.dirty[key] = struct{}{}
+	}
 	return v
 }
 
 // modify returns the row for key marked changed, or nil if there is none.
 func (t *table[V]) modify(key string) *V {
 	v := t.rows[key]
-	if v != nil {
+	if v != nil && t.dirty != nil {
 		t.dirty[key] = struct{}{}
 	}
 	return v
@@ -76,8 +86,10 @@ func (t *table[V]) load(key string, val []byte) error {
 	return nil
 }
 
-// markAll marks every row changed, for writing a rebuilt model whole.
+// markAll marks every row changed, for writing a rebuilt model whole,
+// and tracks changes from then on.
 func (t *table[V]) markAll() {
+	t.track()
 	for key := range t.rows {
 		t.dirty[key] = struct{}{}
 	}
@@ -104,6 +116,7 @@ type persisted interface {
 	flush(put func(key string, val []byte) error) error
 	load(key string, val []byte) error
 	markAll()
+	track()
 	dump(w io.Writer) error
 	len() int
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 
@@ -215,12 +217,8 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 				yield(ledger.Event{}, fmt.Errorf("read all: %w", err))
 				return
 			}
-			for _, rr := range recs {
-				e, err := decodeLogRecord(rr)
-				if err != nil {
-					yield(ledger.Event{}, fmt.Errorf("read all: %w", err))
-					return
-				}
+			events, decodeErr := decodeLogChunk(recs)
+			for _, e := range events {
 				after = e.Position
 				if !filter.Match(e.Stream, e.Type) {
 					continue
@@ -231,6 +229,10 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 				if n++; max > 0 && n >= max {
 					return
 				}
+			}
+			if decodeErr != nil {
+				yield(ledger.Event{}, fmt.Errorf("read all: %w", decodeErr))
+				return
 			}
 			if len(recs) < readChunk {
 				return
@@ -259,16 +261,16 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				yield(ledger.Event{}, fmt.Errorf("subscribe: %w", err))
 				return
 			}
-			for _, rr := range recs {
-				e, err := decodeLogRecord(rr)
-				if err != nil {
-					yield(ledger.Event{}, fmt.Errorf("subscribe: %w", err))
-					return
-				}
+			events, decodeErr := decodeLogChunk(recs)
+			for _, e := range events {
 				after = e.Position
 				if filter.Match(e.Stream, e.Type) && !yield(e, nil) {
 					return
 				}
+			}
+			if decodeErr != nil {
+				yield(ledger.Event{}, fmt.Errorf("subscribe: %w", decodeErr))
+				return
 			}
 			if len(recs) == readChunk {
 				continue
@@ -328,6 +330,38 @@ func (s *Store) readLogChunk(after ledger.Position) ([]rawRecord, error) {
 		return nil
 	})
 	return recs, err
+}
+
+// decodeLogChunk decodes the records of one read, in order. A full chunk
+// is split across the cores: decoding records is most of the cost of
+// reading the log, and a replay reads all of it.
+func decodeLogChunk(recs []rawRecord) ([]ledger.Event, error) {
+	events := make([]ledger.Event, len(recs))
+	errs := make([]error, len(recs))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if events[i], errs[i] = decodeLogRecord(recs[i]); errs[i] != nil {
+				return
+			}
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(recs) < readChunk/2 {
+		decode(0, len(recs))
+	} else {
+		var wg sync.WaitGroup
+		step := (len(recs) + workers - 1) / workers
+		for lo := 0; lo < len(recs); lo += step {
+			wg.Go(func() { decode(lo, min(lo+step, len(recs))) })
+		}
+		wg.Wait()
+	}
+	for i, err := range errs {
+		if err != nil {
+			return events[:i], err
+		}
+	}
+	return events, nil
 }
 
 // decodeLogRecord decodes a record read from the log and checks it is the
