@@ -314,6 +314,8 @@ type AnomalyReviewed struct {
 const (
 	DeliverySent   = "sent"
 	DeliveryFailed = "failed"
+	// DeliveryExpired: not sent because its moment had passed.
+	DeliveryExpired = "expired"
 )
 
 // NotificationDelivered records one attempt to deliver a notification

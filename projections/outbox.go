@@ -20,6 +20,7 @@ const (
 	NoteSent     = "sent"
 	NoteFailed   = "failed"   // gave up after MaxAttempts
 	NoteObsolete = "obsolete" // what it announced no longer holds
+	NoteExpired  = "expired"  // its moment passed before it could go out
 )
 
 // MaxAttempts is how many failed deliveries make a notification failed.
@@ -141,6 +142,8 @@ func (m *Models) applyDelivered(d *ledger.NotificationDelivered) {
 	switch {
 	case d.Outcome == ledger.DeliverySent:
 		n.Status, n.LastError = NoteSent, ""
+	case d.Outcome == ledger.DeliveryExpired:
+		n.Status = NoteExpired
 	case n.Attempts >= MaxAttempts:
 		n.Status, n.LastError = NoteFailed, d.Error
 	default:

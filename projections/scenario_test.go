@@ -250,3 +250,23 @@ func TestScenario_TimeTravel(t *testing.T) {
 		t.Errorf("as of position 3: %d events applied, %d sessions; want the 3 policy events only", early.Applied, len(early.Sessions("", "", "", "")))
 	}
 }
+
+func TestHistory(t *testing.T) {
+	f, c := scenario(t)
+	events, err := projections.History(context.Background(), f.store, c.moved, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i, e := range events {
+		types = append(types, e.Type)
+		if i > 0 && e.Position <= events[i-1].Position {
+			t.Errorf("history out of order at %d", i)
+		}
+	}
+	want := []string{ledger.TypeBeneficiaryRegistered, ledger.TypeAppointmentBooked, ledger.TypeDoseAdministered,
+		ledger.TypeAppointmentBooked, ledger.TypeDoseAdministered}
+	if strings.Join(types, ",") != strings.Join(want, ",") {
+		t.Errorf("history of the moved person:\n got %v\nwant %v", types, want)
+	}
+}

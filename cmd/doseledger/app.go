@@ -66,6 +66,7 @@ Read models (brought up to date with the ledger before each query):
   eligible   who is due for which dose, from when, in any state
   coverage   doses, registrations and completed schedules by day and place
   anomalies  doses recorded with anomalies, and their review
+  history    every event about one person, in ledger order
   asof       run a query on the ledger as it stood at a moment (auditors)
   export     write a query's answer to a CSV file
 
@@ -119,6 +120,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.replay(ctx, args)
 	case "due", "eligible", "coverage", "anomalies":
 		return m.query(ctx, cmd, args)
+	case "history":
+		return m.history(ctx, args)
 	case "asof":
 		return m.asof(ctx, args)
 	case "export":

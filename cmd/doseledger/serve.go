@@ -70,6 +70,22 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 	}()
 
+	// Deliver reminders from the outbox. No SMS gateway is configured:
+	// messages are written to a file, and the log says where.
+	outbox, err := projections.OpenFileDeliverer(filepath.Join(m.Config.DataDir, "outbox.ndjson"))
+	if err != nil {
+		return err
+	}
+	defer outbox.Close()
+	m.Log.Info("notifications are written to a file, not sent by SMS", "file", outbox.Path())
+	notifier := &projections.Notifier{Projector: proj, Store: l.Store, Deliverer: outbox, Now: time.Now, Logger: m.Log}
+	notifyDone := make(chan error, 1)
+	go func() { notifyDone <- notifier.Run(ctx, 10*time.Second) }()
+	defer func() {
+		cancel()
+		<-notifyDone
+	}()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		last, err := l.Store.LastPosition(r.Context())

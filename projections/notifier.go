@@ -1,0 +1,156 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Deliverer sends one notification: an SMS gateway, an e-mail service,
+// a file. Deliver returns nil once the message is accepted for delivery.
+type Deliverer interface {
+	// Channel names the way messages go, recorded with each delivery.
+	Channel() string
+	Deliver(ctx context.Context, n Notification, text string) error
+}
+
+// StaleAfter is how late a notification may still go out: a reminder for
+// an appointment that has begun, or one a day and more overdue, is
+// recorded as expired instead (say, after the server was down).
+const StaleAfter = 24 * time.Hour
+
+// Notifier delivers the outbox: every pending notification whose time has
+// come goes to the Deliverer, and each attempt is recorded in the ledger
+// as a NotificationDelivered event, which the outbox read model applies.
+// Delivery is at least once: a crash between delivering and recording
+// sends that message again.
+type Notifier struct {
+	Projector *Projector
+	Store     ledger.Appender
+	Deliverer Deliverer
+	Now       func() time.Time
+	// Batch caps the notifications sent per round (default 500).
+	Batch  int
+	Logger *slog.Logger
+}
+
+// Run delivers what is due every interval until ctx is done.
+func (n *Notifier) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := n.Once(ctx); err != nil && ctx.Err() == nil {
+			n.logger().Error("notifier round failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Report counts one round's outcomes.
+type Report struct{ Sent, Failed, Expired int }
+
+// Once delivers the notifications due now, records the outcomes, and waits
+// until the outbox has applied them, so a second round never repeats one.
+func (n *Notifier) Once(ctx context.Context) (Report, error) {
+	now := n.Now()
+	batch := n.Batch
+	if batch <= 0 {
+		batch = 500
+	}
+	var due []Notification
+	n.Projector.View(func(m *Models) { due = m.PendingNotifications(now, batch) })
+	var rep Report
+	var last ledger.Position
+	for _, note := range due {
+		outcome, errText := ledger.DeliverySent, ""
+		switch {
+		case stale(note, now):
+			outcome = ledger.DeliveryExpired
+		default:
+			if err := n.Deliverer.Deliver(ctx, note, Message(note)); err != nil {
+				if ctx.Err() != nil {
+					return rep, ctx.Err()
+				}
+				outcome, errText = ledger.DeliveryFailed, err.Error()
+			}
+		}
+		attempt := note.Attempts + 1
+		ev, err := ledger.NewProposed(&ledger.NotificationDelivered{NotificationID: note.ID, BeneficiaryID: note.BeneficiaryID,
+			Kind: note.Kind, Channel: n.Deliverer.Channel(), Outcome: outcome, Error: errText, Attempt: attempt},
+			ledger.Meta{ID: deliveryID(note.ID, attempt), OccurredAt: now, Actor: "notifier"})
+		if err != nil {
+			return rep, err
+		}
+		res, err := n.Store.Append(ctx, ledger.NotificationStream(note.BeneficiaryID), ledger.Any(), ev)
+		if err != nil {
+			return rep, fmt.Errorf("record delivery of %s: %w", note.ID, err)
+		}
+		last = max(last, res.Position)
+		switch outcome {
+		case ledger.DeliverySent:
+			rep.Sent++
+		case ledger.DeliveryFailed:
+			rep.Failed++
+			n.logger().Warn("notification not delivered", "id", note.ID, "attempt", attempt, "err", errText)
+		default:
+			rep.Expired++
+		}
+	}
+	if last > 0 {
+		if err := n.Projector.WaitFor(ctx, last); err != nil {
+			return rep, err
+		}
+	}
+	if len(due) > 0 {
+		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed, "expired", rep.Expired)
+	}
+	return rep, nil
+}
+
+func (n *Notifier) logger() *slog.Logger {
+	if n.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return n.Logger
+}
+
+// deliveryID is the event id of one delivery attempt: a retried round
+// after a crash records the attempt once.
+func deliveryID(notification string, attempt int) ledger.EventID {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("doseledger:delivery:"+notification+":"+strconv.Itoa(attempt)))
+}
+
+// stale reports whether what a notification announces is too far past.
+func stale(n Notification, now time.Time) bool {
+	if n.Kind == NotifyAppointment && now.After(slotStart(n.Date, n.Slot)) {
+		return true
+	}
+	return now.Sub(n.SendAt) > StaleAfter
+}
+
+// Message is the text a person receives, in English. It names no one:
+// the message goes to the account's own mobile number.
+func Message(n Notification) string {
+	switch n.Kind {
+	case NotifyAppointment:
+		return fmt.Sprintf("Reminder: your %s dose %d appointment is on %s, %s at site %s. Booking code %s. Beneficiary %s.",
+			n.Vaccine, n.Dose, n.Date, n.Slot, n.SiteID, n.Code, n.BeneficiaryID)
+	case NotifyDoseDue:
+		return fmt.Sprintf("Your %s dose %d is due from %s. Book a session near you. Beneficiary %s.",
+			n.Vaccine, n.Dose, n.Date, n.BeneficiaryID)
+	case NotifySessionCancelled:
+		return fmt.Sprintf("Your session on %s at site %s was cancelled (%s). Please book again. Beneficiary %s.",
+			n.Date, n.SiteID, n.Reason, n.BeneficiaryID)
+	}
+	return "doseledger notification " + n.ID
+}

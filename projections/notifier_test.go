@@ -1,0 +1,134 @@
+package projections_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/projections"
+)
+
+type failingDeliverer struct{ calls int }
+
+func (*failingDeliverer) Channel() string { return "broken" }
+func (f *failingDeliverer) Deliver(context.Context, projections.Notification, string) error {
+	f.calls++
+	return errors.New("gateway timeout")
+}
+
+func liveProjector(t *testing.T, f *fixture) *projections.Projector {
+	t.Helper()
+	p, err := projections.NewProjector(f.store, nil, projections.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("projector: %v", err)
+		}
+	})
+	return p
+}
+
+func TestNotifier_DeliversOnceAndRecords(t *testing.T) {
+	f, c := scenario(t)
+	p := liveProjector(t, f)
+	out := filepath.Join(t.TempDir(), "outbox.ndjson")
+	d, err := projections.OpenFileDeliverer(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// On 28 Apr at 09:00: the dose-due reminders for 29 Apr are not yet
+	// due; the Pune appointment reminder (29 Apr 09:00, a day ahead) is.
+	now, _ := time.ParseInLocation("2006-01-02 15:04", "2021-04-28 09:00", ledger.India)
+	n := &projections.Notifier{Projector: p, Store: f.store, Deliverer: d, Now: func() time.Time { return now }}
+	last, _ := f.store.LastPosition(context.Background())
+	if err := p.WaitFor(context.Background(), last); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := n.Once(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 1 {
+		t.Fatalf("sent %d, want the one appointment reminder (report %+v)", rep.Sent, rep)
+	}
+	lines := readLines(t, out)
+	if len(lines) != 1 || !strings.Contains(lines[0], "MH-PUN-0001") || !strings.Contains(lines[0], c.moved) {
+		t.Fatalf("outbox file: %q", lines)
+	}
+	// The delivery is in the ledger, and a second round sends nothing.
+	if rep, _ := n.Once(context.Background()); rep != (projections.Report{}) {
+		t.Errorf("second round: %+v, want nothing", rep)
+	}
+	var delivered int
+	for _, err := range f.store.ReadAll(context.Background(), 0, ledger.Filter{Types: []string{ledger.TypeNotificationDelivered}}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		delivered++
+	}
+	if want := rep.Sent + rep.Expired; delivered != want || rep.Expired == 0 {
+		t.Errorf("%d NotificationDelivered events, want %d: one sent, and the reminders of 1 Apr expired (%+v)", delivered, want, rep)
+	}
+	// A day later, the two dose-due reminders go; the appointment they
+	// would have reminded of has passed for none of them.
+	now = now.Add(24 * time.Hour)
+	if rep, _ := n.Once(context.Background()); rep.Sent != 2 {
+		t.Errorf("on 29 Apr: %+v, want 2 dose-due reminders sent", rep)
+	}
+	// Months later, what was not sent is stale and recorded as expired.
+	now = now.AddDate(0, 6, 0)
+	if rep, _ := n.Once(context.Background()); rep.Sent != 0 || rep.Expired == 0 {
+		t.Errorf("six months on: %+v, want only expiries", rep)
+	}
+}
+
+func TestNotifier_FailuresGiveUp(t *testing.T) {
+	f, _ := scenario(t)
+	p := liveProjector(t, f)
+	now, _ := time.ParseInLocation("2006-01-02 15:04", "2021-04-28 09:00", ledger.India)
+	broken := &failingDeliverer{}
+	n := &projections.Notifier{Projector: p, Store: f.store, Deliverer: broken, Now: func() time.Time { return now }}
+	last, _ := f.store.LastPosition(context.Background())
+	p.WaitFor(context.Background(), last)
+	for range projections.MaxAttempts + 2 {
+		if _, err := n.Once(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if broken.calls != projections.MaxAttempts {
+		t.Errorf("%d attempts, want %d then give up", broken.calls, projections.MaxAttempts)
+	}
+	var failed []projections.Notification
+	p.View(func(m *projections.Models) { failed = m.PendingNotifications(now, 0) })
+	if len(failed) != 0 {
+		t.Errorf("%d still pending after giving up", len(failed))
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
