@@ -91,16 +91,16 @@ type person struct {
 	// family's mobile, set when the registration is generated.
 	stream     string
 	mobileHash string
-	family    uint32
-	member    uint8 // place in the family's account, 1 to ledger.MaxPerAccount
-	gender    uint8
-	idType    uint8
-	birthYear int16
-	home      int32 // the site near where they live
-	reg       int16 // day registered
-	regMin    int16
-	head      uint32 // events generated in their stream so far
-	dose      [2]dosePlan
+	family     uint32
+	member     uint8 // place in the family's account, 1 to ledger.MaxPerAccount
+	gender     uint8
+	idType     uint8
+	birthYear  int16
+	home       int32 // the site near where they live
+	reg        int16 // day registered
+	regMin     int16
+	head       uint32 // events generated in their stream so far
+	dose       [2]dosePlan
 }
 
 // Action kinds, by phase: A (policies, sessions, registrations), B (seats

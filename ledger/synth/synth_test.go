@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"iter"
 	"reflect"
@@ -17,6 +18,8 @@ import (
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
+
+var loadEvents = flag.Int("load-events", 1000000, "events BenchmarkLoad loads")
 
 // MustCollect returns every batch Generate(cfg) yields.
 func MustCollect(tb testing.TB, cfg Config) []Batch {
@@ -90,7 +93,7 @@ func TestGenerate_Deterministic(t *testing.T) {
 }
 
 func TestGenerate_Size(t *testing.T) {
-	for _, n := range []int{1000, 20000, 200000} {
+	for _, n := range []int{1000, 20000, 60000} {
 		cfg := Config{Events: n, Seed: 3}
 		got := 0
 		for b := range Generate(cfg) {
@@ -527,7 +530,7 @@ func TestLoad_Pebblestore(t *testing.T) {
 	}, stats)
 
 	// Loading it again writes nothing: every append is a recognised retry.
-	if _, err := Load(ctx, store, cfg, 16, nil); err != nil {
+	if _, err := Load(ctx, store, cfg, 64, nil); err != nil {
 		t.Fatalf("second load: %v", err)
 	}
 	if again, _ := store.LastPosition(ctx); again != last {
@@ -574,5 +577,34 @@ func BenchmarkGenerate(b *testing.B) {
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
 	if cpu > 0 {
 		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
+	}
+}
+
+// BenchmarkLoad loads a history of -load-events events (1,000,000 unless
+// set) into a fresh pebblestore with 64, 128 and 256 workers.
+func BenchmarkLoad(b *testing.B) {
+	for _, workers := range []int{64, 128, 256} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			events := 0
+			var elapsed, cpu time.Duration
+			for range b.N {
+				store, err := pebblestore.Open(b.TempDir(), pebblestore.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start, cpu0 := time.Now(), cpuTime()
+				stats, err := Load(b.Context(), store, Config{Events: *loadEvents, Seed: 1}, workers, nil)
+				elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-cpu0
+				if err != nil {
+					b.Fatal(err)
+				}
+				events += stats.Events
+				store.Close()
+			}
+			b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu)/1e3/float64(events), "cpu-µs/event")
+			}
+		})
 	}
 }
