@@ -106,16 +106,40 @@ func (d *Disk) Load() (*Models, error) {
 // Save writes the rows changed since the last save and the checkpoint,
 // atomically and durably.
 func (d *Disk) Save(m *Models) error {
-	b := d.db.NewBatch()
-	defer b.Close()
-	if err := d.addRows(b, m); err != nil {
+	s, err := d.Snapshot(m)
+	if err != nil {
 		return err
+	}
+	return s.Commit()
+}
+
+// Snapshot is the rows changed since the previous snapshot and the
+// checkpoint they bring the disk to, encoded and ready to commit. Taking
+// one is quick; committing waits for the disk, and may run while the
+// models move on, since the snapshot no longer refers to them.
+type Snapshot struct{ b *pebble.Batch }
+
+// Snapshot encodes the rows changed since the last snapshot, and m's
+// position as the checkpoint. Snapshots must be committed in the order
+// they were taken.
+func (d *Disk) Snapshot(m *Models) (*Snapshot, error) {
+	b := d.db.NewBatch()
+	if err := d.addRows(b, m); err != nil {
+		b.Close()
+		return nil, err
 	}
 	cp, _ := json.Marshal(checkpoint{Version: Version, Position: m.Position, Applied: m.Applied, Skipped: m.Skipped})
 	if err := b.Set(keyCheckpoint, cp, nil); err != nil {
-		return err
+		b.Close()
+		return nil, err
 	}
-	return b.Commit(pebble.Sync)
+	return &Snapshot{b: b}, nil
+}
+
+// Commit writes the snapshot in one synced batch.
+func (s *Snapshot) Commit() error {
+	defer s.b.Close()
+	return s.b.Commit(pebble.Sync)
 }
 
 // Replace erases what is stored and writes m whole: the end of a rebuild.

@@ -33,11 +33,12 @@ type Projector struct {
 	disk  *Disk // nil keeps the models in memory only
 	opts  Options
 
-	mu      sync.RWMutex
-	m       *Models
-	changed *sync.Cond // broadcast when m.Position moves
-	pending int        // events applied since the last save
-	saved   time.Time
+	mu       sync.RWMutex
+	m        *Models
+	changed  *sync.Cond // broadcast when m.Position moves
+	pending  int        // events applied since the last save
+	saved    time.Time
+	inflight chan error // the result of the commit in flight, if any
 }
 
 // NewProjector returns a projector over store, resuming from what disk
@@ -96,9 +97,9 @@ func (p *Projector) CatchUp(ctx context.Context, progress func(ledger.Position))
 		}
 		return nil
 	}); err != nil {
-		return err
+		return errors.Join(err, p.collect())
 	}
-	return p.save()
+	return p.save(true)
 }
 
 // Run catches up, then follows the log until ctx is done, saving as it
@@ -154,9 +155,9 @@ func (p *Projector) Run(ctx context.Context) error {
 // otherwise.
 func (p *Projector) stopped(ctx context.Context, err error) error {
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return p.save()
+		return p.save(true)
 	}
-	return err
+	return errors.Join(err, p.collect())
 }
 
 func (p *Projector) applyPage(page []decoded) error {
@@ -172,26 +173,50 @@ func (p *Projector) applyPage(page []decoded) error {
 
 func (p *Projector) maybeSave(timer bool) error {
 	if p.pending >= p.opts.SaveEvery || (timer && p.pending > 0 && time.Since(p.saved) >= p.opts.SaveInterval) {
-		return p.save()
+		return p.save(false)
 	}
 	return nil
 }
 
-func (p *Projector) save() error {
+// save writes what changed since the last save. The rows are encoded
+// at once, under the read lock; the synced commit runs in the background
+// while events go on being applied, so a save costs the live models no
+// disk wait. A later save, and wait, first collect the earlier commit's
+// result.
+func (p *Projector) save(wait bool) error {
 	if p.disk == nil {
 		p.pending = 0
 		return nil
 	}
-	// Readers may go on while rows are written: the write lock only keeps
+	// Readers may go on while rows are encoded: the read lock only keeps
 	// Apply out, and only this goroutine applies.
 	p.mu.RLock()
-	err := p.disk.Save(p.m)
+	snap, err := p.disk.Snapshot(p.m)
+	pos := p.m.Position
 	p.mu.RUnlock()
-	if err != nil {
-		return fmt.Errorf("save read models at position %d: %w", p.Position(), err)
+	if err := errors.Join(err, p.collect()); err != nil {
+		return fmt.Errorf("save read models at position %d: %w", pos, err)
 	}
+	done := make(chan error, 1)
+	go func() { done <- snap.Commit() }()
+	p.inflight = done
 	p.pending, p.saved = 0, time.Now()
+	if wait {
+		if err := p.collect(); err != nil {
+			return fmt.Errorf("save read models at position %d: %w", pos, err)
+		}
+	}
 	return nil
+}
+
+// collect waits for the commit in flight, if any, and returns its error.
+func (p *Projector) collect() error {
+	if p.inflight == nil {
+		return nil
+	}
+	err := <-p.inflight
+	p.inflight = nil
+	return err
 }
 
 // WaitFor blocks until the models have applied the event at pos (or a
