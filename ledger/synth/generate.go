@@ -107,6 +107,7 @@ func (g *generator) run(emit func(Batch) bool, barrier func() bool) bool {
 		if !g.seats(d, actRelease) {
 			return false
 		}
+		g.byDay[d] = nil // done with; a large history's actions take 80 MB
 	}
 	return true
 }

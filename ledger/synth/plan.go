@@ -175,6 +175,9 @@ func newPlan(cfg Config) *plan {
 	ns := len(pl.sites)
 	pl.capacity = make([][2]int32, ns*pl.days)
 	pl.byDay = make([][]action, pl.days)
+	// About 6.2 events a person: sized so the people are not copied as
+	// they grow (10 million events make 1.6 million people, 120 bytes each).
+	pl.people = make([]person, 0, cfg.Events/6+16)
 	for block := uint64(0); pl.stats.Events < cfg.Events; block++ {
 		pl.planBlock(block)
 	}
@@ -197,16 +200,12 @@ func (pl *plan) dayOf(date string) int {
 }
 
 // planSites places sites so that a session sees a few dozen doses a day:
-// about one site for every 60 doses a day expected, at least one per state
-// for a small history (up to 3 sites for every 20 events a day), and one
-// per district for a large one.
+// about one site for every 60 doses a day expected, and for a small
+// history at least 3, up to one per state while sessions stay about a
+// twentieth of the events.
 func (pl *plan) planSites() {
 	perDay := pl.cfg.Events / 7 * 2 / pl.days
-	districts := 0
-	for _, s := range country {
-		districts += len(s.districts)
-	}
-	n := max(3, min(len(country), pl.cfg.Events/(20*pl.days)), min(districts, perDay/60), perDay/60)
+	n := max(3, min(len(country), pl.cfg.Events/(20*pl.days)), perDay/60)
 	// Every state first, then every district, then by weight.
 	type place struct{ state, district int }
 	var order []place

@@ -19,7 +19,10 @@ import (
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
 
-var loadEvents = flag.Int("load-events", 1000000, "events BenchmarkLoad loads")
+var (
+	loadEvents = flag.Int("load-events", 1000000, "events BenchmarkLoad loads")
+	genEvents  = flag.Int("gen-events", 100000, "events of each history BenchmarkGenerate makes")
+)
 
 // MustCollect returns every batch Generate(cfg) yields.
 func MustCollect(tb testing.TB, cfg Config) []Batch {
@@ -560,16 +563,15 @@ func TestLoad_Canceled(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerate makes histories of 100,000 events on one goroutine
+// BenchmarkGenerate makes histories of -gen-events events on one goroutine
 // and reports events per second of wall time and per second of the
 // process's CPU time (the machine may be shared; run it with -cpu 1 to
 // keep the garbage collector on the same core).
 func BenchmarkGenerate(b *testing.B) {
-	const size = 100000
 	events := 0
 	start, cpu0 := time.Now(), cpuTime()
 	for i := range b.N {
-		for batch := range Generate(Config{Events: size, Seed: uint64(i)}) {
+		for batch := range Generate(Config{Events: *genEvents, Seed: uint64(i)}) {
 			events += len(batch.Events)
 		}
 	}
