@@ -59,7 +59,19 @@ func (m *Main) query(ctx context.Context, name string, args []string) error {
 	return r.write(w, *format)
 }
 
-func today() string { return ledger.DateOf(time.Now()) }
+// today is the day statuses are judged on by default: the cutoff's day
+// under asof, else today.
+func (m *Main) today() string {
+	if c := m.cutoff; c != nil {
+		switch {
+		case !c.RecordedBy.IsZero():
+			return ledger.DateOf(c.RecordedBy)
+		case !c.OccurredBy.IsZero():
+			return ledger.DateOf(c.OccurredBy)
+		}
+	}
+	return ledger.DateOf(time.Now())
+}
 
 func checkDate(flagName, v string) error {
 	if v == "" {
@@ -77,7 +89,7 @@ func (m *Main) dueQuery() (*flag.FlagSet, func(*projections.Models) (result, err
 		"and its due list: who is booked, in which slot, with which booking code.")
 	site := fs.String("site", "", "site id, such as WB-KOL-0007 (required)")
 	date := fs.String("date", "", "session date (required)")
-	now := fs.String("today", today(), "the day statuses are judged on: booked people of an earlier day are no-shows")
+	now := fs.String("today", m.today(), "the day statuses are judged on: booked people of an earlier day are no-shows")
 	return fs, func(models *projections.Models) (result, error) {
 		if *site == "" || *date == "" {
 			return result{}, errors.New("due needs --site and --date")
@@ -122,11 +134,13 @@ func (m *Main) eligibleQuery() (*flag.FlagSet, func(*projections.Models) (result
 	fs := m.newFlags("eligible", "eligible [--state S] [--district D] [--on YYYY-MM-DD] [--due-on YYYY-MM-DD | --overdue N] [--limit N]\n\n"+
 		"Prints each person's next dose and the day it falls due under the policy in the ledger,\n"+
 		"counting doses given in any state. --due-on D lists whose dose falls due on D (the\n"+
-		"reminder list to send the day before); --overdue N, who is overdue by more than N days.")
+		"reminder list to send the day before); --overdue N, who is overdue by more than N days.\n"+
+		"Statuses are judged on --on with everything the ledger holds now; to see the ledger\n"+
+		"as it stood on a past day, run it under asof (--on then defaults to that day).")
 	q := projections.EligibilityQuery{}
 	fs.StringVar(&q.State, "state", "", "state of registration")
 	fs.StringVar(&q.District, "district", "", "district of registration")
-	fs.StringVar(&q.Today, "on", today(), "the day statuses are judged on")
+	fs.StringVar(&q.Today, "on", m.today(), "the day statuses are judged on")
 	fs.StringVar(&q.DueOn, "due-on", "", "only people whose next dose falls due on this day")
 	fs.IntVar(&q.OverdueBy, "overdue", 0, "only people overdue by more than this many days, not booked")
 	fs.IntVar(&q.Limit, "limit", 0, "print at most this many (0: all)")
