@@ -1,5 +1,56 @@
-// Package api will serve the HTTP API and web pages for citizens,
-// vaccinators, officials, verifiers and auditors. It is not built yet: see
-// issue 5. Until then `doseledger serve` opens the ledger and answers
-// /healthz and /readyz.
+// Package api serves the ledger's HTTP API: JSON over HTTP on the
+// routes of net/http's ServeMux, described by an OpenAPI 3 document at
+// /openapi.json (openapi.json in this directory, embedded in the binary).
+//
+// # What exists
+//
+// New returns the handler `doseledger serve` mounts at "/". Under
+// /api/v1 it serves:
+//
+//   - beneficiaries: register, read one (the read model's person and
+//     their eligibility), and their history (events, personal fields
+//     sealed);
+//   - sessions: search by pincode, district, state and date with the free
+//     seats of each dose, publish, cancel, and a session's due list as
+//     JSON or CSV;
+//   - bookings: book (an appointment with a 4-digit code), cancel,
+//     reschedule;
+//   - doses: record one, upload a batch captured offline or on paper
+//     (idempotent by the event id the device chose; the answer says of
+//     each item whether it was new, already recorded, flagged with
+//     anomalies, or refused and why), and void;
+//   - officials' reports: coverage, eligibility lists, anomalies and
+//     their review;
+//   - auditors: the global event log from a position as NDJSON, streamed,
+//     and coverage as the ledger stood at a moment (projections.Build
+//     with a Cutoff).
+//
+// Every answer is JSON (but the due list as CSV and the event feed as
+// NDJSON), and every error has one shape,
+// {"error":{"code":"...","message":"..."}}, with the status errorFor
+// gives it: 400 for malformed input (bad JSON, unknown fields, a field the
+// ledger refuses), 404 for what does not exist, 409 for a rule the ledger
+// holds (a full session, an active appointment, a conflicting write), 413
+// for a body over the limit, 415 for a body that is not JSON. Internal
+// errors are logged and shown only as "internal error". A command writes
+// to one stream atomically, so a refused request has written nothing;
+// a booking that fails after taking its seat gives the seat back.
+//
+// Writes are read-your-writes: after a command appends, the answer waits
+// (at most Config.WriteWait) until the read models have applied the
+// ledger up to the last position after the append, so a GET that follows
+// sees what was written. Every request is logged with log/slog: method,
+// path, status, bytes and duration.
+//
+// # What does not exist yet
+//
+// There is NO AUTHENTICATION OR AUTHORISATION in this step: anyone who
+// can reach the port may register, book, record and void doses, and read
+// anyone's record, and every write is recorded with the actor
+// "api:unauthenticated". Do not expose it beyond a trusted network.
+// Sign-in with mobile and OTP, bearer tokens with roles, access logging
+// and rate limits come with the rest of issue 5, as do the web pages,
+// certificates and the verifier's endpoints (JWKS, CRLs, trust bundle),
+// disputes, corrections, walk-in registration by a vaccinator, lookup by
+// booking code, Prometheus metrics and the load test.
 package api

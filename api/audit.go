@@ -1,0 +1,135 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/projections"
+)
+
+// flushEvery is how many events the feed writes between flushes.
+const flushEvery = 64
+
+// events: GET /api/v1/events?after=POS&limit=N&type=T&stream_prefix=P
+// streams the global log as NDJSON, one event a line, flushed as it goes.
+// The status is sent before the first event, so an error on the way can
+// only be told in the stream: its last line is then {"error":{...}}
+// instead of an event. A client resumes after the last position it read.
+func (s *server) events(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, "after", "limit", "type", "stream_prefix")
+	after := ledger.Position(q.uint("after"))
+	limit := q.int("limit", 1000, 1, 1_000_000)
+	var f ledger.Filter
+	if t := q.str("type"); t != "" {
+		f.Types = []string{t}
+	}
+	if p := q.str("stream_prefix"); p != "" {
+		f.StreamPrefixes = []string{p}
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	n := 0
+	for e, err := range s.store.ReadAll(r.Context(), after, f, limit) {
+		if err != nil {
+			if r.Context().Err() == nil {
+				s.log.ErrorContext(r.Context(), "event feed cut", "after", uint64(after), "sent", n, "err", err)
+				var b errorBody
+				b.Error.Code, b.Error.Message = "internal", "internal error: the feed was cut; resume after the last position read"
+				enc.Encode(b)
+			}
+			return nil
+		}
+		if err := enc.Encode(eventOf(e)); err != nil {
+			return nil // the client went away
+		}
+		if n++; n%flushEvery == 0 {
+			rc.Flush()
+		}
+	}
+	rc.Flush()
+	return nil
+}
+
+// Bases of a time-travel query.
+const (
+	BasisRecorded = "recorded" // what the ledger said at that moment
+	BasisOccurred = "occurred" // what had happened in the field by then, uploaded since or not
+)
+
+// asofCoverage: GET /api/v1/asof/coverage?at=T&basis=recorded|occurred
+// (or ?position=N) and the parameters of coverage. It replays the log
+// into fresh read models up to the cutoff, so it costs a full replay;
+// one runs at a time.
+func (s *server) asofCoverage(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, append([]string{"at", "basis", "position"}, coverageParams...)...)
+	at, basis, pos := q.str("at"), q.oneOf("basis", BasisRecorded, BasisOccurred), q.uint("position")
+	c := coverageQuery(q)
+	cut := projections.Cutoff{Position: ledger.Position(pos)}
+	switch {
+	case (at == "") == (pos == 0):
+		q.fail(errors.New("give at (a moment) or position, one of them"))
+	case basis != "" && at == "":
+		q.fail(errors.New("basis goes with at"))
+	case at != "":
+		t, err := parseMoment(at)
+		if err != nil {
+			q.fail(err)
+		} else if basis == BasisOccurred {
+			cut.OccurredBy = t
+		} else {
+			basis, cut.RecordedBy = BasisRecorded, t
+		}
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	select {
+	case s.asof <- struct{}{}:
+		defer func() { <-s.asof }()
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	m, err := projections.Build(r.Context(), s.store, cut, nil)
+	if err != nil {
+		return err
+	}
+	rows, err := coverageRows(m, c)
+	if err != nil {
+		return err
+	}
+	v := map[string]any{"position": uint64(m.Position), "by": listOf(c.By), "rows": rows}
+	if at != "" {
+		v["at"], v["basis"] = at, basis
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// parseMoment reads a moment: RFC 3339 with an offset, or India time as
+// "YYYY-MM-DDTHH:MM[:SS]" (a space for the T too), or a bare date as the
+// end of that day.
+func parseMoment(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, ledger.India); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := ledger.ParseDate(s); err == nil {
+		return t.Add(24*time.Hour - time.Nanosecond), nil
+	}
+	return time.Time{}, fmt.Errorf("at %q is not a moment: use RFC 3339 (2021-05-02T14:00:00+05:30), India time (2021-05-02T14:00) or a date (the end of that day)", s)
+}

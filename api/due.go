@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/csv"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/doseledger/doseledger/projections"
+)
+
+// dueView is a session's schedule as of today: the session, its no-shows
+// and its due list.
+type dueView struct {
+	Session sessionView            `json:"session"`
+	Today   string                 `json:"today"`
+	NoShows int                    `json:"no_shows"`
+	Due     []projections.DueEntry `json:"due"`
+}
+
+// dueCSVHeader names the columns of the due list as CSV.
+var dueCSVHeader = []string{"slot", "code", "beneficiary_id", "dose", "vaccine", "birth_year", "gender", "id_type", "id_last4", "status"}
+
+// due: GET /api/v1/sessions/{id}/due, as JSON, or as CSV when asked with
+// ?format=csv or Accept: text/csv.
+func (s *server) due(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, "format")
+	format := q.oneOf("format", "json", "csv")
+	if err := q.err(); err != nil {
+		return err
+	}
+	if format == "" && acceptsCSV(r) {
+		format = "csv"
+	}
+	id := r.PathValue("id")
+	site, date, ok := splitSessionID(id)
+	if !ok {
+		return notFound("no session " + id + " (a session id is the site id, a dash and the date as YYYYMMDD)")
+	}
+	today := s.today()
+	var v dueView
+	s.proj.View(func(m *projections.Models) {
+		sc := m.Schedule(site, date, today)
+		if !sc.Found || !sc.Published {
+			return
+		}
+		v = dueView{Session: sessionOf(sc.Session), Today: today, NoShows: sc.NoShows, Due: listOf(sc.Due)}
+	})
+	if v.Session.ID == "" {
+		return notFound("no session " + id)
+	}
+	if format != "csv" {
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="due-`+id+`.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write(dueCSVHeader)
+	for _, e := range v.Due {
+		cw.Write([]string{e.Slot, e.Code, e.BeneficiaryID, strconv.Itoa(e.Dose), e.Vaccine, strconv.Itoa(e.BirthYear),
+			e.Gender, e.IDType, e.IDLast4, e.Status})
+	}
+	cw.Flush()
+	return nil // a write error means the client went away
+}
+
+// acceptsCSV reports whether the Accept header names text/csv.
+func acceptsCSV(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
+			return true
+		}
+	}
+	return false
+}

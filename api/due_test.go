@@ -1,0 +1,74 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"testing"
+)
+
+type dueOut struct {
+	Session sessionOut `json:"session"`
+	Today   string     `json:"today"`
+	NoShows int        `json:"no_shows"`
+	Due     []struct {
+		Slot          string `json:"slot"`
+		Code          string `json:"code"`
+		BeneficiaryID string `json:"beneficiary_id"`
+		Dose          int    `json:"dose"`
+		Status        string `json:"status"`
+	} `json:"due"`
+}
+
+func TestDue_JSONAndCSV(t *testing.T) {
+	e := newEnv(t)
+	s := e.publish(t, "WB-KOL-0001", "2021-05-02")
+	a1 := e.book(t, e.register(t), s)
+	a2 := e.book(t, e.register(t), s)
+
+	var d dueOut
+	e.get(t, "/api/v1/sessions/"+s+"/due").decode(t, http.StatusOK, &d)
+	if d.Session.ID != s || d.Today != "2021-05-01" || len(d.Due) != 2 {
+		t.Fatalf("due list %+v", d)
+	}
+	codes := map[string]string{a1.BeneficiaryID: a1.Code, a2.BeneficiaryID: a2.Code}
+	for _, x := range d.Due {
+		if codes[x.BeneficiaryID] != x.Code || x.Status != "booked" || x.Dose != 1 {
+			t.Errorf("due entry %+v", x)
+		}
+	}
+
+	for _, r := range []resp{
+		e.get(t, "/api/v1/sessions/"+s+"/due?format=csv"),
+		e.get(t, "/api/v1/sessions/"+s+"/due", "Accept", "text/csv"),
+	} {
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Fatalf("CSV answer %d %q", r.status, r.header.Get("Content-Type"))
+		}
+		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if err != nil {
+			t.Fatalf("due list CSV does not parse: %v\n%s", err, r.body)
+		}
+		if len(rows) != 3 || rows[0][0] != "slot" || rows[0][1] != "code" || rows[0][2] != "beneficiary_id" {
+			t.Fatalf("CSV rows %q", rows)
+		}
+		for i, row := range rows[1:] {
+			want := d.Due[i]
+			if row[0] != want.Slot || row[1] != want.Code || row[2] != want.BeneficiaryID || row[3] != strconv.Itoa(want.Dose) || row[9] != want.Status {
+				t.Errorf("CSV row %d %q, JSON %+v", i+1, row, want)
+			}
+		}
+	}
+
+	// The day after, those not vaccinated are no-shows.
+	e.clock.Set(t, "2021-05-03 09:00")
+	e.get(t, "/api/v1/sessions/"+s+"/due").decode(t, http.StatusOK, &d)
+	if d.NoShows != 2 || d.Due[0].Status != "no_show" {
+		t.Errorf("next day: %d no-shows, %+v", d.NoShows, d.Due)
+	}
+
+	e.get(t, "/api/v1/sessions/WB-KOL-0404-20210502/due").mustError(t, http.StatusNotFound, "not_found")
+	e.get(t, "/api/v1/sessions/garbage/due").mustError(t, http.StatusNotFound, "not_found")
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+s+"/due?format=xml", nil, specInvalid).mustError(t, http.StatusBadRequest, "invalid_query")
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/projections"
+)
+
+// coverageQuery reads the parameters coverage and asof coverage share.
+func coverageQuery(q *params) projections.CoverageQuery {
+	c := projections.CoverageQuery{From: q.date("from"), To: q.date("to"), State: q.str("state"),
+		District: q.str("district"), By: q.list("by")}
+	if err := projections.CheckDimensions(c.By); err != nil {
+		q.fail(err)
+	}
+	if c.From != "" && c.To != "" && c.From > c.To {
+		q.fail(fmt.Errorf("from %s is after to %s", c.From, c.To))
+	}
+	return c
+}
+
+var coverageParams = []string{"by", "from", "to", "state", "district"}
+
+// coverageRows runs the query; an absent answer is an empty list.
+func coverageRows(m *projections.Models, c projections.CoverageQuery) ([]projections.CoverageRow, error) {
+	rows, err := m.Coverage(c)
+	if err != nil {
+		return nil, badRequest("invalid_query", err.Error())
+	}
+	return listOf(rows), nil
+}
+
+// coverage: GET /api/v1/coverage?by=&from=&to=&state=&district=.
+func (s *server) coverage(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, coverageParams...)
+	c := coverageQuery(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	var (
+		rows []projections.CoverageRow
+		err  error
+		pos  ledger.Position
+	)
+	s.proj.View(func(m *projections.Models) {
+		rows, err = coverageRows(m, c)
+		pos = m.Position
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"by": listOf(c.By), "position": uint64(pos), "rows": rows})
+	return nil
+}
+
+// eligibility: GET /api/v1/eligibility?state=&district=&due_on=&overdue=&limit=.
+func (s *server) eligibility(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, "state", "district", "due_on", "overdue", "limit")
+	e := projections.EligibilityQuery{State: q.str("state"), District: q.str("district"), Today: s.today(),
+		DueOn: q.date("due_on"), OverdueBy: q.int("overdue", 0, 0, 3650), Limit: q.int("limit", 1000, 1, 100_000)}
+	if e.DueOn != "" && e.OverdueBy > 0 {
+		q.fail(fmt.Errorf("give due_on or overdue, not both"))
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	var people []projections.Eligibility
+	s.proj.View(func(m *projections.Models) { people = listOf(m.Eligible(e)) })
+	writeJSON(w, http.StatusOK, map[string]any{"today": e.Today, "people": people})
+	return nil
+}
+
+// Review statuses an anomaly may be listed by.
+var anomalyStatuses = []string{projections.ReviewOpen, ledger.ReviewConfirmed, ledger.ReviewDismissed,
+	ledger.ReviewEscalated, projections.ReviewVoided}
+
+// anomalies: GET /api/v1/anomalies?status=&state=&district=&kind=&limit=.
+func (s *server) anomalies(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, "status", "state", "district", "kind", "limit")
+	a := projections.AnomalyQuery{Status: q.oneOf("status", anomalyStatuses...), State: q.str("state"),
+		District: q.str("district"), Kind: q.str("kind"), Limit: q.int("limit", 1000, 1, 100_000)}
+	if err := q.err(); err != nil {
+		return err
+	}
+	out := []projections.Anomaly{}
+	s.proj.View(func(m *projections.Models) {
+		for _, x := range m.Anomalies(a) {
+			x.Kinds = listOf(x.Kinds)
+			out = append(out, x)
+		}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"anomalies": out})
+	return nil
+}
+
+type reviewRequest struct {
+	RequestID string `json:"request_id"`
+	Decision  string `json:"decision"`
+	Note      string `json:"note"`
+}
+
+// reviewAnomaly: POST /api/v1/anomalies/{dose_event_id}/review records an
+// official's decision on a flagged dose.
+func (s *server) reviewAnomaly(w http.ResponseWriter, r *http.Request) error {
+	dose, err := parseUUID("dose_event_id", r.PathValue("dose_event_id"))
+	if err != nil {
+		return err
+	}
+	var req reviewRequest
+	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
+		return err
+	}
+	rid, err := requestID(req.RequestID)
+	if err != nil {
+		return err
+	}
+	// The read models know whose dose it is.
+	var who string
+	s.proj.View(func(m *projections.Models) {
+		for _, a := range m.Anomalies(projections.AnomalyQuery{}) {
+			if a.DoseEventID == dose.String() {
+				who = a.BeneficiaryID
+				break
+			}
+		}
+	})
+	if who == "" {
+		return notFound("no flagged dose " + dose.String())
+	}
+	if err := s.h.ReviewAnomaly(r.Context(), command.ReviewAnomaly{RequestID: rid, BeneficiaryID: who, DoseEvent: dose,
+		Decision: req.Decision, Note: req.Note}, actor); err != nil {
+		return err
+	}
+	s.settleLast(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"dose_event_id": dose.String(), "beneficiary_id": who, "decision": req.Decision})
+	return nil
+}
