@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/projections"
@@ -17,8 +18,9 @@ import (
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo]\n\n"+
-		"Runs the server on the embedded store in the data directory. For now it\n"+
-		"serves /healthz and /readyz; the API and pages come next.")
+		"Runs the server on the embedded store in the data directory: the JSON API\n"+
+		"under /api/v1 (described at /openapi.json), /healthz and /readyz. There is\n"+
+		"no authentication yet: serve it on a trusted network only. Pages come next.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people)")
 	if err := parse(fs, args); err != nil {
@@ -101,6 +103,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ready\n"))
 	})
+	// Everything else is the API, which answers in JSON, errors included.
+	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now}))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -108,6 +112,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	last, _ := l.Store.LastPosition(ctx)
 	m.Log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", m.Config.DataDir, "events", uint64(last))
+	m.Log.Warn("the API has no authentication yet: anyone who reaches this address may read and write the ledger")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
