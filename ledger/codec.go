@@ -90,6 +90,16 @@ func newPayload(typ string) (Payload, bool) {
 	return nil, false
 }
 
+// init compiles goccy's decoder for every payload type once, on one
+// goroutine: goccy v0.10 fills its decoder cache without locking on first
+// use (goccy/go-json#495), and replays decode on every core at once.
+func init() {
+	for _, typ := range EventTypes() {
+		p, _ := newPayload(typ)
+		_ = gojson.Unmarshal([]byte(`{}`), p)
+	}
+}
+
 // Decode returns the payload of e as a pointer to its type, such as
 // *DoseAdministered. e.Data must be well-formed JSON, as every Store
 // guarantees. It returns ErrUnknownEventType for a type this code does

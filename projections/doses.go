@@ -22,7 +22,9 @@ type Dose struct {
 	SessionID     string `json:"session_id,omitempty"`
 	AppointmentID string `json:"appointment_id,omitempty"`
 	WalkIn        bool   `json:"walk_in,omitempty"`
-	Voided        bool   `json:"voided,omitempty"`
+	// Duplicate marks a report flagged as a duplicate: not counted.
+	Duplicate bool `json:"duplicate,omitempty"`
+	Voided    bool `json:"voided,omitempty"`
 }
 
 // Review statuses of an anomaly, besides the ledger's review decisions.
@@ -59,8 +61,8 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 	id := e.ID.String()
 	d := m.doses.upsert(id)
 	*d = Dose{EventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine, Date: dateKey(e.OccurredAt),
-		State: p.State, District: p.District, SiteID: p.SiteID, SessionID: p.SessionID, AppointmentID: p.AppointmentID}
-	m.doseCount.upsert(coverageKey(d)).N++
+		State: p.State, District: p.District, SiteID: p.SiteID, SessionID: p.SessionID, AppointmentID: p.AppointmentID,
+		Duplicate: slices.Contains(p.Anomalies, ledger.AnomalyDuplicate)}
 
 	kinds := p.Anomalies
 	var appt *Appointment
@@ -68,9 +70,11 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 		appt = m.appts.modify(p.AppointmentID)
 	}
 	switch {
+	case d.Duplicate:
 	case appt != nil && appt.Status == ApptBooked:
 		appt.Status, appt.DoseEventID = ApptAdministered, id
-	case appt != nil && appt.Status == ApptCancelled:
+		m.dropReminder(appt)
+	case appt != nil && (appt.Status == ApptCancelled || appt.Status == ApptSessionCancelled):
 		kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
 		d.WalkIn = true
 	default:
@@ -83,36 +87,45 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 			d.SessionID = id
 		}
 	}
-	if s := m.sessions.modify(d.SessionID); s != nil {
-		bump(&s.Administered, p.Dose, 1)
-		if d.WalkIn {
-			s.WalkIns++
-		}
-	}
+	m.countDose(d, +1)
 
 	person := m.people.upsert(p.BeneficiaryID)
 	person.ID = p.BeneficiaryID
 	m.addDose(person, e, p)
-	if person.MergedInto != "" {
-		if s := m.people.modify(person.MergedInto); s != nil {
-			m.addDose(s, e, p)
-		}
+	if s := m.people.modify(person.MergedInto); s != nil {
+		m.addDose(s, e, p)
 	}
 	if len(kinds) > 0 {
 		*m.anomalies.upsert(id) = Anomaly{DoseEventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine,
 			Date: d.Date, SiteID: p.SiteID, State: p.State, District: p.District, Capture: p.Capture, Kinds: kinds,
 			DuplicateOf: p.DuplicateOf, RecordedAt: e.RecordedAt, Status: ReviewOpen}
 	}
-	m.notifyDue(e, person)
 }
 
-// addDose folds a dose into a person as the ledger's rules do, and
-// recounts their completion.
+// countDose adds (by +1) or takes back (by -1) a dose in coverage and in
+// its session. A report flagged as a duplicate of a dose already recorded
+// is not counted again: it waits in the anomalies for review.
+func (m *Models) countDose(d *Dose, by int) {
+	if d.Duplicate {
+		return
+	}
+	m.doseCount.upsert(coverageKey(d)).N += by
+	if s := m.sessions.modify(d.SessionID); s != nil {
+		bump(&s.Administered, d.Dose, by)
+		if d.WalkIn {
+			s.WalkIns += by
+		}
+	}
+}
+
+// addDose folds a dose into a person as the ledger's rules do, and brings
+// their completion and dose-due notice up to date.
 func (m *Models) addDose(p *Person, e ledger.Event, d *ledger.DoseAdministered) {
 	b := p.rules()
 	b.ApplyDose(e, d)
 	p.Doses, p.Active = b.Doses, b.Active
 	m.recountCompletion(p)
+	m.refreshDue(p)
 }
 
 func (m *Models) applyVoid(v *ledger.DoseVoided) {
@@ -121,13 +134,7 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 		return
 	}
 	d.Voided = true
-	m.doseCount.upsert(coverageKey(d)).N--
-	if s := m.sessions.modify(d.SessionID); s != nil {
-		bump(&s.Administered, d.Dose, -1)
-		if d.WalkIn {
-			s.WalkIns--
-		}
-	}
+	m.countDose(d, -1)
 	if a := m.appts.modify(d.AppointmentID); a != nil && a.DoseEventID == d.EventID {
 		a.Status, a.DoseEventID = ApptBooked, ""
 	}
@@ -140,7 +147,7 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 			b.ApplyVoid(v)
 			p.Doses = b.Doses
 			m.recountCompletion(p)
-			m.dropDue(p, d.Dose+1)
+			m.refreshDue(p)
 		}
 	}
 }
@@ -163,4 +170,10 @@ func (m *Models) applyReview(r *ledger.AnomalyReviewed) {
 // coverageKey is the key a dose counts under: day, place, vaccine, dose.
 func coverageKey(d *Dose) string {
 	return d.Date + "|" + d.State + "|" + d.District + "|" + d.SiteID + "|" + d.Vaccine + "|" + strconv.Itoa(d.Dose)
+}
+
+// clone returns a copy of a that shares nothing with the models.
+func (a Anomaly) clone() Anomaly {
+	a.Kinds = slices.Clone(a.Kinds)
+	return a
 }

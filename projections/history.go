@@ -15,7 +15,7 @@ import (
 func History(ctx context.Context, r ledger.StreamReader, beneficiaryID string, absorbed []string) ([]ledger.Event, error) {
 	streams := []string{ledger.BeneficiaryStream(beneficiaryID), ledger.NotificationStream(beneficiaryID)}
 	for _, id := range absorbed {
-		streams = append(streams, ledger.BeneficiaryStream(id))
+		streams = append(streams, ledger.BeneficiaryStream(id), ledger.NotificationStream(id))
 	}
 	var out []ledger.Event
 	for _, s := range streams {

@@ -26,6 +26,9 @@ type Models struct {
 	// Applied counts the events applied; Skipped, those of a type or
 	// schema this code cannot read (they stay in the ledger).
 	Applied, Skipped uint64
+	// LastRecordedAt is when the last event applied was recorded, if it
+	// was applied in this process (it is not saved).
+	LastRecordedAt time.Time
 
 	policies  ledger.Policies
 	policyLog *table[policyRow]
@@ -93,7 +96,7 @@ func (m *Models) ApplyDecoded(e ledger.Event, p ledger.Payload, err error) {
 	if e.Position <= m.Position {
 		return // already applied: a replay never counts an event twice
 	}
-	m.Position = e.Position
+	m.Position, m.LastRecordedAt = e.Position, e.RecordedAt
 	m.Applied++
 	if err != nil {
 		m.Skipped++
@@ -133,10 +136,20 @@ func (m *Models) ApplyDecoded(e ledger.Event, p ledger.Payload, err error) {
 	}
 }
 
+// applyPolicy records a policy change and brings everyone vaccinated
+// with that vaccine up to date with it: when their next dose falls due,
+// and (for a change dated back) whether they completed their schedule.
 func (m *Models) applyPolicy(p *ledger.VaccinePolicyChanged) {
 	seq := uint64(m.policyLog.len())
 	*m.policyLog.upsert(fmt.Sprintf("%08d", seq)) = policyRow{Seq: seq, Policy: *p}
 	m.policies.Add(*p)
+	for id, person := range m.people.rows {
+		if last, ok := person.rules().LastDose(); ok && last.Vaccine == p.Vaccine {
+			person = m.people.modify(id)
+			m.recountCompletion(person)
+			m.refreshDue(person)
+		}
+	}
 }
 
 // afterLoad rebuilds what is kept in memory only from the loaded rows.
@@ -153,7 +166,7 @@ func (m *Models) afterLoad() {
 }
 
 // Policies returns the vaccine policy history as the read models know it.
-func (m *Models) Policies() ledger.Policies { return m.policies }
+func (m *Models) Policies() ledger.Policies { return m.policies.Clone() }
 
 // Dump writes every row of every model in a canonical order. Two builds
 // of the same events dump identically.

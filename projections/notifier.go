@@ -20,10 +20,11 @@ type Deliverer interface {
 	Deliver(ctx context.Context, n Notification, text string) error
 }
 
-// StaleAfter is how late a notification may still go out: a reminder for
-// an appointment that has begun, or one a day and more overdue, is
-// recorded as expired instead (say, after the server was down).
-const StaleAfter = 24 * time.Hour
+// StaleAfter is how late a dose-due notice may still go out; later (say,
+// after the server was down a week) it is recorded as expired. A
+// reminder expires once its appointment has begun, a cancellation notice
+// once the session's day is over.
+const StaleAfter = 7 * 24 * time.Hour
 
 // Notifier delivers the outbox: every pending notification whose time has
 // come goes to the Deliverer, and each attempt is recorded in the ledger
@@ -32,9 +33,13 @@ const StaleAfter = 24 * time.Hour
 // sends that message again.
 type Notifier struct {
 	Projector *Projector
-	Store     ledger.Appender
+	Store     interface {
+		ledger.Appender
+		LastPosition(context.Context) (ledger.Position, error)
+	}
 	Deliverer Deliverer
-	Now       func() time.Time
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
 	// Batch caps the notifications sent per round (default 500).
 	Batch  int
 	Logger *slog.Logger
@@ -62,7 +67,19 @@ type Report struct{ Sent, Failed, Expired int }
 // Once delivers the notifications due now, records the outcomes, and waits
 // until the outbox has applied them, so a second round never repeats one.
 func (n *Notifier) Once(ctx context.Context) (Report, error) {
-	now := n.Now()
+	// Read the outbox only once it has caught up with the ledger: a
+	// delivery recorded before a restart is then known, not repeated.
+	last, err := n.Store.LastPosition(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := n.Projector.WaitFor(ctx, last); err != nil {
+		return Report{}, err
+	}
+	now := time.Now()
+	if n.Now != nil {
+		now = n.Now()
+	}
 	batch := n.Batch
 	if batch <= 0 {
 		batch = 500
@@ -70,7 +87,7 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 	var due []Notification
 	n.Projector.View(func(m *Models) { due = m.PendingNotifications(now, batch) })
 	var rep Report
-	var last ledger.Position
+	last = 0
 	for _, note := range due {
 		outcome, errText := ledger.DeliverySent, ""
 		switch {
@@ -94,6 +111,11 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 		res, err := n.Store.Append(ctx, ledger.NotificationStream(note.BeneficiaryID), ledger.Any(), ev)
 		if err != nil {
 			return rep, fmt.Errorf("record delivery of %s: %w", note.ID, err)
+		}
+		if res.Duplicate {
+			// Attempt numbers never repeat for one notification, so this
+			// attempt was recorded before; the outbox is behind.
+			return rep, fmt.Errorf("delivery %d of %s was already recorded", attempt, note.ID)
 		}
 		last = max(last, res.Position)
 		switch outcome {
@@ -132,8 +154,11 @@ func deliveryID(notification string, attempt int) ledger.EventID {
 
 // stale reports whether what a notification announces is too far past.
 func stale(n Notification, now time.Time) bool {
-	if n.Kind == NotifyAppointment && now.After(slotStart(n.Date, n.Slot)) {
-		return true
+	switch n.Kind {
+	case NotifyAppointment:
+		return now.After(slotStart(n.Date, n.Slot))
+	case NotifySessionCancelled:
+		return ledger.DateOf(now) > n.Date
 	}
 	return now.Sub(n.SendAt) > StaleAfter
 }

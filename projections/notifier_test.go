@@ -41,7 +41,7 @@ func liveProjector(t *testing.T, f *fixture) *projections.Projector {
 }
 
 func TestNotifier_DeliversOnceAndRecords(t *testing.T) {
-	f, c := scenario(t)
+	f, c := scenarioUntil(t, true)
 	p := liveProjector(t, f)
 	out := filepath.Join(t.TempDir(), "outbox.ndjson")
 	d, err := projections.OpenFileDeliverer(out)
@@ -96,7 +96,7 @@ func TestNotifier_DeliversOnceAndRecords(t *testing.T) {
 }
 
 func TestNotifier_FailuresGiveUp(t *testing.T) {
-	f, _ := scenario(t)
+	f, _ := scenarioUntil(t, true)
 	p := liveProjector(t, f)
 	now, _ := time.ParseInLocation("2006-01-02 15:04", "2021-04-28 09:00", ledger.India)
 	broken := &failingDeliverer{}

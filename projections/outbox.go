@@ -52,10 +52,17 @@ type Notification struct {
 	LastError     string    `json:"last_error,omitempty"`
 }
 
-func reminderID(a *Appointment) string { return "reminder-" + a.ID + "-" + a.Code }
+// Notification ids are stable, so the delivery events derived from them
+// are too. A reminder's id carries the position of the event that
+// scheduled it, and a due notice's id its date: what is announced anew
+// gets a new id, and a withdrawn notice that comes back keeps its
+// attempts.
+func reminderID(a *Appointment, pos ledger.Position) string {
+	return "reminder-" + a.ID + "-" + strconv.FormatUint(uint64(pos), 10)
+}
 
-func dueID(beneficiaryID string, dose int) string {
-	return "due-" + beneficiaryID + "-" + strconv.Itoa(dose)
+func dueID(beneficiaryID string, dose int, date string) string {
+	return "due-" + beneficiaryID + "-" + strconv.Itoa(dose) + "-" + date
 }
 
 // slotStart is when an appointment's slot begins in India ("09:00-11:00"
@@ -77,61 +84,71 @@ func slotStart(date, slot string) time.Time {
 }
 
 func (m *Models) notifyAppointment(e ledger.Event, a *Appointment) {
-	n := m.outbox.upsert(reminderID(a))
-	if n.Status != "" {
-		return
-	}
+	a.Reminder = reminderID(a, e.Position)
 	// A booking made less than a day ahead is reminded at once.
 	send := slotStart(a.Date, a.Slot).Add(-ReminderLead)
 	if now := e.RecordedAt.Truncate(time.Second); send.Before(now) {
 		send = now
 	}
-	send = send.UTC()
-	*n = Notification{ID: reminderID(a), BeneficiaryID: a.BeneficiaryID, Kind: NotifyAppointment, SendAt: send,
-		SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date, Slot: a.Slot, Code: a.Code, Dose: a.Dose,
-		Vaccine: a.Vaccine, Status: NotePending}
+	*m.outbox.upsert(a.Reminder) = Notification{ID: a.Reminder, BeneficiaryID: a.BeneficiaryID, Kind: NotifyAppointment,
+		SendAt: send.UTC(), SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date, Slot: a.Slot, Code: a.Code,
+		Dose: a.Dose, Vaccine: a.Vaccine, Status: NotePending}
 }
 
-func (m *Models) dropReminder(a *Appointment) { m.obsolete(reminderID(a)) }
+func (m *Models) dropReminder(a *Appointment) { m.obsolete(a.Reminder) }
 
 func (m *Models) obsolete(id string) {
+	if id == "" {
+		return
+	}
 	if n := m.outbox.modify(id); n != nil && n.Status == NotePending {
 		n.Status = NoteObsolete
 	}
 }
 
 func (m *Models) notifySessionCancelled(e ledger.Event, a *Appointment, reason string) {
-	id := "cancelled-" + a.ID
-	if n := m.outbox.get(id); n != nil {
+	m.dropReminder(a)
+	id := "cancelled-" + a.ID + "-" + a.SessionID
+	if m.outbox.get(id) != nil {
 		return
 	}
 	*m.outbox.upsert(id) = Notification{ID: id, BeneficiaryID: a.BeneficiaryID, Kind: NotifySessionCancelled,
 		SendAt: e.RecordedAt.Truncate(time.Second).UTC(), SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date,
 		Slot: a.Slot, Dose: a.Dose, Vaccine: a.Vaccine, Reason: reason, Status: NotePending}
-	m.dropReminder(a)
 }
 
-// notifyDue schedules the reminder that the person's next dose falls due,
-// under the policies known when the dose was recorded, and withdraws the
-// one for the dose just given.
-func (m *Models) notifyDue(e ledger.Event, p *Person) {
-	b := p.rules()
-	m.obsolete(dueID(p.ID, b.NextDose()-1))
-	date, dose, vaccine, ok := b.DueFrom(m.policies)
-	if !ok || !p.Registered || p.MergedInto != "" {
+// refreshDue makes the person's dose-due notice match when their next
+// dose falls due now — after a dose, a void, a merge, a booking or a
+// policy change — withdrawing a notice that no longer holds. Merged
+// records, people not registered, and people already booked for that
+// dose (their appointment has its own reminder) get none.
+func (m *Models) refreshDue(p *Person) {
+	want, date, dose, vaccine := "", "", 0, ""
+	if p.Registered && p.MergedInto == "" {
+		var ok bool
+		date, dose, vaccine, ok = p.rules().DueFrom(m.policies)
+		if ok && (p.Active == nil || p.Active.Dose != dose) {
+			want = dueID(p.ID, dose, date)
+		}
+	}
+	if want == p.DueNote {
 		return
 	}
-	id := dueID(p.ID, dose)
-	if n := m.outbox.get(id); n != nil && n.Status != NoteObsolete {
+	m.obsolete(p.DueNote)
+	p.DueNote = want
+	if want == "" {
+		return
+	}
+	if n := m.outbox.modify(want); n != nil {
+		if n.Status == NoteObsolete {
+			n.Status = NotePending // announced again: attempts so far still count
+		}
 		return
 	}
 	day, _ := ledger.ParseDate(date)
-	*m.outbox.upsert(id) = Notification{ID: id, BeneficiaryID: p.ID, Kind: NotifyDoseDue,
+	*m.outbox.upsert(want) = Notification{ID: want, BeneficiaryID: p.ID, Kind: NotifyDoseDue,
 		SendAt: day.Add(9 * time.Hour).UTC(), Date: date, Dose: dose, Vaccine: vaccine, Status: NotePending}
 }
-
-// dropDue withdraws the pending reminder for dose n (its dose was voided).
-func (m *Models) dropDue(p *Person, n int) { m.obsolete(dueID(p.ID, n)) }
 
 func (m *Models) applyDelivered(d *ledger.NotificationDelivered) {
 	n := m.outbox.modify(d.NotificationID)

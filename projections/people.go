@@ -31,6 +31,18 @@ type Person struct {
 	// CompletedIn the "state|district" it was counted in.
 	CompletedOn string `json:"completed_on,omitempty"`
 	CompletedIn string `json:"completed_in,omitempty"`
+	// DueNote is the id of their current dose-due notice in the outbox.
+	DueNote string `json:"due_note,omitempty"`
+}
+
+// clone returns a copy of p that shares nothing with the models.
+func (p Person) clone() Person {
+	p.Absorbed, p.Doses = slices.Clone(p.Absorbed), slices.Clone(p.Doses)
+	if p.Active != nil {
+		a := *p.Active
+		p.Active = &a
+	}
+	return p
 }
 
 // rules returns p as the ledger's rules see a beneficiary.
@@ -48,7 +60,9 @@ func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered
 	p.State, p.District, p.Pincode = r.State, r.District, r.Pincode
 	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, r.Gender, r.IDType, r.IDLast4
 	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
-	m.recountCompletion(p) // doses reported before the registration reached the ledger
+	// Doses reported before the registration reached the ledger.
+	m.recountCompletion(p)
+	m.refreshDue(p)
 }
 
 func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
@@ -62,6 +76,7 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 	b.Apply(ledger.Event{}, c)
 	p.State, p.District, p.Pincode = b.Reg.State, b.Reg.District, b.Reg.Pincode
 	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, b.Reg.Gender, b.Reg.IDLast4
+	m.recountCompletion(p) // counted where they now live
 }
 
 // applyMerged handles each of the merge's two events on its own: the
@@ -72,6 +87,7 @@ func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
 		p := m.people.upsert(mg.Merged)
 		p.ID, p.MergedInto = mg.Merged, mg.Survivor
 		m.recountCompletion(p)
+		m.refreshDue(p)
 	case ledger.BeneficiaryStream(mg.Survivor):
 		s := m.people.upsert(mg.Survivor)
 		s.ID = mg.Survivor
@@ -84,6 +100,7 @@ func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
 			s.Doses = b.Doses
 		}
 		m.recountCompletion(s)
+		m.refreshDue(s)
 	}
 }
 

@@ -111,12 +111,14 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 	p.opts.Logger.Info("read models caught up", "position", p.Position())
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the subscription stops before Run returns
 	defer cancel()
 	tick := time.NewTicker(p.opts.SaveInterval)
 	defer tick.Stop()
 	events := make(chan ledger.Event, 1024)
 	subErr := make(chan error, 1)
-	go func() {
+	wg.Go(func() {
 		for e, err := range p.store.Subscribe(ctx, p.Position(), ledger.Filter{}) {
 			if err != nil {
 				subErr <- err
@@ -129,7 +131,8 @@ func (p *Projector) Run(ctx context.Context) error {
 				return
 			}
 		}
-	}()
+		subErr <- errors.New("the subscription to the log ended")
+	})
 	for {
 		select {
 		case e := <-events:
@@ -223,10 +226,12 @@ func (p *Projector) collect() error {
 // later one), or ctx is done: a client that just appended reads its own
 // write.
 func (p *Projector) WaitFor(ctx context.Context, pos ledger.Position) error {
+	// The write lock orders the wake-up after the waiter's check of ctx
+	// (a read lock would not exclude it, and the wake-up could be lost).
 	stop := context.AfterFunc(ctx, func() {
-		p.mu.RLock()
+		p.mu.Lock()
 		p.changed.Broadcast()
-		p.mu.RUnlock()
+		p.mu.Unlock()
 	})
 	defer stop()
 	p.mu.RLock()

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -13,6 +14,8 @@ const (
 	DueBooked       = "booked"
 	DueAdministered = "administered"
 	DueNoShow       = "no_show" // the day has passed without the dose
+	// DueSessionCancelled: the session was cancelled; the person was told.
+	DueSessionCancelled = "session_cancelled"
 )
 
 // DueEntry is one line of a session's due list: who is expected, when,
@@ -46,19 +49,23 @@ func (m *Models) Schedule(siteID, date, today string) Schedule {
 	if s == nil {
 		return Schedule{Session: Session{ID: ledger.SessionID(siteID, date), SiteID: siteID, Date: date}}
 	}
-	out := Schedule{Session: *s, Found: true}
+	out := Schedule{Session: s.clone(), Found: true}
 	for _, id := range s.Appointments {
 		a := m.appts.get(id)
 		if a == nil || a.SessionID != s.ID || a.Status == ApptCancelled {
 			continue
 		}
 		e := DueEntry{Slot: a.Slot, Code: a.Code, BeneficiaryID: a.BeneficiaryID, Dose: a.Dose, Vaccine: a.Vaccine, Status: DueBooked}
+		if a.Status == ApptSessionCancelled {
+			e.Status = DueSessionCancelled
+		}
 		if p := m.people.get(a.BeneficiaryID); p != nil {
 			e.BirthYear, e.Gender, e.IDType, e.IDLast4 = p.BirthYear, p.Gender, p.IDType, p.IDLast4
 		}
 		switch {
 		case a.Status == ApptAdministered:
 			e.Status = DueAdministered
+		case a.Status == ApptSessionCancelled:
 		case s.Date < today:
 			e.Status = DueNoShow
 			out.NoShows++
@@ -80,7 +87,7 @@ func (m *Models) Sessions(state, district, pincode, date string) []Session {
 			(district != "" && s.District != district) || (pincode != "" && s.Pincode != pincode) {
 			continue
 		}
-		out = append(out, *s)
+		out = append(out, s.clone())
 	}
 	slices.SortFunc(out, func(a, b Session) int { return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.SiteID, b.SiteID)) })
 	return out
@@ -217,13 +224,32 @@ func (m *Models) Person(id string) (Person, bool) {
 	if p == nil {
 		return Person{}, false
 	}
-	return *p, true
+	return p.clone(), true
 }
 
 // AnomalyQuery selects anomalies; empty fields match all.
 type AnomalyQuery struct {
 	Status, State, District, Kind string
 	Limit                         int
+}
+
+// CheckAnomalyQuery returns an error naming a status or kind that no
+// anomaly can have.
+func CheckAnomalyQuery(q AnomalyQuery) error {
+	switch q.Status {
+	case "", ReviewOpen, ReviewVoided, ledger.ReviewConfirmed, ledger.ReviewDismissed, ledger.ReviewEscalated:
+	default:
+		return fmt.Errorf("status %q: want open, confirmed, dismissed, escalated or voided", q.Status)
+	}
+	switch q.Kind {
+	case "", ledger.AnomalyTooEarly, ledger.AnomalyNotConsecutive, ledger.AnomalyMixedVaccine, ledger.AnomalyUnbooked,
+		ledger.AnomalyOtherSite, ledger.AnomalyDuplicate, ledger.AnomalyUnregistered, ledger.AnomalyNoPolicy,
+		ledger.AnomalyBeyondSchedule, AnomalyCancelledBooking:
+	default:
+		return fmt.Errorf("kind %q is not an anomaly; the kinds are too_early, not_consecutive, mixed_vaccine, unbooked, "+
+			"other_site, duplicate, unregistered, no_policy, beyond_schedule and cancelled_booking", q.Kind)
+	}
+	return nil
 }
 
 // Anomalies returns the anomalies the query selects, oldest record first.
@@ -234,7 +260,7 @@ func (m *Models) Anomalies(q AnomalyQuery) []Anomaly {
 			(q.District != "" && a.District != q.District) || (q.Kind != "" && !slices.Contains(a.Kinds, q.Kind)) {
 			continue
 		}
-		out = append(out, *a)
+		out = append(out, a.clone())
 	}
 	slices.SortFunc(out, func(a, b Anomaly) int {
 		return cmp.Or(a.RecordedAt.Compare(b.RecordedAt), cmp.Compare(a.DoseEventID, b.DoseEventID))
@@ -246,8 +272,8 @@ func (m *Models) Anomalies(q AnomalyQuery) []Anomaly {
 }
 
 // PendingNotifications returns the outbox entries due to be sent by now,
-// earliest first, at most max (0: all).
-func (m *Models) PendingNotifications(now time.Time, max int) []Notification {
+// earliest first, at most limit (0: all).
+func (m *Models) PendingNotifications(now time.Time, limit int) []Notification {
 	var out []Notification
 	for _, n := range m.outbox.rows {
 		if n.Status == NotePending && !n.SendAt.After(now) {
@@ -255,8 +281,8 @@ func (m *Models) PendingNotifications(now time.Time, max int) []Notification {
 		}
 	}
 	slices.SortFunc(out, func(a, b Notification) int { return cmp.Or(a.SendAt.Compare(b.SendAt), cmp.Compare(a.ID, b.ID)) })
-	if max > 0 && len(out) > max {
-		out = out[:max]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out
 }

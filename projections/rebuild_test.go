@@ -59,7 +59,7 @@ func (h *history) step(t *testing.T) {
 		site := fmt.Sprintf("%s-%04d", place.state[:2], h.rng.IntN(3))
 		s, err := f.h.PublishSession(ctx, f.request(), ledger.SessionPublished{SiteID: strings.ToUpper(site), SiteName: site,
 			State: place.state, District: place.district, Pincode: place.pincode, Date: ledger.AddDays(today, h.rng.IntN(4)),
-			Vaccine: vaccine, Capacity: map[int]int{1: 3, 2: 3}, Slots: []string{"09:00-11:00"}}, official)
+			Vaccine: vaccine, Capacity: map[int]int{1: 3, 2: 3}, Slots: []string{"09:00-11:00", "11:00-13:00"}}, official)
 		if err == nil {
 			h.sessions = append(h.sessions, s.SessionID)
 		}
@@ -68,7 +68,8 @@ func (h *history) step(t *testing.T) {
 	case op < 55:
 		f.h.Cancel(ctx, command.Cancel{RequestID: f.request(), BeneficiaryID: h.pick(h.people), Reason: "busy"}, "citizen")
 	case op < 60:
-		f.h.Reschedule(ctx, command.Reschedule{RequestID: f.request(), BeneficiaryID: h.pick(h.people), SessionID: h.pick(h.sessions), Slot: "09:00-11:00"}, "citizen")
+		slot := []string{"09:00-11:00", "11:00-13:00"}[h.rng.IntN(2)]
+		f.h.Reschedule(ctx, command.Reschedule{RequestID: f.request(), BeneficiaryID: h.pick(h.people), SessionID: h.pick(h.sessions), Slot: slot}, "citizen")
 	case op < 85:
 		who := h.pick(h.people)
 		ev := f.request()
@@ -93,6 +94,15 @@ func (h *history) step(t *testing.T) {
 		d := h.doses[h.rng.IntN(len(h.doses))]
 		f.h.ReviewAnomaly(ctx, command.ReviewAnomaly{RequestID: f.request(), BeneficiaryID: d.who, DoseEvent: uuid.MustParse(d.id),
 			Decision: ledger.ReviewConfirmed, Note: "checked"}, official)
+	case op < 96 && len(h.people) > 0:
+		// The same photo ID registered again under another mobile, then merged.
+		n := h.rng.IntN(1 << 20)
+		first := f.registerAs(t, 2*n, n, place.state, place.district)
+		second := f.registerAs(t, 2*n+1, n, place.state, place.district)
+		h.people = append(h.people, first, second)
+		if _, err := f.h.Merge(ctx, first, second, "same photo ID", official); err != nil {
+			t.Fatal(err)
+		}
 	case op < 97:
 		f.h.SetPolicy(ctx, f.request(), ledger.VaccinePolicyChanged{Vaccine: vaccine, EffectiveFrom: today, Reason: "change",
 			Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 28 + 7*h.rng.IntN(9)}}}, official)

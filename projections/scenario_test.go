@@ -37,7 +37,11 @@ type cast struct {
 //   - paper: dose 1 on 1 Apr from a paper register, recorded on 3 Apr.
 //   - cancelled: booked, then cancelled.
 //   - voided: dose 1 on 1 Apr, voided on 2 Apr.
-func scenario(t *testing.T) (*fixture, cast) {
+func scenario(t *testing.T) (*fixture, cast) { return scenarioUntil(t, false) }
+
+// scenarioUntil is the scenario, stopped before the Pune dose 2 of 29
+// April if beforePuneDose: the appointment is still ahead.
+func scenarioUntil(t *testing.T, beforePuneDose bool) (*fixture, cast) {
 	f := newFixture(t)
 	var c cast
 	f.clock.Set(t, "2021-03-01 09:00")
@@ -88,6 +92,9 @@ func scenario(t *testing.T) (*fixture, cast) {
 		t.Fatalf("booking dose 2 on day 27: %v, want ErrTooEarly", err)
 	}
 	second := f.mustBook(t, c.moved, pune29)
+	if beforePuneDose {
+		return f, c
+	}
 	f.clock.Set(t, "2021-04-29 18:00")
 	f.dose(t, c.moved, 2, "COVAXIN", "MH-PUN-0001", "Maharashtra", "Pune", "2021-04-29", &second, ledger.CaptureOnline)
 	return f, c

@@ -1,6 +1,9 @@
 package projections
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/doseledger/doseledger/ledger"
 )
 
@@ -22,8 +25,10 @@ type Session struct {
 	// Seats counts the seats taken per dose in the session's own stream,
 	// where capacity is enforced: free capacity is Capacity minus Seats.
 	Seats map[int]int `json:"seats,omitempty"`
-	// Booked counts active appointments per dose; Administered, doses given
-	// here that count; WalkIns, those given without an appointment here.
+	// Booked counts appointments made for the session per dose (whatever
+	// became of them, but for those cancelled or moved away);
+	// Administered, doses given here that count; WalkIns, those given
+	// without an appointment here.
 	Booked       map[int]int `json:"booked,omitempty"`
 	Administered map[int]int `json:"administered,omitempty"`
 	WalkIns      int         `json:"walk_ins,omitempty"`
@@ -41,9 +46,10 @@ func (s *Session) Free(n int) int { return max(0, s.Capacity[n]-s.Seats[n]) }
 
 // Appointment statuses.
 const (
-	ApptBooked       = "booked"
-	ApptCancelled    = "cancelled"
-	ApptAdministered = "administered"
+	ApptBooked           = "booked"
+	ApptCancelled        = "cancelled"
+	ApptAdministered     = "administered"
+	ApptSessionCancelled = "session_cancelled"
 )
 
 // Appointment is one booking as it now stands.
@@ -60,6 +66,8 @@ type Appointment struct {
 	Status        string `json:"status"`
 	// DoseEventID is the dose that fulfilled the appointment.
 	DoseEventID string `json:"dose_event_id,omitempty"`
+	// Reminder is the id of its current reminder in the outbox.
+	Reminder string `json:"reminder,omitempty"`
 }
 
 func bump(m *map[int]int, k, by int) {
@@ -76,13 +84,20 @@ func (m *Models) applySessionPublished(p *ledger.SessionPublished) {
 	s.Date, s.Vaccine, s.Capacity, s.Slots = p.Date, p.Vaccine, p.Capacity, p.Slots
 }
 
+// applySessionCancelled ends the session's appointments: nobody booked
+// there is a no-show, or still booked, and each is told.
 func (m *Models) applySessionCancelled(e ledger.Event, p *ledger.SessionCancelled) {
 	s := m.sessions.upsert(p.SessionID)
 	s.ID, s.Cancelled = p.SessionID, true
 	for _, id := range s.Appointments {
-		if a := m.appts.get(id); a != nil && a.Status == ApptBooked && a.SessionID == s.ID {
-			m.notifySessionCancelled(e, a, p.Reason)
+		a := m.appts.get(id)
+		if a == nil || a.Status != ApptBooked || a.SessionID != s.ID {
+			continue
 		}
+		a = m.appts.modify(id)
+		a.Status = ApptSessionCancelled
+		m.clearActive(a.BeneficiaryID, a.ID)
+		m.notifySessionCancelled(e, a, p.Reason)
 	}
 }
 
@@ -104,6 +119,7 @@ func (m *Models) applyBooked(e ledger.Event, p *ledger.AppointmentBooked) {
 	person.ID = p.BeneficiaryID
 	person.Active = &ledger.Appointment{ID: a.ID, SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date,
 		Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
+	m.refreshDue(person)
 	m.notifyAppointment(e, a)
 }
 
@@ -127,15 +143,19 @@ func (m *Models) applyRescheduled(e ledger.Event, p *ledger.AppointmentReschedul
 		return
 	}
 	m.dropReminder(a)
-	if from := m.sessions.modify(a.SessionID); from != nil {
-		bump(&from.Booked, a.Dose, -1)
-		from.MovedOut++
+	if p.SessionID != a.SessionID { // a new slot in the same session moves nothing
+		if from := m.sessions.modify(a.SessionID); from != nil {
+			bump(&from.Booked, a.Dose, -1)
+			from.MovedOut++
+		}
+		to := m.sessions.upsert(p.SessionID)
+		to.ID = p.SessionID
+		bump(&to.Booked, a.Dose, 1)
+		if !slices.Contains(to.Appointments, a.ID) { // moved back to where it was
+			to.Appointments = append(to.Appointments, a.ID)
+		}
 	}
 	a.SessionID, a.SiteID, a.Date, a.Vaccine, a.Slot, a.Code = p.SessionID, p.SiteID, p.Date, p.Vaccine, p.Slot, p.Code
-	to := m.sessions.upsert(p.SessionID)
-	to.ID = p.SessionID
-	bump(&to.Booked, a.Dose, 1)
-	to.Appointments = append(to.Appointments, a.ID)
 	if person := m.people.modify(a.BeneficiaryID); person != nil && person.Active != nil && person.Active.ID == a.ID {
 		person.Active = &ledger.Appointment{ID: a.ID, SessionID: a.SessionID, SiteID: a.SiteID, Date: a.Date,
 			Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
@@ -143,8 +163,18 @@ func (m *Models) applyRescheduled(e ledger.Event, p *ledger.AppointmentReschedul
 	m.notifyAppointment(e, a)
 }
 
+// clearActive ends a person's active appointment, if it is apptID; their
+// dose-due notice comes back if the dose is due.
 func (m *Models) clearActive(beneficiaryID, apptID string) {
 	if p := m.people.modify(beneficiaryID); p != nil && p.Active != nil && p.Active.ID == apptID {
 		p.Active = nil
+		m.refreshDue(p)
 	}
+}
+
+// clone returns a copy of s that shares nothing with the models.
+func (s Session) clone() Session {
+	s.Capacity, s.Seats, s.Booked, s.Administered = maps.Clone(s.Capacity), maps.Clone(s.Seats), maps.Clone(s.Booked), maps.Clone(s.Administered)
+	s.Slots, s.Appointments = slices.Clone(s.Slots), slices.Clone(s.Appointments)
+	return s
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -59,15 +59,21 @@ func (m *Main) query(ctx context.Context, name string, args []string) error {
 	return r.write(w, *format)
 }
 
-// today is the day statuses are judged on by default: the cutoff's day
-// under asof, else today.
-func (m *Main) today() string {
+// day returns the day statuses are judged on: the one given, else the
+// cutoff's day under asof (the day of the last event included, for a
+// position), else today.
+func (m *Main) day(given string, models *projections.Models) string {
+	if given != "" {
+		return given
+	}
 	if c := m.cutoff; c != nil {
 		switch {
 		case !c.RecordedBy.IsZero():
 			return ledger.DateOf(c.RecordedBy)
 		case !c.OccurredBy.IsZero():
 			return ledger.DateOf(c.OccurredBy)
+		case !models.LastRecordedAt.IsZero():
+			return ledger.DateOf(models.LastRecordedAt)
 		}
 	}
 	return ledger.DateOf(time.Now())
@@ -89,17 +95,17 @@ func (m *Main) dueQuery() (*flag.FlagSet, func(*projections.Models) (result, err
 		"and its due list: who is booked, in which slot, with which booking code.")
 	site := fs.String("site", "", "site id, such as WB-KOL-0007 (required)")
 	date := fs.String("date", "", "session date (required)")
-	now := fs.String("today", m.today(), "the day statuses are judged on: booked people of an earlier day are no-shows")
+	judged := fs.String("today", "", "the day statuses are judged on, booked people of an earlier day being no-shows (default today, or the asof moment)")
 	return fs, func(models *projections.Models) (result, error) {
 		if *site == "" || *date == "" {
 			return result{}, errors.New("due needs --site and --date")
 		}
-		if err := errors.Join(checkDate("date", *date), checkDate("today", *now)); err != nil {
+		if err := errors.Join(checkDate("date", *date), checkDate("today", *judged)); err != nil {
 			return result{}, err
 		}
-		s := models.Schedule(*site, *date, *now)
-		if !s.Found {
-			return result{}, fmt.Errorf("no session at site %s on %s", *site, *date)
+		s := models.Schedule(*site, *date, m.day(*judged, models))
+		if !s.Found || !s.Published {
+			return result{}, fmt.Errorf("no session was published at site %s on %s", *site, *date)
 		}
 		r := result{header: []string{"SLOT", "CODE", "BENEFICIARY", "DOSE", "VACCINE", "BORN", "GENDER", "ID", "STATUS"}, value: s}
 		for _, e := range s.Due {
@@ -140,7 +146,7 @@ func (m *Main) eligibleQuery() (*flag.FlagSet, func(*projections.Models) (result
 	q := projections.EligibilityQuery{}
 	fs.StringVar(&q.State, "state", "", "state of registration")
 	fs.StringVar(&q.District, "district", "", "district of registration")
-	fs.StringVar(&q.Today, "on", m.today(), "the day statuses are judged on")
+	fs.StringVar(&q.Today, "on", "", "the day statuses are judged on (default today, or the asof moment)")
 	fs.StringVar(&q.DueOn, "due-on", "", "only people whose next dose falls due on this day")
 	fs.IntVar(&q.OverdueBy, "overdue", 0, "only people overdue by more than this many days, not booked")
 	fs.IntVar(&q.Limit, "limit", 0, "print at most this many (0: all)")
@@ -148,9 +154,13 @@ func (m *Main) eligibleQuery() (*flag.FlagSet, func(*projections.Models) (result
 		if err := errors.Join(checkDate("on", q.Today), checkDate("due-on", q.DueOn)); err != nil {
 			return result{}, err
 		}
-		if q.DueOn != "" && q.OverdueBy > 0 {
+		switch {
+		case q.DueOn != "" && q.OverdueBy > 0:
 			return result{}, errors.New("give --due-on or --overdue, not both")
+		case q.OverdueBy < 0 || q.Limit < 0:
+			return result{}, errors.New("--overdue and --limit take a number of 0 or more")
 		}
+		q.Today = m.day(q.Today, models)
 		list := models.Eligible(q)
 		r := result{header: []string{"BENEFICIARY", "DISTRICT", "STATE", "DOSES", "LAST", "ON", "IN", "NEXT", "FROM", "STATUS"}, value: list}
 		for _, e := range list {
@@ -207,6 +217,9 @@ func (m *Main) coverageQuery() (*flag.FlagSet, func(*projections.Models) (result
 		if err := errors.Join(checkDate("from", q.From), checkDate("to", q.To), projections.CheckDimensions(q.By)); err != nil {
 			return result{}, err
 		}
+		if q.From != "" && q.To != "" && q.From > q.To {
+			return result{}, fmt.Errorf("--from %s is after --to %s", q.From, q.To)
+		}
 		rows, err := models.Coverage(q)
 		if err != nil {
 			return result{}, err
@@ -250,6 +263,12 @@ func (m *Main) anomaliesQuery() (*flag.FlagSet, func(*projections.Models) (resul
 	fs.StringVar(&q.District, "district", "", "only doses given in this district")
 	fs.IntVar(&q.Limit, "limit", 0, "print at most this many (0: all)")
 	return fs, func(models *projections.Models) (result, error) {
+		if err := projections.CheckAnomalyQuery(q); err != nil {
+			return result{}, err
+		}
+		if q.Limit < 0 {
+			return result{}, errors.New("--limit takes a number of 0 or more")
+		}
 		list := models.Anomalies(q)
 		r := result{header: []string{"RECORDED (IST)", "GIVEN", "BENEFICIARY", "DOSE", "SITE", "DISTRICT", "CAPTURE", "ANOMALIES", "STATUS", "DOSE EVENT"}, value: list}
 		for _, a := range list {
@@ -345,26 +364,28 @@ func (m *Main) export(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	var w io.Writer = m.Stdout
-	var f *os.File
-	if *path != "-" {
-		var err error
-		if f, err = os.Create(*path); err != nil {
-			return err
-		}
-		w = f
+	if *path == "-" {
+		m.out = m.Stdout
+		return m.query(ctx, rest[0], rest[1:])
 	}
-	m.out = w
-	err := m.query(ctx, rest[0], rest[1:])
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(*path) // nothing half-written
-		} else {
-			m.Log.Info("exported", "query", rest[0], "file", *path)
-		}
+	// Write beside the target and rename: a failed export leaves the
+	// previous file as it was, and never half a file.
+	f, err := os.CreateTemp(filepath.Dir(*path), "."+filepath.Base(*path)+".*")
+	if err != nil {
+		return err
 	}
+	m.out = f
+	err = m.query(ctx, rest[0], rest[1:])
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), *path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	m.Log.Info("exported", "query", rest[0], "file", *path)
 	return err
 }

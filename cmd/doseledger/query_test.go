@@ -102,13 +102,31 @@ func TestMain_Queries(t *testing.T) {
 	for _, bad := range [][]string{
 		{"asof", "coverage"},
 		{"asof", "--at", "yesterday", "coverage"},
+		{"asof", "--at", "2021-04-02 14:00", "--position", "5", "coverage"},
+		{"asof", "--position", "5", "frobnicate"},
 		{"coverage", "--by", "colour"},
+		{"coverage", "--from", "2021-05-02", "--to", "2021-05-01"},
 		{"eligible", "--on", "1 May"},
+		{"eligible", "--overdue", "-1"},
+		{"anomalies", "--status", "pending"},
+		{"anomalies", "--kind", "late"},
 	} {
 		if _, _, err := run(t, append([]string{"--data", dir}, bad...)...); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}
+	// A failed export leaves the previous file as it was.
+	before, _ := os.ReadFile(csvPath)
+	if _, _, err := run(t, "--data", dir, "export", "--out", csvPath, "coverage", "--by", "colour"); err == nil {
+		t.Fatal("export of a bad query succeeded")
+	}
+	if after, _ := os.ReadFile(csvPath); string(after) != string(before) {
+		t.Error("a failed export changed the previous file")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(csvPath), ".coverage.csv.*")); len(left) != 0 {
+		t.Errorf("a failed export left %v behind", left)
+	}
+
 	out, _, err = run(t, "--data", dir, "eligible", "--on", "2021-05-30", "--overdue", "3", "--json")
 	if err != nil {
 		t.Fatal(err)

@@ -126,6 +126,14 @@ type recordJSON struct {
 	Data       json.RawMessage `json:"data"`
 }
 
+// init compiles goccy's decoder for records once, on one goroutine, before
+// reads decode chunks on every core: goccy v0.10 fills its decoder cache
+// without locking on first use (goccy/go-json#495).
+func init() {
+	var r recordJSON
+	_ = gojson.Unmarshal([]byte(`{}`), &r)
+}
+
 // decodeRecord decodes a stored record. It returns an error wrapping
 // ErrCorrupt if b is not a well-formed record.
 //

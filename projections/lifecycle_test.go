@@ -1,0 +1,192 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/projections"
+)
+
+// registerAs registers a person with a given mobile and photo-ID number,
+// so that one person can be registered twice.
+func (f *fixture) registerAs(tb testing.TB, mobile, idNumber int, state, district string) string {
+	tb.Helper()
+	id, err := f.h.Register(context.Background(), command.Register{
+		RequestID: f.request(), Mobile: fmt.Sprintf("97%08d", mobile), Name: "Twice Registered",
+		BirthDate: "1970-05-05", Gender: "M", IDType: ledger.IDAadhaar, IDNumber: fmt.Sprintf("6000%08d", idNumber),
+		State: state, District: district, Pincode: "700001",
+	}, "citizen")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+func pendingFor(m *projections.Models, beneficiaryID string) []projections.Notification {
+	var out []projections.Notification
+	for _, n := range m.PendingNotifications(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 0) {
+		if n.BeneficiaryID == beneficiaryID {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func policyFixture(t *testing.T) *fixture {
+	f := newFixture(t)
+	f.clock.Set(t, "2021-03-01 09:00")
+	f.policy(t, ledger.DefaultPolicy("COVAXIN", "2021-01-01"))
+	f.clock.Set(t, "2021-03-30 12:00")
+	return f
+}
+
+// One person registered twice, dose 1 on one record and dose 2 on the
+// other: once merged they count once, as complete, and are told nothing
+// more.
+func TestMerge(t *testing.T) {
+	f := policyFixture(t)
+	first := f.registerAs(t, 1, 77, "West Bengal", "Kolkata")
+	second := f.registerAs(t, 2, 77, "Maharashtra", "Pune")
+	f.clock.Set(t, "2021-04-01 18:00")
+	f.dose(t, first, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-04-29 18:00")
+	f.dose(t, second, 2, "COVAXIN", "MH-PUN-0001", "Maharashtra", "Pune", "2021-04-29", nil, ledger.CaptureOnline)
+
+	before := build(t, f, projections.Cutoff{})
+	if n := pendingFor(before, first); len(n) != 1 || n[0].Kind != projections.NotifyDoseDue {
+		t.Fatalf("before the merge the first record should be told dose 2 is due: %+v", n)
+	}
+	if merged, err := f.h.Merge(context.Background(), first, second, "same photo ID", official); err != nil || !merged {
+		t.Fatalf("merge: %v %v", merged, err)
+	}
+	m := build(t, f, projections.Cutoff{})
+	if e, _ := m.Eligibility(first, "2021-05-01"); e.Status != projections.StatusComplete {
+		t.Errorf("survivor after the merge: %+v, want complete", e)
+	}
+	if e, _ := m.Eligibility(second, "2021-05-01"); e.Status != projections.StatusMerged || e.MergedInto != first {
+		t.Errorf("merged record: %+v", e)
+	}
+	rows, _ := m.Coverage(projections.CoverageQuery{})
+	if len(rows) != 1 || rows[0].Completed != 1 || rows[0].Doses != 2 || rows[0].Registrations != 2 {
+		t.Errorf("coverage after the merge: %+v, want 2 doses, 2 registrations, 1 completed", rows)
+	}
+	if n := append(pendingFor(m, first), pendingFor(m, second)...); len(n) != 0 {
+		t.Errorf("notices still pending after the merge completed the schedule: %+v", n)
+	}
+	if p, _ := m.Person(first); len(p.Absorbed) != 1 || p.Absorbed[0] != second {
+		t.Errorf("survivor's absorbed records: %v", p.Absorbed)
+	}
+}
+
+// A new slot in the same session moves nothing; a cancelled session has
+// no no-shows, its people are told, and they are free to book again.
+func TestRescheduleAndCancelledSession(t *testing.T) {
+	f := policyFixture(t)
+	s := f.session(t, "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", "COVAXIN")
+	a := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	b := f.register(t, 2, "West Bengal", "Kolkata", "700001")
+	f.mustBook(t, a, s)
+	f.mustBook(t, b, s)
+	if _, err := f.h.Reschedule(context.Background(), command.Reschedule{RequestID: f.request(), BeneficiaryID: a, SessionID: s, Slot: "11:00-13:00"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	m := build(t, f, projections.Cutoff{})
+	sched := m.Schedule("WB-KOL-0001", "2021-04-01", "2021-03-31")
+	if len(sched.Due) != 2 || sched.MovedOut != 0 || sched.Booked[1] != 2 {
+		t.Fatalf("after a new slot in the same session: %d on the due list, moved out %d, booked %v; want 2, 0, 2",
+			len(sched.Due), sched.MovedOut, sched.Booked)
+	}
+
+	f.clock.Set(t, "2021-03-31 08:00")
+	if err := f.h.CancelSession(context.Background(), f.request(), s, "no vaccine stock", official); err != nil {
+		t.Fatal(err)
+	}
+	m = build(t, f, projections.Cutoff{})
+	sched = m.Schedule("WB-KOL-0001", "2021-04-01", "2021-04-05")
+	if !sched.Cancelled || sched.NoShows != 0 {
+		t.Errorf("cancelled session: cancelled %v, no-shows %d; want true, 0", sched.Cancelled, sched.NoShows)
+	}
+	for _, d := range sched.Due {
+		if d.Status != projections.DueSessionCancelled {
+			t.Errorf("due-list entry %+v, want session_cancelled", d)
+		}
+	}
+	for _, id := range []string{a, b} {
+		if e, _ := m.Eligibility(id, "2021-03-31"); e.BookedFor != "" {
+			t.Errorf("%s is still booked for %s after its session was cancelled", id, e.BookedFor)
+		}
+		n := pendingFor(m, id)
+		if len(n) != 1 || n[0].Kind != projections.NotifySessionCancelled {
+			t.Errorf("%s's pending notices: %+v, want one cancellation notice", id, n)
+		}
+	}
+}
+
+// Voiding a duplicate report of dose 1 leaves the real dose, and the
+// dose-2 notice, alone; duplicates are not counted twice.
+func TestVoidDuplicateKeepsNotice(t *testing.T) {
+	f := policyFixture(t)
+	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.clock.Set(t, "2021-04-01 18:00")
+	f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-04-03 18:00")
+	dup := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CapturePaper)
+	m := build(t, f, projections.Cutoff{})
+	if rows, _ := m.Coverage(projections.CoverageQuery{}); rows[0].Doses != 1 {
+		t.Errorf("a duplicate report was counted: %d doses", rows[0].Doses)
+	}
+	if a := m.Anomalies(projections.AnomalyQuery{Kind: ledger.AnomalyDuplicate}); len(a) != 1 {
+		t.Errorf("duplicate anomalies: %d, want 1", len(a))
+	}
+	if err := f.h.VoidDose(context.Background(), f.request(), p, dup, "entered twice", official); err != nil {
+		t.Fatal(err)
+	}
+	m = build(t, f, projections.Cutoff{})
+	if rows, _ := m.Coverage(projections.CoverageQuery{}); rows[0].Doses != 1 {
+		t.Errorf("after voiding the duplicate: %d doses, want 1", rows[0].Doses)
+	}
+	if n := pendingFor(m, p); len(n) != 1 || n[0].Date != "2021-04-29" {
+		t.Errorf("dose-2 notice after voiding the duplicate: %+v, want one for 2021-04-29", n)
+	}
+}
+
+// A policy change moves a pending dose-due notice to the new date.
+func TestPolicyChangeMovesNotice(t *testing.T) {
+	f := policyFixture(t)
+	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.clock.Set(t, "2021-04-01 18:00")
+	f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-04-20 12:00")
+	f.policy(t, ledger.VaccinePolicyChanged{Vaccine: "COVAXIN", EffectiveFrom: "2021-04-21", Reason: "longer",
+		Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 42}}})
+	m := build(t, f, projections.Cutoff{})
+	if n := pendingFor(m, p); len(n) != 1 || n[0].Date != "2021-05-13" {
+		t.Errorf("notice after the change: %+v, want one for 2021-05-13", n)
+	}
+}
+
+// WaitFor gives up when its context ends, though nothing is appended.
+func TestWaitForIdleLog(t *testing.T) {
+	f := policyFixture(t)
+	p, err := projections.NewProjector(f.store, nil, projections.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.WaitFor(ctx, 1_000_000) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("WaitFor: %v, want the deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitFor did not return when its context ended")
+	}
+}
