@@ -115,7 +115,7 @@ func decodeItem(raw json.RawMessage, d *doseRequest) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(d); err != nil {
-		return bodyError(err, 0)
+		return bodyError(err, 0, "this item")
 	}
 	return nil
 }

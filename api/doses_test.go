@@ -167,7 +167,8 @@ func TestDoses_BatchItemsAreCheckedOneByOne(t *testing.T) {
 	var out batchOut
 	e.do(t, http.MethodPost, "/api/v1/doses/batch", map[string]any{"doses": []any{typo, good, 42}}, specInvalid).decode(t, http.StatusOK, &out)
 	if out.Results[0].Status != "refused" || out.Results[0].Error.Code != "unknown_field" ||
-		out.Results[1].Status != "flagged" || out.Results[2].Status != "refused" {
+		out.Results[1].Status != "flagged" || out.Results[2].Status != "refused" ||
+		out.Results[2].Error.Message != "this item must be a JSON object, not number" {
 		t.Errorf("results %+v", out.Results)
 	}
 	e.do(t, http.MethodPost, "/api/v1/doses/batch", map[string]any{"doses": []any{}}, specInvalid).mustError(t, http.StatusBadRequest, "invalid_input")

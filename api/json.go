@@ -36,19 +36,20 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return bodyError(err, limit)
+		return bodyError(err, limit, "the request body")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return bodyError(err, limit)
+			return bodyError(err, limit, "the request body")
 		}
 		return badRequest("malformed_json", "the request body holds more than one JSON value; send one object")
 	}
 	return nil
 }
 
-// bodyError explains why a request body could not be decoded.
-func bodyError(err error, limit int64) error {
+// bodyError explains why what ("the request body", "this item") could
+// not be decoded.
+func bodyError(err error, limit int64, what string) error {
 	var (
 		tooBig  *http.MaxBytesError
 		syntax  *json.SyntaxError
@@ -59,23 +60,23 @@ func bodyError(err error, limit int64) error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("the request body is over the limit of %d KiB", limit>>10)}
 	case errors.Is(err, io.EOF):
-		return badRequest("malformed_json", "the request body is empty; send a JSON object")
+		return badRequest("malformed_json", what+" is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("malformed_json", "the request body ends in the middle of a JSON value")
+		return badRequest("malformed_json", what+" ends in the middle of a JSON value")
 	case errors.As(err, &syntax):
-		return badRequest("malformed_json", fmt.Sprintf("the request body is not valid JSON (at byte %d): %v", syntax.Offset, err))
+		return badRequest("malformed_json", fmt.Sprintf("%s is not valid JSON (at byte %d): %v", what, syntax.Offset, err))
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return badRequest("malformed_json", fmt.Sprintf("the request body must be a JSON object, not %s", typeErr.Value))
+			return badRequest("malformed_json", fmt.Sprintf("%s must be a JSON object, not %s", what, typeErr.Value))
 		}
 		return badRequest("invalid_input", fmt.Sprintf("field %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
 	}
 	// encoding/json has no typed error for an unknown field; its text is
 	// the only way to tell it.
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return badRequest("unknown_field", fmt.Sprintf("unknown field %s in the request body", field))
+		return badRequest("unknown_field", fmt.Sprintf("unknown field %s in %s", field, what))
 	}
-	return badRequest("malformed_json", "the request body could not be read as JSON: "+err.Error())
+	return badRequest("malformed_json", what+" could not be read as JSON: "+err.Error())
 }
 
 // jsonKind names a Go kind as JSON does.
