@@ -43,9 +43,26 @@ var ErrNotYetValid = errors.New("not yet valid")
 // skew.
 var ErrExpired = errors.New("expired")
 
-// ErrRevoked means the card's rid is on its issuer's revocation list.
-// Revocation lists are not read yet; the verdict Revoked is reserved for it.
+// ErrRevoked means the card's rid is on its key's revocation list in the
+// verifier's copy (the trust list): every card with that rid, or those
+// issued before the time the entry names. The verdict is Revoked.
 var ErrRevoked = errors.New("revoked")
+
+// ErrKeyWithdrawn means a card was signed by a key its issuer has
+// withdrawn because it was compromised: the card cannot be trusted,
+// whatever its signature, and must be reissued. KeyRing.Revoke returns it
+// too: a withdrawn key's cards are all refused already.
+var ErrKeyWithdrawn = errors.New("signing key withdrawn")
+
+// ErrNoSigningKey means a KeyRing has no active key to sign with: it is
+// new, or its active key was withdrawn. Rotate makes one.
+var ErrNoSigningKey = errors.New("no active signing key")
+
+// ErrUnsupportedText means a field of a PDF certificate has a character
+// the PDF's fonts cannot draw: the built-in PDF fonts cover Windows-1252
+// (Latin-1 and a few more), not Devanagari, Bengali, Tamil or other Indic
+// scripts. The error names the field and the character.
+var ErrUnsupportedText = errors.New("text the PDF font cannot render")
 
 // ErrInvalidRequest means a certificate request cannot be issued: a
 // missing or badly formed field. The message names it.

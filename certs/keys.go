@@ -15,16 +15,6 @@ import (
 	"time"
 )
 
-// ErrNoSigningKey means a KeyRing has no active key to sign with: it is
-// new, or its active key was withdrawn. Rotate makes one.
-var ErrNoSigningKey = errors.New("no active signing key")
-
-// ErrKeyWithdrawn means a card was signed by a key its issuer has
-// withdrawn because it was compromised: the card cannot be trusted,
-// whatever its signature, and must be reissued. (Kept here beside the key
-// states rather than in errors.go while issue 4 is shared out.)
-var ErrKeyWithdrawn = errors.New("signing key withdrawn")
-
 // KeyState is where an issuer key is in its life.
 type KeyState string
 
@@ -170,13 +160,20 @@ func (r *KeyRing) install(st ringState) error {
 	return nil
 }
 
+// errNoChange, returned by an edit, means the state is as asked already:
+// change then writes nothing and returns nil.
+var errNoChange = errors.New("no change")
+
 // change applies edit to a copy of the state, writes the copy to the ring
-// file and installs it. Nothing changes if edit or the write fails.
+// file and installs it. Nothing changes if edit or the write fails, or if
+// edit returns errNoChange.
 func (r *KeyRing) change(edit func(st *ringState) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next := r.state.clone()
-	if err := edit(&next); err != nil {
+	if err := edit(&next); errors.Is(err, errNoChange) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if err := writeRingFile(r.path, next); err != nil {
@@ -238,7 +235,8 @@ func (r *KeyRing) Withdraw(kid string) error {
 // card with that rid is revoked; otherwise only those whose nbf is before
 // it, in whole seconds — which is how a corrected card reissued at time T
 // under the same rid stays valid while every earlier one is revoked.
-// Revoking what is already listed changes nothing. It returns the list's
+// Revoking what is already listed changes nothing and writes nothing, so
+// a follower of the ledger may replay its revocations. It returns the list's
 // counter, or an error wrapping ErrInvalidRequest for a malformed rid,
 // ErrUnknownKey for a kid not in the ring, ErrKeyWithdrawn for a withdrawn
 // key (its cards are all refused already), or the file system's error.
@@ -261,6 +259,10 @@ func (r *KeyRing) Revoke(kid, rid string, before time.Time) (int, error) {
 			return fmt.Errorf("%w: key ring has no key %.64q", ErrUnknownKey, kid)
 		case k.State == KeyWithdrawn:
 			return fmt.Errorf("%w: key %s", ErrKeyWithdrawn, kid)
+		}
+		ctr = k.crl.Ctr
+		if slices.Contains(k.crl.RIDs, entry) {
+			return errNoChange // a replayed revocation: no file write
 		}
 		if len(k.crl.RIDs) >= MaxCRLEntries {
 			return fmt.Errorf("%w: the revocation list of key %s is full (%d entries); rotate the key", ErrTooLarge, kid, MaxCRLEntries)

@@ -405,3 +405,29 @@ func TestOpenKeyRing_Malformed(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyRing_RevokeReplayWritesNothing: a follower of the ledger replays
+// every revocation on start; those already listed must not rewrite the
+// ring file (one fsync each).
+func TestKeyRing_RevokeReplayWritesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "issuer")
+	r := MustKeyRing(t, filepath.Join(dir, "ring.json"), &ringClock{fixedTime})
+	k := MustRotate(t, r)
+	if _, err := r.Revoke(k.KID, "aaa", fixedTime); err != nil {
+		t.Fatal(err)
+	}
+	// The ring's directory becomes a file: any write of the ring now fails.
+	if err := os.Rename(dir, dir+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Revoke(k.KID, "bbb", fixedTime); err == nil {
+		t.Fatal("a new revocation was written under a file")
+	}
+	ctr, err := r.Revoke(k.KID, "aaa", fixedTime)
+	if err != nil || ctr != 2 {
+		t.Errorf("replayed revocation: ctr %d, err %v; want 2, nil", ctr, err)
+	}
+}

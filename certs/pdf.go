@@ -2,7 +2,6 @@ package certs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -36,13 +35,6 @@ const DefaultVerifyNote = "Scan the QR code with any SMART Health Cards verifier
 
 // MaxPDFField is the longest text field of a PDFCertificate, in bytes.
 const MaxPDFField = 256
-
-// ErrUnsupportedText means a field of a PDF certificate has a character
-// the PDF's fonts cannot draw: the built-in PDF fonts cover Windows-1252
-// (Latin-1 and a few more), not Devanagari, Bengali, Tamil or other Indic
-// scripts. The error names the field and the character.
-// (It belongs in errors.go once the concurrent work on that file lands.)
-var ErrUnsupportedText = errors.New("text the PDF font cannot render")
 
 // PDFCertificate is what a printed certificate shows. Text fields are
 // UTF-8; every character must be in Windows-1252 (see ErrUnsupportedText).
