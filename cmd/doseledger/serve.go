@@ -63,13 +63,20 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Read models that stopped following the ledger would answer with
+	// stale data: if they fail, the server shuts down.
 	projDone := make(chan error, 1)
-	go func() { projDone <- proj.Run(ctx) }()
+	go func() {
+		err := proj.Run(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("read models stopped; shutting down", "err", err)
+			cancel()
+		}
+		projDone <- err
+	}()
 	defer func() {
 		cancel()
-		if err := <-projDone; err != nil && !errors.Is(err, context.Canceled) {
-			m.Log.Error("read models stopped", "err", err)
-		}
+		<-projDone
 	}()
 
 	// Deliver reminders from the outbox. No SMS gateway is configured:
