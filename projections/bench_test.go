@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -81,6 +82,12 @@ func BenchmarkReplay(b *testing.B) {
 	last, err := store.LastPosition(ctx)
 	if err != nil {
 		b.Fatal(err)
+	}
+	// As doseledger replay runs: the collector tuned for a large live heap
+	// (cmd/doseledger/gc.go), unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(16 << 30)) // of the machine's 24 GiB
 	}
 	b.Run("all-models", func(b *testing.B) {
 		var applied uint64

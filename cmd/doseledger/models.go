@@ -20,6 +20,7 @@ import (
 // up to date with the ledger, or, under asof, ones built in memory up to
 // the cutoff. Long work shows a progress bar.
 func (m *Main) readModels(ctx context.Context) (*projections.Models, error) {
+	m.tuneGCForReplay()
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ func (m *Main) replay(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	m.tuneGCForReplay()
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return err

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package main
+
+// totalMemory returns 0: the machine's memory is not known here, so the
+// collector keeps its defaults.
+func totalMemory() uint64 { return 0 }
