@@ -10,6 +10,10 @@ const (
 	// apart from the beneficiary stream so deliveries never contend with
 	// bookings for its revision.
 	CategoryNotification = "notification"
+	// CategoryCertificate streams hold a person's CertificateIssued and
+	// CertificateRevoked events, apart from the beneficiary stream so that
+	// issuing never contends with bookings for its revision.
+	CategoryCertificate = "certificate"
 	// PolicyStream holds every VaccinePolicyChanged event.
 	PolicyStream = "policy"
 )
@@ -33,4 +37,9 @@ func SessionID(siteID, date string) string {
 // deliveries.
 func NotificationStream(beneficiaryID string) string {
 	return CategoryNotification + "-" + beneficiaryID
+}
+
+// CertificateStream names the stream of one person's certificates.
+func CertificateStream(beneficiaryID string) string {
+	return CategoryCertificate + "-" + beneficiaryID
 }

@@ -1,0 +1,75 @@
+package issuance
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/doseledger/doseledger/certs"
+)
+
+// cardCache keeps signed cards by payload hash, least recently used out
+// first, each with its QR image once drawn. Drawing the QR code of a card
+// takes go-qrcode about 20 ms (Reed-Solomon and the eight mask patterns it
+// scores), ten times the rest of a PDF, so it is done once per card; and a
+// card is signed once per payload, so its QR text, and the image, stay
+// the same across downloads. It may be used from many goroutines at once.
+type cardCache struct {
+	limit int
+
+	mu    sync.Mutex // guards order and byKey
+	order *list.List // of *cachedCard, most recent first
+	byKey map[string]*list.Element
+}
+
+// cachedCard is a signed card and its QR image, drawn at most once.
+type cachedCard struct {
+	hash string
+	card certs.Card
+
+	once   sync.Once
+	png    []byte
+	pngErr error
+}
+
+func newCardCache(limit int) *cardCache {
+	return &cardCache{limit: limit, order: list.New(), byKey: map[string]*list.Element{}}
+}
+
+// get returns the card kept for hash, or nil.
+func (c *cardCache) get(hash string) *cachedCard {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[hash]
+	if !ok {
+		return nil
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cachedCard)
+}
+
+// put keeps cc, or returns the one kept for its hash already, so that
+// concurrent callers share one card and one image.
+func (c *cardCache) put(cc *cachedCard) *cachedCard {
+	if c.limit == 0 {
+		return cc
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[cc.hash]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*cachedCard)
+	}
+	c.byKey[cc.hash] = c.order.PushFront(cc)
+	for c.order.Len() > c.limit {
+		old := c.order.Remove(c.order.Back()).(*cachedCard)
+		delete(c.byKey, old.hash)
+	}
+	return cc
+}
+
+// image returns the card's QR code as certs.RenderPDF embeds it, drawing
+// it on first use.
+func (cc *cachedCard) image() ([]byte, error) {
+	cc.once.Do(func() { cc.png, cc.pngErr = certs.QRCodePNG(cc.card.QR, -certs.PDFQRPixels) })
+	return cc.png, cc.pngErr
+}
