@@ -27,7 +27,7 @@ import (
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
-	"github.com/doseledger/doseledger/ledger/keystore"
+	"github.com/doseledger/doseledger/ledger/command/commandtest"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 	"github.com/doseledger/doseledger/projections"
 )
@@ -144,27 +144,10 @@ const vaccine = "Covishield"
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	loadSpec(tb)
-	dir := tb.TempDir()
 	e := &env{clock: &clock{}, logs: &syncBuffer{}}
 	e.clock.Set(tb, "2021-05-01 09:00")
-	store, err := pebblestore.Open(dir+"/events", pebblestore.Options{Now: e.clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	keys, err := keystore.Open(dir+"/keys", nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { keys.Close() })
-	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: e.clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	l := commandtest.Open(tb, e.clock.Now)
+	store, h := l.Store, l.Handler
 	if err := h.SetPolicy(context.Background(), uuid.New(), ledger.DefaultPolicy(vaccine, "2021-01-16"), "official:test"); err != nil {
 		tb.Fatal(err)
 	}

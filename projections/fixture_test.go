@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
-	"github.com/doseledger/doseledger/ledger/keystore"
+	"github.com/doseledger/doseledger/ledger/command/commandtest"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
 
@@ -42,28 +41,10 @@ const official = command.Actor("official:test")
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	dir := tb.TempDir()
 	c := &clock{}
 	c.Set(tb, "2021-03-01 09:00")
-	store, err := pebblestore.Open(dir+"/events", pebblestore.Options{Now: c.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	keys, err := keystore.Open(dir+"/keys", nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { keys.Close() })
-	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: c.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &fixture{h: h, store: store, clock: c}
+	l := commandtest.Open(tb, c.Now)
+	return &fixture{h: l.Handler, store: l.Store, clock: c}
 }
 
 // request returns the next stable request id.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/ledger/command/commandtest"
 	"github.com/doseledger/doseledger/ledger/keystore"
-	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
 
 // clock is a settable test clock.
@@ -44,28 +44,11 @@ const official = command.Actor("official:test")
 
 func MustFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	dir := tb.TempDir()
-	store, err := pebblestore.Open(dir+"/events", pebblestore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	keys, err := keystore.Open(dir+"/keys", nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { keys.Close() })
-	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	c := &clock{}
 	c.Set("2021-04-01")
-	h, err := command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: c.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &fixture{h: h, store: store, keys: keys, clock: c}
+	l := commandtest.Open(tb, c.Now)
+	h := l.Handler
+	f := &fixture{h: h, store: l.Store, keys: l.Keys, clock: c}
 	ctx := context.Background()
 	for _, v := range []string{"COVAXIN", "COVISHIELD"} {
 		if err := h.SetPolicy(ctx, uuid.Nil, ledger.DefaultPolicy(v, "2021-01-01"), official); err != nil {
