@@ -185,7 +185,9 @@ func (p *Projector) maybeSave(timer bool) error {
 // at once, under the read lock; the synced commit runs in the background
 // while events go on being applied, so a save costs the live models no
 // disk wait. A later save, and wait, first collect the earlier commit's
-// result.
+// result. A failed save ends CatchUp and Run with its error: the models
+// in memory are then ahead of the disk and must be dropped, and the next
+// projector resumes from the last checkpoint that landed.
 func (p *Projector) save(wait bool) error {
 	if p.disk == nil {
 		p.pending = 0
