@@ -112,10 +112,10 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 			if err := is.revokeInRing(rec.current.Kid, revoked, at); err != nil {
 				return 0, "", err
 			}
-			is.log.Info("certificate revoked", "beneficiary", id, "certificate", revoked.CertificateID, "kid", rec.current.Kid, "reason", revoked.Reason)
+			is.log.Debug("certificate revoked", "beneficiary", id, "certificate", revoked.CertificateID, "kid", rec.current.Kid, "reason", revoked.Reason)
 		}
 		if issued != nil {
-			is.log.Info("certificate issued", "beneficiary", id, "certificate", issued.CertificateID, "kind", issued.Kind,
+			is.log.Debug("certificate issued", "beneficiary", id, "certificate", issued.CertificateID, "kind", issued.Kind,
 				"kid", issued.Kid, "doses", issued.Doses, "nbf", at)
 		}
 		if res.Duplicate {

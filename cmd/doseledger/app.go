@@ -59,6 +59,7 @@ Commands:
   seed     generate a synthetic country into an empty ledger
   events   print the first or last events of one stream or of the whole log
   verify   check a certificate offline: VALID, INVALID, REVOKED or UNKNOWN ISSUER
+  certificate  issue certificates from the ledger; a person's QR, PNG or PDF; publish keys
 
 Read models (brought up to date with the ledger before each query):
   replay     rebuild every read model from the first event
@@ -116,6 +117,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.events(ctx, args)
 	case "verify":
 		return m.verify(ctx, args)
+	case "certificate":
+		return m.certificate(ctx, args)
 	case "replay":
 		return m.replay(ctx, args)
 	case "due", "eligible", "coverage", "anomalies":
