@@ -352,3 +352,32 @@ func TestCertificate_PDF(t *testing.T) {
 		t.Error("the QR image was drawn twice for one card")
 	}
 }
+
+// TestIssuer_AllVoided: voiding the only dose revokes the certificate and
+// leaves none; a dose given later gets a new one, valid despite the
+// revocation listed for the same rid.
+func TestIssuer_AllVoided(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 1)
+	dose := f.MustDose(t, id, 1, "2021-04-05")
+	f.MustCatchUp(t, f.is)
+	old := f.MustCertificate(t, id)
+	if err := f.h.VoidDose(ctx, uuid.New(), id, dose, "wrong person", official); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.MustCatchUp(t, f.is); n != 1 {
+		t.Errorf("void of the only dose wrote %d events, want 1 revocation", n)
+	}
+	if _, err := f.is.Certificate(ctx, id); !errors.Is(err, issuance.ErrNoCertificate) {
+		t.Errorf("after the void: %v, want ErrNoCertificate", err)
+	}
+	if r := f.Verify(t, old.Card); r.Verdict != certs.Revoked {
+		t.Errorf("voided card: %s", r.Verdict)
+	}
+	f.MustDose(t, id, 1, "2021-04-20")
+	f.MustCatchUp(t, f.is)
+	if r := f.Verify(t, f.MustCertificate(t, id).Card); r.Verdict != certs.Valid {
+		t.Errorf("new card after a void: %s %s", r.Verdict, r.Reason)
+	}
+}

@@ -36,7 +36,7 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 		}
 		d, mergedInto, err := is.draft(ctx, id)
 		if skip(err) {
-			is.log.Warn("no certificate issued", "beneficiary", id, "err", err)
+			is.skipped(id, err)
 			return 0, mergedInto, nil
 		}
 		if err != nil {
@@ -52,7 +52,7 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 		if rec.current != nil && d != nil {
 			same, err := is.unchanged(d, rec, signer.KeyID())
 			if skip(err) {
-				is.log.Warn("no certificate issued", "beneficiary", id, "err", err)
+				is.skipped(id, err)
 				return 0, mergedInto, nil
 			}
 			if err != nil || same {
@@ -87,7 +87,7 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 			}
 			hash, err := payloadHash(req)
 			if skip(err) {
-				is.log.Warn("no certificate issued", "beneficiary", id, "err", err)
+				is.skipped(id, err)
 				return 0, mergedInto, nil
 			}
 			if err != nil {
@@ -168,4 +168,15 @@ func propose(events []ledger.Proposed, p ledger.Payload, id uuid.UUID, at time.T
 		return nil, err
 	}
 	return append(events, ev), nil
+}
+
+// skipped logs a person passed by: at debug level for an erased person,
+// which is their right and no fault; as a warning otherwise (a vaccine
+// with no code, a card too large), which needs someone to look.
+func (is *Issuer) skipped(id string, err error) {
+	if errors.Is(err, ledger.ErrErased) {
+		is.log.Debug("no certificate for an erased person", "beneficiary", id)
+		return
+	}
+	is.log.Warn("no certificate issued", "beneficiary", id, "err", err)
 }
