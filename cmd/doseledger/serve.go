@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doseledger/doseledger/api"
+	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/projections"
@@ -50,6 +51,27 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		cancel()
 		if err := <-finderDone; err != nil && !errors.Is(err, context.Canceled) {
 			m.Log.Error("duplicate finder stopped", "err", err)
+		}
+	}()
+
+	// Keep every person's certificate current as doses are recorded:
+	// provisional after dose 1, final once complete, reissued after a
+	// correction, a void or a merge.
+	ring, err := m.openIssuerRing()
+	if err != nil {
+		return err
+	}
+	issuer, err := issuance.New(issuance.Config{Store: l.Store, People: l.Handler, Ring: ring,
+		Issuer: envOr("DOSELEDGER_ISSUER", defaultIssuer), Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	issuerDone := make(chan error, 1)
+	go func() { issuerDone <- issuer.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-issuerDone; err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("certificate issuer stopped", "err", err)
 		}
 	}()
 
