@@ -113,9 +113,10 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 			return rep, fmt.Errorf("record delivery of %s: %w", note.ID, err)
 		}
 		if res.Duplicate {
-			// Attempt numbers never repeat for one notification, so this
-			// attempt was recorded before; the outbox is behind.
-			return rep, fmt.Errorf("delivery %d of %s was already recorded", attempt, note.ID)
+			// Attempt numbers do not repeat for one notification; if one
+			// does, it was recorded before and the outbox catches up.
+			n.logger().Warn("delivery attempt already recorded", "id", note.ID, "attempt", attempt)
+			continue
 		}
 		last = max(last, res.Position)
 		switch outcome {

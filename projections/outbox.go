@@ -152,10 +152,15 @@ func (m *Models) refreshDue(p *Person) {
 
 func (m *Models) applyDelivered(d *ledger.NotificationDelivered) {
 	n := m.outbox.modify(d.NotificationID)
-	if n == nil || n.Status != NotePending {
+	if n == nil {
 		return
 	}
-	n.Attempts++
+	// Attempts count even when the notice was withdrawn meanwhile: if it
+	// comes back, its next attempt gets a number of its own.
+	n.Attempts = max(n.Attempts, d.Attempt)
+	if n.Status != NotePending {
+		return
+	}
 	switch {
 	case d.Outcome == ledger.DeliverySent:
 		n.Status, n.LastError = NoteSent, ""
