@@ -26,8 +26,10 @@
 //   - A person's history needs no table: their streams are the index
 //     (History).
 //
-// Nothing personal is in the models: names and numbers stay sealed in
-// the ledger, so erasing a person's key erases them everywhere.
+// No name, mobile or ID number is in the models: those stay sealed in the
+// ledger, so erasing a person's key erases them everywhere. What the
+// ledger keeps in clear — birth year, gender, pincode, the ID's last four
+// digits, where and when doses were given — is in the models too.
 //
 // # Checkpoints and rebuilds
 //
@@ -40,6 +42,14 @@
 // models and replaces the saved ones; a property test holds incremental
 // application, across random crashes and checkpoints, to the same state
 // as one rebuild.
+//
+// # Concurrency
+//
+// One goroutine applies events (a Projector's CatchUp or Run, never both
+// at once); queries run concurrently through Projector.View and get
+// copies that share nothing with the models. WaitFor lets a writer read
+// its own write. The Notifier delivers at least once: a crash between
+// delivering and recording sends that message again.
 //
 // # Time travel
 //
