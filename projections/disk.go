@@ -167,7 +167,7 @@ func (d *Disk) Replace(m *Models) error {
 			b.Close()
 			b = d.db.NewBatch()
 			return err
-		})
+		}, func(string) error { return nil }) // erased already
 		if err != nil {
 			b.Close()
 			return err
@@ -183,7 +183,9 @@ func (d *Disk) Replace(m *Models) error {
 
 func (d *Disk) addRows(b *pebble.Batch, m *Models) error {
 	for _, t := range m.tables() {
-		if err := t.flush(func(key string, val []byte) error { return b.Set(rowKey(t.tableName(), key), val, nil) }); err != nil {
+		put := func(key string, val []byte) error { return b.Set(rowKey(t.tableName(), key), val, nil) }
+		del := func(key string) error { return b.Delete(rowKey(t.tableName(), key), nil) }
+		if err := t.flush(put, del); err != nil {
 			return err
 		}
 	}

@@ -101,22 +101,9 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 				outcome, errText = ledger.DeliveryFailed, err.Error()
 			}
 		}
-		attempt := note.Attempts + 1
-		ev, err := ledger.NewProposed(&ledger.NotificationDelivered{NotificationID: note.ID, BeneficiaryID: note.BeneficiaryID,
-			Kind: note.Kind, Channel: n.Deliverer.Channel(), Outcome: outcome, Error: errText, Attempt: attempt},
-			ledger.Meta{ID: deliveryID(note.ID, attempt), OccurredAt: now, Actor: "notifier"})
+		res, attempt, err := n.record(ctx, note, now, outcome, errText)
 		if err != nil {
 			return rep, err
-		}
-		res, err := n.Store.Append(ctx, ledger.NotificationStream(note.BeneficiaryID), ledger.Any(), ev)
-		if err != nil {
-			return rep, fmt.Errorf("record delivery of %s: %w", note.ID, err)
-		}
-		if res.Duplicate {
-			// Attempt numbers do not repeat for one notification; if one
-			// does, it was recorded before and the outbox catches up.
-			n.logger().Warn("delivery attempt already recorded", "id", note.ID, "attempt", attempt)
-			continue
 		}
 		last = max(last, res.Position)
 		switch outcome {
@@ -138,6 +125,30 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed, "expired", rep.Expired)
 	}
 	return rep, nil
+}
+
+// record appends the outcome of delivering note as its next attempt. An
+// attempt number already in the ledger (its event applied to a notice
+// withdrawn meanwhile, which came back) is passed over for the next one,
+// so a notice always gets its outcome recorded.
+func (n *Notifier) record(ctx context.Context, note Notification, now time.Time, outcome, errText string) (ledger.AppendResult, int, error) {
+	for attempt := note.Attempts + 1; attempt <= note.Attempts+MaxAttempts; attempt++ {
+		ev, err := ledger.NewProposed(&ledger.NotificationDelivered{NotificationID: note.ID, BeneficiaryID: note.BeneficiaryID,
+			Kind: note.Kind, Channel: n.Deliverer.Channel(), Outcome: outcome, Error: errText, Attempt: attempt},
+			ledger.Meta{ID: deliveryID(note.ID, attempt), OccurredAt: now, Actor: "notifier"})
+		if err != nil {
+			return ledger.AppendResult{}, 0, err
+		}
+		res, err := n.Store.Append(ctx, ledger.NotificationStream(note.BeneficiaryID), ledger.Any(), ev)
+		if err != nil {
+			return res, 0, fmt.Errorf("record delivery of %s: %w", note.ID, err)
+		}
+		if !res.Duplicate {
+			return res, attempt, nil
+		}
+	}
+	return ledger.AppendResult{}, 0, fmt.Errorf("record delivery of %s: attempts %d to %d are all recorded already",
+		note.ID, note.Attempts+1, note.Attempts+MaxAttempts)
 }
 
 func (n *Notifier) logger() *slog.Logger {

@@ -97,13 +97,20 @@ func (m *Models) notifyAppointment(e ledger.Event, a *Appointment) {
 
 func (m *Models) dropReminder(a *Appointment) { m.obsolete(a.Reminder) }
 
+// obsolete withdraws a pending notice. One never attempted leaves the
+// outbox altogether — most reminders are withdrawn by the dose or booking
+// they announced, and the outbox would otherwise grow with history; one
+// attempted stays, marked, so that its attempts keep their numbers.
 func (m *Models) obsolete(id string) {
-	if id == "" {
+	n := m.outbox.get(id)
+	if n == nil || n.Status != NotePending {
 		return
 	}
-	if n := m.outbox.modify(id); n != nil && n.Status == NotePending {
-		n.Status = NoteObsolete
+	if n.Attempts == 0 {
+		m.outbox.remove(id)
+		return
 	}
+	m.outbox.modify(id).Status = NoteObsolete
 }
 
 func (m *Models) notifySessionCancelled(e ledger.Event, a *Appointment, reason string) {

@@ -59,12 +59,29 @@ func (t *table[V]) tableName() string { return t.name }
 
 func (t *table[V]) len() int { return len(t.rows) }
 
-// flush hands each changed row to put and forgets the changes. Rows are
-// never removed: a read model marks a row's status instead, as the ledger
-// does.
-func (t *table[V]) flush(put func(key string, val []byte) error) error {
+// remove drops the row for key.
+func (t *table[V]) remove(key string) {
+	if _, ok := t.rows[key]; !ok {
+		return
+	}
+	delete(t.rows, key)
+	if t.dirty != nil {
+		t.dirty[key] = struct{}{}
+	}
+}
+
+// flush hands each changed row to put, and the key of each removed one
+// to del, and forgets the changes.
+func (t *table[V]) flush(put func(key string, val []byte) error, del func(key string) error) error {
 	for key := range t.dirty {
-		b, err := json.Marshal(t.rows[key])
+		v, ok := t.rows[key]
+		if !ok {
+			if err := del(key); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encode %s row %q: %w", t.name, key, err)
 		}
@@ -113,7 +130,7 @@ func (t *table[V]) dump(w io.Writer) error {
 // persisted is what the checkpointing code needs of a table.
 type persisted interface {
 	tableName() string
-	flush(put func(key string, val []byte) error) error
+	flush(put func(key string, val []byte) error, del func(key string) error) error
 	load(key string, val []byte) error
 	markAll()
 	track()
