@@ -55,21 +55,24 @@ Usage:
   doseledger [global flags] <command> [flags]
 
 Commands:
-  serve    run the server on the embedded store (--demo seeds an empty one first)
-  seed     generate a synthetic country into an empty ledger
-  events   print the first or last events of one stream or of the whole log
-  verify   check a certificate offline: VALID, INVALID, REVOKED or UNKNOWN ISSUER
-  certificate  issue certificates from the ledger; a person's QR, PNG or PDF; publish keys
+  serve        run the server on the embedded store: API, read models, certificates,
+               reminders (--demo seeds an empty one first)
+  seed         generate a synthetic country into an empty ledger
+  events       print the first or last events of one stream or of the whole log
+
+Certificates:
+  certificate  issue certificates from the ledger; a person's QR or PDF; publish keys
+  verify       check a certificate offline: VALID, INVALID, REVOKED or UNKNOWN ISSUER
 
 Read models (brought up to date with the ledger before each query):
-  replay     rebuild every read model from the first event
-  due        a session's schedule and due list: who is booked, slot, code
-  eligible   who is due for which dose, from when, in any state
-  coverage   doses, registrations and completed schedules by day and place
-  anomalies  doses recorded with anomalies, and their review
-  history    every event about one person, in ledger order
-  asof       run a query on the ledger as it stood at a moment (auditors)
-  export     write a query's answer to a CSV file
+  replay       rebuild every read model from the first event
+  due          a session's schedule and due list: who is booked, slot, code
+  eligible     who is due for which dose, from when, in any state
+  coverage     doses, registrations and completed schedules by day and place
+  anomalies    doses recorded with anomalies, and their review
+  history      every event about one person, in ledger order
+  asof         run a query on the ledger as it stood at a moment (auditors)
+  export       write a query's answer to a CSV file
 
 Global flags:
   --data DIR        data directory (default ./data; env DOSELEDGER_DATA)
