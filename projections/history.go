@@ -9,13 +9,13 @@ import (
 )
 
 // History returns every event about a person in ledger order: their own
-// stream, the streams of records merged into them, and their
-// notifications. The streams are the index, so this read model needs no
+// stream, their certificates and notifications, and those of records
+// merged into them. The streams are the index, so this read model needs no
 // table of its own. Personal fields stay sealed in what it returns.
 func History(ctx context.Context, r ledger.StreamReader, beneficiaryID string, absorbed []string) ([]ledger.Event, error) {
-	streams := []string{ledger.BeneficiaryStream(beneficiaryID), ledger.NotificationStream(beneficiaryID)}
-	for _, id := range absorbed {
-		streams = append(streams, ledger.BeneficiaryStream(id), ledger.NotificationStream(id))
+	var streams []string
+	for _, id := range append([]string{beneficiaryID}, absorbed...) {
+		streams = append(streams, ledger.BeneficiaryStream(id), ledger.CertificateStream(id), ledger.NotificationStream(id))
 	}
 	var out []ledger.Event
 	for _, s := range streams {

@@ -121,8 +121,12 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 			return rep, err
 		}
 	}
-	if len(due) > 0 {
-		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed, "expired", rep.Expired)
+	switch {
+	case rep.Expired > 0:
+		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed, "expired", rep.Expired,
+			"expired_means", "not sent: what they announced had passed (an appointment begun, a due notice a week old)")
+	case len(due) > 0:
+		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed)
 	}
 	return rep, nil
 }

@@ -190,6 +190,16 @@ func (l *ledgerHandle) Close() error {
 	return errors.Join(l.Store.Close(), l.Keys.Close())
 }
 
+// requireLedger refuses to go on when the data directory holds no ledger:
+// a command that reads would otherwise create an empty one there and
+// answer "nothing", as if the ledger were empty.
+func (m *Main) requireLedger() error {
+	if _, err := os.Stat(filepath.Join(m.Config.DataDir, "events")); err != nil {
+		return fmt.Errorf("no ledger in %s: seed one (doseledger seed, or serve --demo), or point --data (or DOSELEDGER_DATA) at one", m.Config.DataDir)
+	}
+	return nil
+}
+
 // openLedger opens the embedded ledger in the data directory, with now as
 // the clock of the store and the commands.
 func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/doseledger/doseledger/certs"
 	"github.com/doseledger/doseledger/certs/issuance"
+	"github.com/doseledger/doseledger/ledger"
 )
 
 // defaultIssuer is the iss of cards when neither --issuer nor
@@ -70,6 +71,16 @@ func (m *Main) certificate(ctx context.Context, args []string) error {
 		return errUsage
 	}
 
+	// Mistakes in the flags are said before the ledger is read.
+	if !strings.HasPrefix(c.issuer, "https://") {
+		return fmt.Errorf("--issuer %q: an issuer URL must be https://, where verifiers fetch its keys", c.issuer)
+	}
+	if c.beneficiary != "" && !ledger.ValidBeneficiaryID(c.beneficiary) {
+		return fmt.Errorf("--beneficiary %q is not a beneficiary id (16 letters and digits, a dash and 1 to 4): take one from doseledger events --type CertificateIssued", c.beneficiary)
+	}
+	if err := m.requireLedger(); err != nil {
+		return err
+	}
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return err

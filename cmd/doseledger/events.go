@@ -38,6 +38,9 @@ func (m *Main) events(ctx context.Context, args []string) error {
 	case *typ != "" && !slices.Contains(ledger.EventTypes(), *typ):
 		return fmt.Errorf("--type %q is not an event type; the types are %s", *typ, strings.Join(ledger.EventTypes(), ", "))
 	}
+	if err := m.requireLedger(); err != nil {
+		return err
+	}
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return err

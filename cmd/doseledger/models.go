@@ -21,6 +21,9 @@ import (
 // the cutoff. Long work shows a progress bar.
 func (m *Main) readModels(ctx context.Context) (*projections.Models, error) {
 	m.tuneGCForReplay()
+	if err := m.requireLedger(); err != nil {
+		return nil, err
+	}
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func (m *Main) dueQuery() (*flag.FlagSet, func(*projections.Models) (result, err
 	fs := m.newFlags("due", "due --site SITE --date YYYY-MM-DD [--today YYYY-MM-DD] [--format table|csv|json]\n\n"+
 		"Prints a session's schedule — capacity, seats taken, doses given, walk-ins, no-shows —\n"+
 		"and its due list: who is booked, in which slot, with which booking code.")
-	site := fs.String("site", "", "site id, such as WB-KOL-0007 (required)")
+	site := fs.String("site", "", "site id, such as MH-PUN-0001 (coverage --by site lists them) (required)")
 	date := fs.String("date", "", "session date (required)")
 	judged := fs.String("today", "", "the day statuses are judged on, booked people of an earlier day being no-shows (default today, or the asof moment)")
 	return fs, func(models *projections.Models) (result, error) {
@@ -167,7 +167,7 @@ func (m *Main) eligibleQuery() (*flag.FlagSet, func(*projections.Models) (result
 			r.rows = append(r.rows, []string{e.BeneficiaryID, e.District, e.State, strconv.Itoa(e.DosesGiven),
 				vaccineDose(e.LastVaccine, e.LastDose), e.LastDate, e.LastState, nonZero(e.NextDose), e.EligibleFrom, statusText(e)})
 		}
-		r.note = fmt.Sprintf("\n%d people", len(list))
+		r.note = "\n" + plural(len(list), "person", "people")
 		return r, nil
 	}
 }
@@ -240,8 +240,22 @@ func (m *Main) coverageQuery() (*flag.FlagSet, func(*projections.Models) (result
 		}
 		r.note = fmt.Sprintf("\ntotal: %s doses, %s registrations, %s completed", humanInt(total.Doses),
 			humanInt(total.Registrations), humanInt(total.Completed))
+		if !byPlace(q.By) {
+			r.note = fmt.Sprintf("\ntotal: %s doses (registrations and completions are counted by day and place only)", humanInt(total.Doses))
+		}
 		return r, nil
 	}
+}
+
+// byPlace reports whether every dimension is one registrations and
+// completions are counted by.
+func byPlace(by []string) bool {
+	for _, d := range by {
+		if d != projections.ByDay && d != projections.ByState && d != projections.ByDistrict {
+			return false
+		}
+	}
+	return true
 }
 
 func humanInt(n int) string {
@@ -275,7 +289,7 @@ func (m *Main) anomaliesQuery() (*flag.FlagSet, func(*projections.Models) (resul
 			r.rows = append(r.rows, []string{a.RecordedAt.In(ledger.India).Format("2006-01-02 15:04"), a.Date, a.BeneficiaryID,
 				vaccineDose(a.Vaccine, a.Dose), a.SiteID, a.District, a.Capture, strings.Join(a.Kinds, ","), a.Status, a.DoseEventID})
 		}
-		r.note = fmt.Sprintf("\n%d doses", len(list))
+		r.note = "\n" + plural(len(list), "dose", "doses")
 		return r, nil
 	}
 }
@@ -351,7 +365,7 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	fs := m.newFlags("export", "export --out FILE <due|eligible|coverage|anomalies> [query flags]\n\n"+
 		"Writes a query's answer to FILE as CSV (or JSON with the query's --format json),\n"+
 		"for spreadsheets and other systems. For example:\n"+
-		"  doseledger export --out due.csv due --site WB-KOL-0007 --date 2021-05-03")
+		"  doseledger export --out due.csv due --site MH-PUN-0001 --date 2021-05-03")
 	path := fs.String("out", "", "file to write (required; - for standard output)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -388,4 +402,11 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	}
 	m.Log.Info("exported", "query", rest[0], "file", *path)
 	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return humanCount(uint64(n)) + " " + many
 }

@@ -141,3 +141,18 @@ func TestMain_Queries(t *testing.T) {
 		}
 	}
 }
+
+// A command that reads refuses a data directory with no ledger, rather
+// than creating an empty one and answering "nothing".
+func TestMain_NoLedger(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{{"events"}, {"coverage"}, {"replay"}, {"history", "--beneficiary", "AAAAAAAAAAAAAAAA-1"}, {"certificate", "--publish", dir + "/www"}} {
+		_, _, err := run(t, append([]string{"--data", dir}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "no ledger in") {
+			t.Errorf("%v on a missing ledger: %v", args, err)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("a read command created the data directory")
+	}
+}

@@ -21,6 +21,9 @@ func (m *Main) replay(ctx context.Context, args []string) error {
 		return err
 	}
 	m.tuneGCForReplay()
+	if err := m.requireLedger(); err != nil {
+		return err
+	}
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		return err

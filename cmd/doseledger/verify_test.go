@@ -295,7 +295,6 @@ func TestVerify_Garbage(t *testing.T) {
 		"digits":            "shc:/5678",
 		"tampered JWS":      card.JWS[:len(card.JWS)-4] + "AAAA",
 		"not a card":        f.write(t, "notes.txt", []byte("hello, this is not a certificate")),
-		"empty file":        f.write(t, "empty.txt", nil),
 		"image without QR":  f.write(t, "noise.png", noisePNG.Bytes()),
 		"truncated PNG":     f.write(t, "cut.png", noisePNG.Bytes()[:40]),
 		"JPEG header only":  f.write(t, "head.jpg", []byte("\xff\xd8\xff\xe0garbage")),
@@ -307,6 +306,16 @@ func TestVerify_Garbage(t *testing.T) {
 				t.Errorf("exit %d (%v):\n%s", exitOf(err), err, out)
 			}
 		})
+	}
+	// No card, or a PDF instead of its QR: a mistake in the command, said
+	// as such, not a verdict on a card.
+	for name, c := range map[string]struct{ in, want string }{
+		"empty file": {f.write(t, "empty.txt", nil), "no card given"},
+		"a PDF":      {f.write(t, "card.pdf", []byte("%PDF-1.3\n%...")), "a PDF is not read"},
+	} {
+		if _, _, err := run(t, "verify", "--trust", f.trust, c.in); err == nil || exitOf(err) == exitInvalid || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
+		}
 	}
 	// A name with terminal escapes is shown without them.
 	hostile := f.issue(t, "Evil\x1b[2J\x1b[31mName\u202e", "")
