@@ -163,8 +163,12 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	}
 	last, err := l.Store.LastPosition(ctx)
 	l.Close()
-	if err != nil || last != ledger.Start {
+	if err != nil {
 		return err
+	}
+	if last != ledger.Start {
+		m.Log.Info("the ledger already holds events: --demo seeds nothing", "data", m.Config.DataDir, "last_position", uint64(last))
+		return nil
 	}
 	m.Log.Info("empty ledger: seeding a demo country first", "data", m.Config.DataDir)
 	_, err = m.runSeed(ctx, seed.Config{People: 2000, Seed: 1}, !isTerminal(m.Stderr))
