@@ -50,7 +50,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 			return nil
 		}
-		if err := enc.Encode(eventOf(e)); err != nil {
+		if err := enc.Encode(e.Export()); err != nil {
 			return nil // the client went away
 		}
 		if n++; n%flushEvery == 0 {

@@ -105,9 +105,9 @@ func (s *server) history(w http.ResponseWriter, r *http.Request) error {
 	if len(events) == 0 {
 		return notFound("no beneficiary " + id)
 	}
-	out := make([]eventView, len(events))
+	out := make([]ledger.Exported, len(events))
 	for i, e := range events {
-		out[i] = eventOf(e)
+		out[i] = e.Export()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"beneficiary_id": id, "events": out})
 	return nil

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"slices"
-	"time"
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/projections"
@@ -113,26 +111,6 @@ func sessionOf(s projections.Session) sessionView {
 			Administered: s.Administered[d]})
 	}
 	return v
-}
-
-// eventView is one event of the ledger as stored; personal fields in its
-// data are sealed. The same shape as `doseledger events --json`.
-type eventView struct {
-	Position   uint64          `json:"position"`
-	Stream     string          `json:"stream"`
-	Revision   uint64          `json:"revision"`
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Actor      string          `json:"actor"`
-	Schema     int             `json:"schema"`
-	Data       json.RawMessage `json:"data"`
-}
-
-func eventOf(e ledger.Event) eventView {
-	return eventView{Position: uint64(e.Position), Stream: e.Stream, Revision: uint64(e.Revision), ID: e.ID.String(),
-		Type: e.Type, RecordedAt: e.RecordedAt, OccurredAt: e.OccurredAt, Actor: e.Actor, Schema: e.Schema, Data: e.Data}
 }
 
 // listOf copies a list out of the read models, an absent one as empty,

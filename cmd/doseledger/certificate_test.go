@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/doseledger/doseledger/ledger"
 )
 
 // TestMain_CertificateThenVerify: on a seeded ledger, certificate issues
@@ -24,7 +26,7 @@ func TestMain_CertificateThenVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dose eventJSON
+	var dose ledger.Exported
 	if err := json.Unmarshal(bytes.TrimSpace([]byte(out)), &dose); err != nil {
 		t.Fatalf("%q: %v", out, err)
 	}

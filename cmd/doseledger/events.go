@@ -131,20 +131,6 @@ func lastOf(seq iter.Seq2[ledger.Event, error], n int) iter.Seq2[ledger.Event, e
 	}
 }
 
-// eventJSON is the machine form of an event, one per line.
-type eventJSON struct {
-	Position   uint64          `json:"position"`
-	Stream     string          `json:"stream"`
-	Revision   uint64          `json:"revision"`
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Actor      string          `json:"actor"`
-	Schema     int             `json:"schema"`
-	Data       json.RawMessage `json:"data"`
-}
-
 // eventPrinter prints events as NDJSON or as fixed-width rows, one at a
 // time, so that a long listing starts at once and stays aligned.
 type eventPrinter struct {
@@ -166,8 +152,7 @@ func newEventPrinter(m *Main, asJSON bool) *eventPrinter {
 
 func (p *eventPrinter) print(e ledger.Event) error {
 	if p.json != nil {
-		return p.json.Encode(eventJSON{uint64(e.Position), e.Stream, uint64(e.Revision), e.ID.String(), e.Type,
-			e.RecordedAt, e.OccurredAt, e.Actor, e.Schema, e.Data})
+		return p.json.Encode(e.Export())
 	}
 	const layout = "2006-01-02 15:04"
 	_, err := fmt.Fprintf(p.w, rowFormat, strconv.FormatUint(uint64(e.Position), 10), e.RecordedAt.In(ledger.India).Format(layout),

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doseledger/doseledger/ledger"
 )
 
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -44,9 +46,9 @@ func TestMain_SeedThenEvents(t *testing.T) {
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	n := 0
-	var first eventJSON
+	var first ledger.Exported
 	for sc.Scan() {
-		var e eventJSON
+		var e ledger.Exported
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -136,7 +138,7 @@ func TestMain_EventsTailAndMistakes(t *testing.T) {
 		t.Errorf("--tail 3:\n%s\nwant the last three of the log:\n%s", got, want)
 	}
 	// The last two events of the first person's stream, oldest first.
-	var first eventJSON
+	var first ledger.Exported
 	json.Unmarshal([]byte(lines[len(lines)/2]), &first)
 	st, _, err := run(t, "--data", dir, "events", "--json", "--stream", first.Stream)
 	if err != nil {

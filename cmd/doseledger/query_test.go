@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/projections"
 )
 
@@ -70,7 +71,7 @@ func TestMain_Queries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev eventJSON
+	var ev ledger.Exported
 	var sess struct {
 		SiteID string `json:"site_id"`
 		Date   string `json:"date"`
