@@ -165,8 +165,6 @@ func (m *Models) afterLoad() {
 	}
 }
 
-// Policies returns the vaccine policy history as the read models know it.
-func (m *Models) Policies() ledger.Policies { return m.policies.Clone() }
 
 // Dump writes every row of every model in a canonical order. Two builds
 // of the same events dump identically.

@@ -287,14 +287,6 @@ func (m *Models) PendingNotifications(now time.Time, limit int) []Notification {
 	return out
 }
 
-// Notification returns one outbox entry.
-func (m *Models) Notification(id string) (Notification, bool) {
-	n := m.outbox.get(id)
-	if n == nil {
-		return Notification{}, false
-	}
-	return *n, true
-}
 
 // Stats counts the rows of each read model.
 func (m *Models) Stats() map[string]int {
