@@ -165,7 +165,6 @@ func (m *Models) afterLoad() {
 	}
 }
 
-
 // Dump writes every row of every model in a canonical order. Two builds
 // of the same events dump identically.
 func (m *Models) Dump(w io.Writer) error {

@@ -287,7 +287,6 @@ func (m *Models) PendingNotifications(now time.Time, limit int) []Notification {
 	return out
 }
 
-
 // Stats counts the rows of each read model.
 func (m *Models) Stats() map[string]int {
 	out := map[string]int{}
