@@ -34,3 +34,36 @@ func TestRecordPassesOverRecordedAttempts(t *testing.T) {
 		t.Fatalf("record with attempt 1 taken: attempt %d, duplicate %v, %v; want attempt 2", attempt, res.Duplicate, err)
 	}
 }
+
+// A cancellation notice goes out however late until the session's day is
+// over; a reminder expires once its appointment begins; a due notice a
+// week after it was due.
+func TestStale(t *testing.T) {
+	at := func(s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, ledger.India)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	cancelled := Notification{Kind: NotifySessionCancelled, Date: "2021-05-10", SendAt: at("2021-05-01 10:00")}
+	reminder := Notification{Kind: NotifyAppointment, Date: "2021-05-10", Slot: "11:00-13:00", SendAt: at("2021-05-09 11:00")}
+	due := Notification{Kind: NotifyDoseDue, Date: "2021-05-10", SendAt: at("2021-05-10 09:00")}
+	for _, c := range []struct {
+		n    Notification
+		now  string
+		want bool
+	}{
+		{cancelled, "2021-05-08 10:00", false}, // a week late, the session still ahead
+		{cancelled, "2021-05-10 23:59", false},
+		{cancelled, "2021-05-11 00:01", true},
+		{reminder, "2021-05-10 10:59", false},
+		{reminder, "2021-05-10 11:01", true},
+		{due, "2021-05-16 09:00", false},
+		{due, "2021-05-17 09:01", true},
+	} {
+		if got := stale(c.n, at(c.now)); got != c.want {
+			t.Errorf("%s for %s at %s: stale %v, want %v", c.n.Kind, c.n.Date, c.now, got, c.want)
+		}
+	}
+}
