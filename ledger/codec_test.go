@@ -142,7 +142,8 @@ func TestNewProposed_RoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that no payload bytes make Decode panic.
+// FuzzDecode checks that no payload bytes make Decode panic, that
+// malformed JSON is refused, and that JSON decodes as encoding/json does.
 func FuzzDecode(f *testing.F) {
 	for _, p := range goldenPayloads() {
 		b, _ := json.Marshal(p)
@@ -155,10 +156,12 @@ func FuzzDecode(f *testing.F) {
 		if err == nil && p.EventType() != typ {
 			t.Fatalf("decoded %s as %s", typ, p.EventType())
 		}
-		// Stores hand Decode only well-formed JSON; on that, it must agree
-		// with encoding/json wherever encoding/json succeeds. (On invalid
-		// UTF-8 inside strings, which the ledger never writes, encoding/json
-		// substitutes U+FFFD and goccy keeps the bytes.)
+		if !json.Valid(data) && err == nil {
+			t.Fatalf("malformed JSON %q decoded without error", data)
+		}
+		// On JSON it must agree with encoding/json wherever encoding/json
+		// succeeds. (On invalid UTF-8 inside strings, which the ledger never
+		// writes, encoding/json substitutes U+FFFD and goccy keeps the bytes.)
 		if !json.Valid(data) || !utf8.Valid(data) || schema != 1 || !slices.Contains(ledger.EventTypes(), typ) {
 			return
 		}
