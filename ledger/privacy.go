@@ -159,6 +159,13 @@ func NormalizeMobile(s string) string {
 	return d
 }
 
+// ValidMobile reports whether s is a 10-digit Indian mobile number (after
+// NormalizeMobile), which starts with 6, 7, 8 or 9.
+func ValidMobile(s string) bool {
+	m := NormalizeMobile(s)
+	return len(m) == 10 && m[0] >= '6'
+}
+
 // NormalizeIDNumber upper-cases an ID number and drops spaces and dashes.
 func NormalizeIDNumber(s string) string {
 	var b strings.Builder

@@ -113,7 +113,7 @@ func validateField(field, v string) error {
 			return invalidf("birth_year %q is not a year", v)
 		}
 	case ledger.FieldMobile:
-		if !validMobile(v) {
+		if !ledger.ValidMobile(v) {
 			return invalidf("mobile %q is not a 10-digit Indian mobile number", v)
 		}
 	case ledger.FieldIDNumber:

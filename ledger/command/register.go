@@ -30,7 +30,7 @@ type Register struct {
 
 func (r *Register) validate(today string) error {
 	r.Name = strings.TrimSpace(r.Name)
-	if !validMobile(r.Mobile) {
+	if !ledger.ValidMobile(r.Mobile) {
 		return invalidf("mobile %q is not a 10-digit Indian mobile number", r.Mobile)
 	}
 	if r.Name == "" || len(r.Name) > 200 {
@@ -181,9 +181,6 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ledger.ErrInvalidCommand, fmt.Sprintf(format, args...))
 }
 
-// validMobile reports whether s is an Indian mobile number: ten digits,
-// the first 6 to 9, after NormalizeMobile.
-func validMobile(s string) bool {
-	m := ledger.NormalizeMobile(s)
-	return len(m) == 10 && m[0] >= '6'
-}
+// AccountOf returns the account a mobile number signs in to: the prefix of
+// the ids of the people registered under it.
+func (h *Handler) AccountOf(mobile string) string { return h.hasher.Account(mobile) }

@@ -1,0 +1,265 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/doseledger/doseledger/api/auth"
+)
+
+// outbox is a Sender that keeps the last code sent to each number.
+type outbox struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (o *outbox) SendOTP(_ context.Context, mobile, code string, _ time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.codes == nil {
+		o.codes = map[string]string{}
+	}
+	o.codes[mobile] = code
+	return nil
+}
+
+func (o *outbox) code(mobile string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.codes[mobile]
+}
+
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2021, 5, 1, 9, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+func account(mobile string) string   { return "ACCT" + mobile + "XY" }
+func newService(t *testing.T, c *clock) (*auth.Service, *outbox) {
+	t.Helper()
+	box := &outbox{}
+	dir, err := auth.OpenDirectory(filepath.Join(t.TempDir(), "staff.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Put(auth.Member{ID: "anita", Name: "Anita Rao", Mobile: "+91 90000 00001", Roles: []auth.Role{auth.Vaccinator}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.NewService(auth.Config{Sender: box, Account: account, Staff: dir, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, box
+}
+
+func TestSignIn_CitizenAndStaff(t *testing.T) {
+	c := newClock()
+	s, box := newService(t, c)
+	ctx := context.Background()
+
+	if _, err := s.SendOTP(ctx, "98765 43210", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	code := box.code("9876543210")
+	if len(code) != 6 {
+		t.Fatalf("code %q, want 6 digits", code)
+	}
+	p, tok, err := s.SignIn("+919876543210", code, auth.Citizen, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Role != auth.Citizen || p.ID != account("9876543210") || p.Actor() != "citizen:"+account("9876543210") {
+		t.Fatalf("principal %+v", p)
+	}
+	got, err := s.Tokens.Verify(tok.Value)
+	if err != nil || got != p {
+		t.Fatalf("Verify = %+v, %v; want %+v", got, err, p)
+	}
+	if !tok.Expires.Equal(c.Now().Add(auth.TTLs[auth.Citizen])) {
+		t.Errorf("expires %v", tok.Expires)
+	}
+	// A code is used once.
+	if _, _, err := s.SignIn("9876543210", code, auth.Citizen, "10.0.0.1"); !errors.Is(err, auth.ErrWrongOTP) {
+		t.Errorf("second use of a code: %v, want ErrWrongOTP", err)
+	}
+
+	// Staff sign in with the role the directory gives them, and no other.
+	s.SendOTP(ctx, "9000000001", "10.0.0.2")
+	p, _, err = s.SignIn("9000000001", box.code("9000000001"), auth.Vaccinator, "10.0.0.2")
+	if err != nil || p.Actor() != "vaccinator:anita" || p.Name != "Anita Rao" {
+		t.Fatalf("vaccinator sign-in: %+v, %v", p, err)
+	}
+	s.SendOTP(ctx, "9000000001", "10.0.0.2")
+	if _, _, err := s.SignIn("9000000001", box.code("9000000001"), auth.Official, "10.0.0.2"); !errors.Is(err, auth.ErrNotStaff) {
+		t.Errorf("a vaccinator asking to be an official: %v, want ErrNotStaff", err)
+	}
+	s.SendOTP(ctx, "9123456789", "10.0.0.3")
+	if _, _, err := s.SignIn("9123456789", box.code("9123456789"), auth.Admin, "10.0.0.3"); !errors.Is(err, auth.ErrNotStaff) {
+		t.Errorf("a citizen asking to be admin: %v, want ErrNotStaff", err)
+	}
+}
+
+func TestOTP_ExpiresAndBurnsAfterWrongGuesses(t *testing.T) {
+	c := newClock()
+	s, box := newService(t, c)
+	ctx := context.Background()
+
+	s.SendOTP(ctx, "9876543210", "a")
+	code := box.code("9876543210")
+	c.Add(auth.OTPLifetime + time.Second)
+	if _, _, err := s.SignIn("9876543210", code, auth.Citizen, "a"); !errors.Is(err, auth.ErrWrongOTP) {
+		t.Errorf("expired code: %v, want ErrWrongOTP", err)
+	}
+
+	s.SendOTP(ctx, "9876543210", "a")
+	code = box.code("9876543210")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	for i := 0; i < auth.MaxOTPAttempts; i++ {
+		if _, _, err := s.SignIn("9876543210", wrong, auth.Citizen, "a"); !errors.Is(err, auth.ErrWrongOTP) {
+			t.Fatalf("wrong code: %v", err)
+		}
+	}
+	if _, _, err := s.SignIn("9876543210", code, auth.Citizen, "a"); !errors.Is(err, auth.ErrWrongOTP) {
+		t.Errorf("right code after %d wrong ones: %v, want ErrWrongOTP (burnt)", auth.MaxOTPAttempts, err)
+	}
+}
+
+func TestOTP_RateLimits(t *testing.T) {
+	c := newClock()
+	s, _ := newService(t, c)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := s.SendOTP(ctx, "9876543210", "10.0.0.1"); err != nil {
+			t.Fatalf("OTP %d: %v", i+1, err)
+		}
+	}
+	_, err := s.SendOTP(ctx, "9876543210", "10.0.0.9")
+	var rl *auth.RateLimitError
+	if !errors.As(err, &rl) || !errors.Is(err, auth.ErrRateLimited) || rl.RetryAfter <= 0 || rl.RetryAfter > 5*time.Minute {
+		t.Fatalf("fourth OTP for one number: %v, want a rate limit with a retry-after", err)
+	}
+	c.Add(rl.RetryAfter)
+	if _, err := s.SendOTP(ctx, "9876543210", "10.0.0.1"); err != nil {
+		t.Errorf("after waiting: %v", err)
+	}
+
+	// One address trying many numbers is limited too.
+	var limited bool
+	for i := 0; i < 40; i++ {
+		mobile := "91234567" + string(rune('0'+i/10)) + string(rune('0'+i%10))
+		if _, err := s.SendOTP(ctx, mobile, "10.0.0.66"); errors.Is(err, auth.ErrRateLimited) {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("40 numbers from one address at once were not limited")
+	}
+
+	if _, err := s.SendOTP(ctx, "12345", "x"); err == nil || errors.Is(err, auth.ErrRateLimited) {
+		t.Errorf("a malformed number: %v, want a clear error", err)
+	}
+}
+
+func TestTokens_Refused(t *testing.T) {
+	c := newClock()
+	secret := []byte(strings.Repeat("k", auth.SecretLen))
+	tokens, _ := auth.NewTokens(secret, c.Now)
+	other, _ := auth.NewTokens([]byte(strings.Repeat("o", auth.SecretLen)), c.Now)
+	tok, err := tokens.Issue(auth.Principal{Role: auth.Official, ID: "ravi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := other.Issue(auth.Principal{Role: auth.Admin, ID: "ravi"})
+	parts := strings.Split(tok.Value, ".")
+	cases := map[string]string{
+		"empty":         "",
+		"garbage":       "not.a.token",
+		"other key":     forged.Value,
+		"alg none":      "eyJhbGciOiJub25lIn0." + parts[1] + ".",
+		"no signature":  parts[0] + "." + parts[1] + ".",
+		"huge":          strings.Repeat("a", 5000),
+		"tampered body": parts[0] + "." + parts[1][:len(parts[1])-2] + "xx." + parts[2],
+	}
+	for name, v := range cases {
+		if _, err := tokens.Verify(v); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("%s: %v, want ErrUnauthenticated", name, err)
+		}
+	}
+	c.Add(auth.TTLs[auth.Official] + time.Second)
+	if _, err := tokens.Verify(tok.Value); !errors.Is(err, auth.ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired token: %v", err)
+	}
+	if _, err := auth.NewTokens([]byte("short"), nil); err == nil {
+		t.Error("a short secret was accepted")
+	}
+}
+
+func TestPrincipal_Owns(t *testing.T) {
+	p := auth.Principal{Role: auth.Citizen, ID: "ABCDEFGHIJKLMNOP"}
+	for id, want := range map[string]bool{
+		"ABCDEFGHIJKLMNOP-1": true, "ABCDEFGHIJKLMNOP-4": true,
+		"ABCDEFGHIJKLMNOQ-1": false, "ABCDEFGHIJKLMNOP": false, "ABCDEFGHIJKLMNOP-12": false,
+	} {
+		if got := p.Owns(id); got != want {
+			t.Errorf("Owns(%s) = %v", id, got)
+		}
+	}
+	if (auth.Principal{Role: auth.Official, ID: "ABCDEFGHIJKLMNOP"}).Owns("ABCDEFGHIJKLMNOP-1") {
+		t.Error("an official owns a citizen's people")
+	}
+}
+
+func TestDirectory_SavesAndRefusesBadEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff.json")
+	d, _ := auth.OpenDirectory(path)
+	if err := d.Put(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official, auth.Auditor}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []auth.Member{
+		{ID: "Ravi K", Name: "x", Mobile: "9000000003", Roles: []auth.Role{auth.Official}},
+		{ID: "x", Name: "x", Mobile: "123", Roles: []auth.Role{auth.Official}},
+		{ID: "x", Name: "x", Mobile: "9000000003", Roles: []auth.Role{auth.Citizen}},
+		{ID: "x", Name: "x", Mobile: "9000000003", Roles: []auth.Role{"root"}},
+		{ID: "y", Name: "y", Mobile: "9000000002", Roles: []auth.Role{auth.Admin}}, // ravi's number
+	} {
+		if err := d.Put(bad); err == nil {
+			t.Errorf("Put(%+v) accepted", bad)
+		}
+	}
+	again, err := auth.OpenDirectory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := again.Lookup("+91-90000-00002", auth.Auditor); !ok || m.ID != "ravi" {
+		t.Errorf("after reopening: %+v %v", m, ok)
+	}
+	if len(again.Members()) != 1 {
+		t.Errorf("members %+v", again.Members())
+	}
+}
+
+func TestOpenSecret_MakesOnceAndKeeps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "api-token.secret")
+	a, err := auth.OpenSecret(path)
+	if err != nil || len(a) != auth.SecretLen {
+		t.Fatalf("%x %v", a, err)
+	}
+	b, err := auth.OpenSecret(path)
+	if err != nil || string(a) != string(b) {
+		t.Fatalf("second open gave another secret: %v", err)
+	}
+}
