@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
@@ -31,6 +32,12 @@ type Config struct {
 	// apply it before answering (default 2s). The write is durable either
 	// way; only a read straight after may not see it yet.
 	WriteWait time.Duration
+	// Auth signs callers in and checks their tokens. If nil, the API makes
+	// one with a random token secret (tokens die with the process), no
+	// staff, and OTPs written to Logger.
+	Auth *auth.Service
+	// AccessLog records who read whose record (default: Logger).
+	AccessLog *slog.Logger
 }
 
 // Defaults of Config.
@@ -42,10 +49,6 @@ const (
 	MaxBatch = 1000
 )
 
-// actor is who every write of this step is recorded as: there is no
-// authentication yet (see the package comment).
-const actor command.Actor = "api:unauthenticated"
-
 // server holds the API's dependencies; its methods are the endpoints.
 type server struct {
 	cfg   Config
@@ -53,6 +56,9 @@ type server struct {
 	store ledger.Store
 	proj  *projections.Projector
 	log   *slog.Logger
+	auth  *auth.Service
+	// access logs who read whose record.
+	access *slog.Logger
 	// asof admits one time-travel build at a time: each replays the log.
 	asof chan struct{}
 }
@@ -80,42 +86,66 @@ func New(cfg Config) http.Handler {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = DefaultWriteWait
 	}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = cfg.Logger
+	}
+	if cfg.Auth == nil {
+		a, err := auth.NewService(auth.Config{Sender: auth.LogSender{Logger: cfg.Logger}, Account: cfg.Handler.AccountOf, Now: cfg.Now})
+		if err != nil {
+			panic("api.New: " + err.Error()) // only a short secret fails, and this one is random
+		}
+		cfg.Auth = a
+	}
 	s := &server{cfg: cfg, h: cfg.Handler, store: cfg.Store, proj: cfg.Projector, log: cfg.Logger,
-		asof: make(chan struct{}, 1)}
+		auth: cfg.Auth, access: cfg.AccessLog, asof: make(chan struct{}, 1)}
 	return logRequests(s.log, s.routes())
 }
 
 // routes is every endpoint, in one place.
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.endpoint(fn)) }
+	handle := func(pattern string, a access, fn handlerFunc) {
+		mux.Handle(pattern, s.endpoint(s.authorize(a, fn)))
+	}
+	const (
+		citizen    = auth.Citizen
+		vaccinator = auth.Vaccinator
+		official   = auth.Official
+		auditor    = auth.Auditor
+	)
 
-	handle("GET /openapi.json", serveOpenAPI)
+	handle("GET /openapi.json", public, serveOpenAPI)
 
-	handle("POST /api/v1/beneficiaries", s.register)
-	handle("GET /api/v1/beneficiaries/{id}", s.beneficiary)
-	handle("GET /api/v1/beneficiaries/{id}/history", s.history)
+	handle("POST /api/v1/auth/otp", public, s.sendOTP)
+	handle("POST /api/v1/auth/token", public, s.signIn)
+	handle("GET /api/v1/me", signedIn, s.me)
 
-	handle("GET /api/v1/sessions", s.sessions)
-	handle("POST /api/v1/sessions", s.publishSession)
-	handle("POST /api/v1/sessions/{id}/cancel", s.cancelSession)
-	handle("GET /api/v1/sessions/{id}/due", s.due)
+	// A citizen registers and books for their own account's people only
+	// (checked in the handlers); a vaccinator registers walk-ins.
+	handle("POST /api/v1/beneficiaries", roles(citizen, vaccinator), s.register)
+	handle("GET /api/v1/beneficiaries/{id}", roles(citizen, vaccinator, official, auditor), s.beneficiary)
+	handle("GET /api/v1/beneficiaries/{id}/history", roles(citizen, official, auditor), s.history)
 
-	handle("POST /api/v1/bookings", s.book)
-	handle("POST /api/v1/bookings/cancel", s.cancelBooking)
-	handle("POST /api/v1/bookings/reschedule", s.reschedule)
+	handle("GET /api/v1/sessions", public, s.sessions)
+	handle("POST /api/v1/sessions", roles(official), s.publishSession)
+	handle("POST /api/v1/sessions/{id}/cancel", roles(official), s.cancelSession)
+	handle("GET /api/v1/sessions/{id}/due", roles(vaccinator, official), s.due)
 
-	handle("POST /api/v1/doses", s.recordDose)
-	handle("POST /api/v1/doses/batch", s.recordBatch)
-	handle("POST /api/v1/doses/{id}/void", s.voidDose)
+	handle("POST /api/v1/bookings", roles(citizen, official), s.book)
+	handle("POST /api/v1/bookings/cancel", roles(citizen, official), s.cancelBooking)
+	handle("POST /api/v1/bookings/reschedule", roles(citizen, official), s.reschedule)
 
-	handle("GET /api/v1/coverage", s.coverage)
-	handle("GET /api/v1/eligibility", s.eligibility)
-	handle("GET /api/v1/anomalies", s.anomalies)
-	handle("POST /api/v1/anomalies/{dose_event_id}/review", s.reviewAnomaly)
+	handle("POST /api/v1/doses", roles(vaccinator), s.recordDose)
+	handle("POST /api/v1/doses/batch", roles(vaccinator), s.recordBatch)
+	handle("POST /api/v1/doses/{id}/void", roles(official), s.voidDose)
 
-	handle("GET /api/v1/events", s.events)
-	handle("GET /api/v1/asof/coverage", s.asofCoverage)
+	handle("GET /api/v1/coverage", roles(official, auditor), s.coverage)
+	handle("GET /api/v1/eligibility", roles(vaccinator, official), s.eligibility)
+	handle("GET /api/v1/anomalies", roles(official, auditor), s.anomalies)
+	handle("POST /api/v1/anomalies/{dose_event_id}/review", roles(official), s.reviewAnomaly)
+
+	handle("GET /api/v1/events", roles(auditor), s.events)
+	handle("GET /api/v1/asof/coverage", roles(official, auditor), s.asofCoverage)
 
 	return jsonFallback(mux)
 }

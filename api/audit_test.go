@@ -80,7 +80,9 @@ func TestEvents_StreamedNotBuffered(t *testing.T) {
 		e.register(t)
 	}
 	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
-	e.api.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/events?limit=1000", nil))
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/events?limit=1000", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	e.api.ServeHTTP(w, req)
 	lines := bytes.Count(w.Body.Bytes(), []byte("\n"))
 	if lines != 151 {
 		t.Fatalf("%d lines, want 151", lines)

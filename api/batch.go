@@ -100,7 +100,7 @@ func (s *server) recordItem(r *http.Request, d doseRequest, decodeErr error) (do
 	if err != nil {
 		return refused(err)
 	}
-	res, err := s.h.RecordDose(r.Context(), rep, actor)
+	res, err := s.h.RecordDose(r.Context(), rep, actorOf(r))
 	if err != nil {
 		if ctxErr := r.Context().Err(); ctxErr != nil {
 			return doseResultView{}, ctxErr

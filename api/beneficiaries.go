@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
@@ -34,9 +35,14 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A citizen registers people under their own mobile number only.
+	if p := principal(r.Context()); p.Role == auth.Citizen && ledger.ValidMobile(req.Mobile) && s.h.AccountOf(req.Mobile) != p.ID {
+		return &Error{Status: http.StatusForbidden, Code: "forbidden",
+			Message: "register people under the mobile number you signed in with"}
+	}
 	id, err := s.h.Register(r.Context(), command.Register{RequestID: rid, Mobile: req.Mobile, Name: req.Name,
 		BirthDate: req.BirthDate, BirthYear: req.BirthYear, Gender: req.Gender, IDType: req.IDType,
-		IDNumber: req.IDNumber, State: req.State, District: req.District, Pincode: req.Pincode}, actor)
+		IDNumber: req.IDNumber, State: req.State, District: req.District, Pincode: req.Pincode}, actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -59,6 +65,9 @@ func beneficiaryID(r *http.Request) (string, error) {
 func (s *server) beneficiary(w http.ResponseWriter, r *http.Request) error {
 	id, err := beneficiaryID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.mayRead(r, id, "record"); err != nil {
 		return err
 	}
 	var (
@@ -90,6 +99,9 @@ func (s *server) beneficiary(w http.ResponseWriter, r *http.Request) error {
 func (s *server) history(w http.ResponseWriter, r *http.Request) error {
 	id, err := beneficiaryID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.mayRead(r, id, "history"); err != nil {
 		return err
 	}
 	var absorbed []string

@@ -25,8 +25,11 @@ func (s *server) book(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := mayActFor(r, req.BeneficiaryID); err != nil {
+		return err
+	}
 	a, err := s.h.Book(r.Context(), command.Book{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
-		SessionID: req.SessionID, Slot: req.Slot}, actor)
+		SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -56,7 +59,10 @@ func (s *server) cancelBooking(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.h.Cancel(r.Context(), command.Cancel{RequestID: rid, BeneficiaryID: req.BeneficiaryID, Reason: req.Reason}, actor); err != nil {
+	if err := mayActFor(r, req.BeneficiaryID); err != nil {
+		return err
+	}
+	if err := s.h.Cancel(r.Context(), command.Cancel{RequestID: rid, BeneficiaryID: req.BeneficiaryID, Reason: req.Reason}, actorOf(r)); err != nil {
 		return err
 	}
 	s.settleLast(r.Context())
@@ -82,8 +88,11 @@ func (s *server) reschedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := mayActFor(r, req.BeneficiaryID); err != nil {
+		return err
+	}
 	a, err := s.h.Reschedule(r.Context(), command.Reschedule{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
-		SessionID: req.SessionID, Slot: req.Slot}, actor)
+		SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
 	if err != nil {
 		return err
 	}

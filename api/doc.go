@@ -42,15 +42,25 @@
 // sees what was written. Every request is logged with log/slog: method,
 // path, status, bytes and duration.
 //
+// # Who may do what
+//
+// Callers sign in with a mobile number and a one-time password (package
+// auth) and send the token they get as "Authorization: Bearer <token>".
+// Each route names the roles that may call it (routes, in api.go, is the
+// one table; openapi.json says the same per operation); admins may call
+// everything, and sign-in, session search and the OpenAPI document are
+// public. A citizen reads, registers and books only for the people of
+// their own account, whose ids begin with the account their mobile number
+// signs in to. Every write is recorded with the caller as its actor
+// ("citizen:<account>", "vaccinator:<staff id>"). Staff reading a
+// person's record or history is logged to Config.AccessLog: who, whose,
+// what. No token, or a bad one, is 401; a role that may not, or a person
+// not of the caller's account, 403; too many OTPs or sign-in attempts,
+// 429 with Retry-After.
+//
 // # What does not exist yet
 //
-// There is NO AUTHENTICATION OR AUTHORISATION in this step: anyone who
-// can reach the port may register, book, record and void doses, and read
-// anyone's record, and every write is recorded with the actor
-// "api:unauthenticated". Do not expose it beyond a trusted network.
-// Sign-in with mobile and OTP, bearer tokens with roles, access logging
-// and rate limits come with the rest of issue 5, as do the web pages,
-// certificates and the verifier's endpoints (JWKS, CRLs, trust bundle),
-// disputes, corrections, walk-in registration by a vaccinator, lookup by
-// booking code, Prometheus metrics and the load test.
+// Certificate download for citizens, the verifier's endpoints (JWKS,
+// CRLs, trust bundle), disputes, corrections, lookup by booking code,
+// Prometheus metrics and the web pages come with the rest of issue 5.
 package api

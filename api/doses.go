@@ -95,7 +95,7 @@ func (s *server) recordDose(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.h.RecordDose(r.Context(), rep, actor)
+	res, err := s.h.RecordDose(r.Context(), rep, actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *server) voidDose(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.h.VoidDose(r.Context(), rid, req.BeneficiaryID, dose, req.Reason, actor); err != nil {
+	if err := s.h.VoidDose(r.Context(), rid, req.BeneficiaryID, dose, req.Reason, actorOf(r)); err != nil {
 		return err
 	}
 	s.settleLast(r.Context())

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/doseledger/doseledger/api"
+	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/ledger/command/commandtest"
@@ -117,6 +119,12 @@ type env struct {
 	clock *clock
 	logs  *syncBuffer
 	n     atomic.Int64 // people made, for distinct mobiles and IDs
+	// auth signs callers in; otps catches the codes it sends. token is
+	// sent with every request that has no Authorization header of its
+	// own: an admin's, so tests of what an endpoint does need not sign in.
+	auth  *auth.Service
+	otps  *otpBox
+	token string
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -166,7 +174,24 @@ func newEnv(tb testing.TB) *env {
 	})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.h, e.store, e.proj = h, store, proj
-	e.api = api.New(api.Config{Handler: h, Store: store, Projector: proj, Logger: log, Now: e.clock.Now})
+	e.otps = &otpBox{}
+	staff, err := auth.OpenDirectory(filepath.Join(tb.TempDir(), "staff.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range testStaff {
+		if err := staff.Put(m); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// Tokens and rate limits run on real time: the tests move the ledger's
+	// clock by days.
+	e.auth, err = auth.NewService(auth.Config{Sender: e.otps, Account: h.AccountOf, Staff: staff})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.token = e.tokenFor(tb, auth.Principal{Role: auth.Admin, ID: "root", Name: "Test Admin"})
+	e.api = api.New(api.Config{Handler: h, Store: store, Projector: proj, Logger: log, Now: e.clock.Now, Auth: e.auth})
 	e.srv = httptest.NewServer(e.api)
 	tb.Cleanup(e.srv.Close)
 	return e
@@ -218,6 +243,12 @@ func (e *env) do(tb testing.TB, method, path string, body any, want specWant, he
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
+		if _, ok := req.Header["Authorization"]; !ok && e.token != "" {
+			req.Header.Set("Authorization", "Bearer "+e.token)
+		}
+		if req.Header.Get("Authorization") == "none" {
+			req.Header.Del("Authorization")
+		}
 		return req
 	}
 
@@ -236,7 +267,7 @@ func (e *env) do(tb testing.TB, method, path string, body any, want specWant, he
 		exercised[route.Operation.OperationID] = true
 		exercisedMu.Unlock()
 		input = &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{MultiError: true}}
+			Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 		verr := openapi3filter.ValidateRequest(context.Background(), input)
 		if want == specValid && verr != nil {
 			tb.Fatalf("%s %s: request does not match openapi.json: %v", method, path, verr)
@@ -263,7 +294,7 @@ func (e *env) do(tb testing.TB, method, path string, body any, want specWant, he
 		return r
 	}
 	input.Request = build("http://localhost" + path) // the first was read
-	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 	ndjson := strings.HasPrefix(res.Header.Get("Content-Type"), "application/x-ndjson")
 	if ndjson {
 		opts.ExcludeResponseBody = true
@@ -367,3 +398,48 @@ func (r resp) message(tb testing.TB) string {
 	json.Unmarshal(r.body, &b)
 	return b.Error.Message
 }
+
+// testStaff is the staff directory of every test ledger.
+var testStaff = []auth.Member{
+	{ID: "anita", Name: "Anita Rao", Mobile: "9000000001", Roles: []auth.Role{auth.Vaccinator}},
+	{ID: "ravi", Name: "Ravi Kumar", Mobile: "9000000002", Roles: []auth.Role{auth.Official}},
+	{ID: "meera", Name: "Meera Iyer", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}},
+}
+
+// otpBox is the tests' Sender: it keeps the last code sent to a number.
+type otpBox struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (o *otpBox) SendOTP(_ context.Context, mobile, code string, _ time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.codes == nil {
+		o.codes = map[string]string{}
+	}
+	o.codes[mobile] = code
+	return nil
+}
+
+func (o *otpBox) code(mobile string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.codes[mobile]
+}
+
+// tokenFor mints a token for p without signing in.
+func (e *env) tokenFor(tb testing.TB, p auth.Principal) string {
+	tb.Helper()
+	tok, err := e.auth.Tokens.Issue(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok.Value
+}
+
+// bearer is the header pair do takes, for a request as someone else.
+func bearer(token string) []string { return []string{"Authorization", "Bearer " + token} }
+
+// anonymous is the header pair for a request with no token.
+var anonymous = []string{"Authorization", "none"}

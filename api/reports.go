@@ -131,7 +131,7 @@ func (s *server) reviewAnomaly(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no flagged dose " + dose.String())
 	}
 	if err := s.h.ReviewAnomaly(r.Context(), command.ReviewAnomaly{RequestID: rid, BeneficiaryID: who, DoseEvent: dose,
-		Decision: req.Decision, Note: req.Note}, actor); err != nil {
+		Decision: req.Decision, Note: req.Note}, actorOf(r)); err != nil {
 		return err
 	}
 	s.settleLast(r.Context())

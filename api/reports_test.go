@@ -106,7 +106,7 @@ func TestReports_AnomaliesAndReview(t *testing.T) {
 		t.Errorf("still open after review: %+v", a)
 	}
 	e.get(t, "/api/v1/anomalies?status=confirmed&kind=unbooked").decode(t, http.StatusOK, &a)
-	if len(a.Anomalies) != 1 || a.Anomalies[0].Note != "walk-in, checked the register" || a.Anomalies[0].ReviewedBy != "api:unauthenticated" {
+	if len(a.Anomalies) != 1 || a.Anomalies[0].Note != "walk-in, checked the register" || a.Anomalies[0].ReviewedBy != "admin:root" {
 		t.Errorf("confirmed %+v", a)
 	}
 	e.do(t, http.MethodPost, path, map[string]any{"decision": "maybe"}, specInvalid).mustError(t, http.StatusBadRequest, "invalid_input")

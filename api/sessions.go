@@ -53,7 +53,7 @@ func (s *server) publishSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.h.PublishSession(r.Context(), rid, ledger.SessionPublished{SiteID: req.SiteID, SiteName: req.SiteName,
 		State: req.State, District: req.District, Pincode: req.Pincode, Date: req.Date, Vaccine: req.Vaccine,
-		Capacity: req.Capacity, Slots: req.Slots}, actor)
+		Capacity: req.Capacity, Slots: req.Slots}, actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *server) cancelSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.h.CancelSession(r.Context(), rid, id, req.Reason, actor); err != nil {
+	if err := s.h.CancelSession(r.Context(), rid, id, req.Reason, actorOf(r)); err != nil {
 		return err
 	}
 	s.settleLast(r.Context())
