@@ -69,7 +69,9 @@ func TestAuth_CitizenManagesOwnAccountOnly(t *testing.T) {
 	e.do(t, http.MethodPost, "/api/v1/bookings", map[string]any{"beneficiary_id": ids[0], "session_id": sessionID}, specValid, citizen...).decode(t, http.StatusCreated, nil)
 	e.do(t, http.MethodPost, "/api/v1/bookings", map[string]any{"beneficiary_id": stranger, "session_id": sessionID}, specValid, citizen...).mustError(t, http.StatusForbidden, "forbidden")
 	e.do(t, http.MethodPost, "/api/v1/bookings/cancel", map[string]any{"beneficiary_id": stranger, "reason": "travel"}, specValid, citizen...).mustError(t, http.StatusForbidden, "forbidden")
-	var hist struct{ Events []struct{ Type, Actor string } }
+	var hist struct {
+		Events []struct{ Type, Actor string }
+	}
 	e.get(t, "/api/v1/beneficiaries/"+ids[0]+"/history").decode(t, http.StatusOK, &hist)
 	if last := hist.Events[len(hist.Events)-1]; last.Type != "AppointmentBooked" || last.Actor != me.Actor {
 		t.Errorf("last event %+v, want AppointmentBooked by %s", last, me.Actor)
@@ -116,7 +118,9 @@ func TestAuth_StaffRoles(t *testing.T) {
 	e.do(t, http.MethodGet, "/api/v1/events", nil, specValid, auditor...).decode(t, http.StatusOK, nil)
 	e.do(t, http.MethodPost, "/api/v1/doses", dose(reg.BeneficiaryID, 2, "2021-05-03", "S1"), specValid, auditor...).mustError(t, http.StatusForbidden, "forbidden")
 
-	var hist struct{ Events []struct{ Type, Actor string } }
+	var hist struct {
+		Events []struct{ Type, Actor string }
+	}
 	e.do(t, http.MethodGet, "/api/v1/beneficiaries/"+reg.BeneficiaryID+"/history", nil, specValid, auditor...).decode(t, http.StatusOK, &hist)
 	if len(hist.Events) != 2 || hist.Events[0].Actor != "vaccinator:anita" || hist.Events[1].Type != "DoseAdministered" || hist.Events[1].Actor != "vaccinator:anita" {
 		t.Errorf("history %+v, want a registration and a dose by vaccinator:anita", hist.Events)
