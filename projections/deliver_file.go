@@ -32,13 +32,29 @@ func (*FileDeliverer) Channel() string { return "outbox-file" }
 
 // Deliver implements Deliverer: the line is synced before it returns.
 func (d *FileDeliverer) Deliver(_ context.Context, n Notification, text string) error {
-	line, err := json.Marshal(struct {
+	return d.appendLine(struct {
 		At            time.Time `json:"at"`
 		ID            string    `json:"id"`
 		BeneficiaryID string    `json:"beneficiary_id"`
 		Kind          string    `json:"kind"`
 		Text          string    `json:"text"`
 	}{time.Now().UTC(), n.ID, n.BeneficiaryID, n.Kind, text})
+}
+
+// DeliverText appends a message that is not one of the outbox's
+// notifications, such as a sign-in code, addressed to a mobile number.
+func (d *FileDeliverer) DeliverText(kind, to, text string) error {
+	return d.appendLine(struct {
+		At   time.Time `json:"at"`
+		Kind string    `json:"kind"`
+		To   string    `json:"to"`
+		Text string    `json:"text"`
+	}{time.Now().UTC(), kind, to, text})
+}
+
+// appendLine writes v as one JSON line and syncs it.
+func (d *FileDeliverer) appendLine(v any) error {
+	line, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

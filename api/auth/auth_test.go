@@ -251,15 +251,3 @@ func TestDirectory_SavesAndRefusesBadEntries(t *testing.T) {
 		t.Errorf("members %+v", again.Members())
 	}
 }
-
-func TestOpenSecret_MakesOnceAndKeeps(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "keys", "api-token.secret")
-	a, err := auth.OpenSecret(path)
-	if err != nil || len(a) != auth.SecretLen {
-		t.Fatalf("%x %v", a, err)
-	}
-	b, err := auth.OpenSecret(path)
-	if err != nil || string(a) != string(b) {
-		t.Fatalf("second open gave another secret: %v", err)
-	}
-}

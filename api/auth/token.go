@@ -1,12 +1,8 @@
 package auth
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -124,33 +120,4 @@ func BearerToken(header string) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
-}
-
-// OpenSecret reads the token signing secret at path, creating it (random,
-// readable by its owner only) if it does not exist. Tokens survive a
-// restart; deleting the file signs everyone out.
-func OpenSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < SecretLen {
-			return nil, fmt.Errorf("token secret %s is %d bytes; it needs %d (delete it to make a new one)", path, len(b), SecretLen)
-		}
-		return b, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read token secret: %w", err)
-	}
-	b = make([]byte, SecretLen)
-	rand.Read(b)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create token secret: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return nil, fmt.Errorf("create token secret: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("create token secret: %w", err)
-	}
-	return b, nil
 }

@@ -59,6 +59,7 @@ Commands:
                reminders (--demo seeds an empty one first)
   seed         generate a synthetic country into an empty ledger
   events       print the first or last events of one stream or of the whole log
+  staff        list or add the staff who may sign in as vaccinator, official, auditor, admin
 
 Certificates:
   certificate  issue certificates from the ledger; a person's QR or PDF; publish keys
@@ -118,6 +119,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.seed(ctx, args)
 	case "events":
 		return m.events(ctx, args)
+	case "staff":
+		return m.staff(ctx, args)
 	case "verify":
 		return m.verify(ctx, args)
 	case "certificate":

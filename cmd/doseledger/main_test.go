@@ -74,7 +74,7 @@ func TestMain_Usage(t *testing.T) {
 	if !errors.Is(err, errUsage) || !strings.Contains(stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %v\n%s", err, stderr)
 	}
-	for _, cmd := range []string{"serve", "seed", "events", "verify", "certificate", "replay", "due", "eligible", "coverage", "anomalies", "history", "asof", "export"} {
+	for _, cmd := range []string{"serve", "seed", "events", "staff", "verify", "certificate", "replay", "due", "eligible", "coverage", "anomalies", "history", "asof", "export"} {
 		_, stderr, err := run(t, cmd, "--help")
 		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "Usage: doseledger "+cmd) {
 			t.Errorf("%s --help: %v\n%s", cmd, err, stderr)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/doseledger/doseledger/api"
+	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
@@ -20,8 +23,12 @@ import (
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo]\n\n"+
 		"Runs the server on the embedded store in the data directory: the JSON API\n"+
-		"under /api/v1 (described at /openapi.json), /healthz and /readyz. There is\n"+
-		"no authentication yet: serve it on a trusted network only. Pages come next.")
+		"under /api/v1 (described at /openapi.json), /healthz and /readyz.\n\n"+
+		"Everyone signs in with a mobile number and an OTP. No SMS gateway is\n"+
+		"configured: OTPs are written to the log and to data/outbox.ndjson. Staff\n"+
+		"roles come from data/staff.json (doseledger staff add); --demo adds one demo\n"+
+		"member of each role. Staff reads of a person's record are logged to\n"+
+		"data/access.ndjson.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people)")
 	if err := parse(fs, args); err != nil {
@@ -29,6 +36,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if *demo {
 		if err := m.seedDemo(ctx); err != nil {
+			return err
+		}
+		if err := m.seedDemoStaff(); err != nil {
 			return err
 		}
 	}
@@ -117,6 +127,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		<-notifyDone
 	}()
 
+	signin, accessLog, closeAccess, err := m.signIn(l, outbox)
+	if err != nil {
+		return err
+	}
+	defer closeAccess()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		last, err := l.Store.LastPosition(r.Context())
@@ -133,7 +149,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		w.Write([]byte("ready\n"))
 	})
 	// Everything else is the API, which answers in JSON, errors included.
-	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now}))
+	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now,
+		Auth: signin, AccessLog: accessLog}))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -141,7 +158,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	last, _ := l.Store.LastPosition(ctx)
 	m.Log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", m.Config.DataDir, "events", uint64(last))
-	m.Log.Warn("the API has no authentication yet: anyone who reaches this address may read and write the ledger")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -153,6 +169,50 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelShutdown()
 	return srv.Shutdown(shutdown)
+}
+
+// signIn makes the API's sign-in service: tokens signed with a secret of
+// the key store (so they outlive a restart), staff from data/staff.json,
+// and OTPs written to the log and the outbox file. It also opens the
+// access log, data/access.ndjson, where staff reads of a record go.
+func (m *Main) signIn(l *ledgerHandle, outbox *projections.FileDeliverer) (*auth.Service, *slog.Logger, func() error, error) {
+	secret, err := l.Keys.Secret("api-token", auth.SecretLen)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	staff, err := auth.OpenDirectory(m.staffPath())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(staff.Members()) == 0 {
+		m.Log.Warn("no staff in the directory: only citizens can sign in (doseledger staff add, or serve --demo)", "file", m.staffPath())
+	}
+	svc, err := auth.NewService(auth.Config{Secret: secret, Staff: staff, Account: l.Handler.AccountOf,
+		Sender: otpSender{log: auth.LogSender{Logger: m.Log}, outbox: outbox}})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(m.Config.DataDir, "access.ndjson"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open access log: %w", err)
+	}
+	return svc, slog.New(slog.NewJSONHandler(f, nil)), f.Close, nil
+}
+
+// otpSender delivers sign-in codes the way the server delivers reminders:
+// to the outbox file, and to the log so that a developer sees them.
+type otpSender struct {
+	log    auth.LogSender
+	outbox *projections.FileDeliverer
+}
+
+func (s otpSender) SendOTP(ctx context.Context, mobile, code string, expires time.Time) error {
+	text := fmt.Sprintf("%s is your doseledger sign-in code. It expires at %s. Do not share it.",
+		code, expires.In(ledger.India).Format("15:04"))
+	if err := s.outbox.DeliverText("otp", mobile, text); err != nil {
+		return err
+	}
+	return s.log.SendOTP(ctx, mobile, code, expires)
 }
 
 // seedDemo seeds a small country if the data directory holds no ledger.

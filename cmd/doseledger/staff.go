@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/doseledger/doseledger/api/auth"
+)
+
+// staffPath is the staff directory of the data directory.
+func (m *Main) staffPath() string { return filepath.Join(m.Config.DataDir, "staff.json") }
+
+func (m *Main) staff(_ context.Context, args []string) error {
+	fs := m.newFlags("staff", "staff list\n       staff add --id ID --name NAME --mobile NUMBER --role ROLE[,ROLE]\n\n"+
+		"Lists or changes who may sign in with a staff role (vaccinator, official,\n"+
+		"auditor, admin). Staff sign in like citizens, with their mobile number and\n"+
+		"an OTP, and ask for the role. The list is data/staff.json; a running server\n"+
+		"reads it when it starts.")
+	id := fs.String("id", "", "staff id, recorded on the events they write (lower case, digits, dashes)")
+	name := fs.String("name", "", "display name")
+	mobile := fs.String("mobile", "", "10-digit mobile number they sign in with")
+	roleList := fs.String("role", "", "comma-separated roles: vaccinator, official, auditor, admin")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if err := parse(fs, args); err != nil {
+			return err // --help, or a flag before the action
+		}
+		fs.Usage()
+		return errUsage
+	}
+	verb := args[0]
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	dir, err := auth.OpenDirectory(m.staffPath())
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tMOBILE\tROLES")
+		for _, s := range dir.Members() {
+			roles := make([]string, len(s.Roles))
+			for i, r := range s.Roles {
+				roles[i] = string(r)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.Name, s.Mobile, strings.Join(roles, ","))
+		}
+		return tw.Flush()
+	case "add":
+		var roles []auth.Role
+		for _, r := range strings.Split(*roleList, ",") {
+			role, err := auth.ParseRole(strings.TrimSpace(r))
+			if err != nil {
+				return err
+			}
+			roles = append(roles, role)
+		}
+		if err := dir.Put(auth.Member{ID: *id, Name: *name, Mobile: *mobile, Roles: roles}); err != nil {
+			return err
+		}
+		m.Log.Info("staff member saved", "id", *id, "roles", *roleList, "file", m.staffPath())
+		return nil
+	}
+	return fmt.Errorf("staff: unknown action %q (want list or add)", verb)
+}
+
+// demoStaff is who may sign in to a demo server, one of each role.
+var demoStaff = []auth.Member{
+	{ID: "demo-vaccinator", Name: "Anita Rao (demo vaccinator)", Mobile: "9000000001", Roles: []auth.Role{auth.Vaccinator}},
+	{ID: "demo-official", Name: "Ravi Kumar (demo official)", Mobile: "9000000002", Roles: []auth.Role{auth.Official}},
+	{ID: "demo-auditor", Name: "Meera Iyer (demo auditor)", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}},
+	{ID: "demo-admin", Name: "Demo Admin", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}},
+}
+
+// seedDemoStaff fills an empty staff directory with demoStaff.
+func (m *Main) seedDemoStaff() error {
+	dir, err := auth.OpenDirectory(m.staffPath())
+	if err != nil || len(dir.Members()) > 0 {
+		return err
+	}
+	for _, s := range demoStaff {
+		if err := dir.Put(s); err != nil {
+			return err
+		}
+		m.Log.Info("demo staff member: sign in with this number and the OTP from the log", "mobile", s.Mobile, "role", s.Roles[0])
+	}
+	return nil
+}
