@@ -60,6 +60,7 @@ Commands:
   seed         generate a synthetic country into an empty ledger
   events       print the first or last events of one stream or of the whole log
   staff        list or add the staff who may sign in as vaccinator, official, auditor, admin
+  import       record the doses of a paper register typed into CSV, with a report per row
 
 Certificates:
   certificate  issue certificates from the ledger; a person's QR or PDF; publish keys
@@ -121,6 +122,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.events(ctx, args)
 	case "staff":
 		return m.staff(ctx, args)
+	case "import":
+		return m.importRegister(ctx, args)
 	case "verify":
 		return m.verify(ctx, args)
 	case "certificate":
