@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/certs"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
@@ -41,9 +39,16 @@ type Config struct {
 	Auth *auth.Service
 	// AccessLog records who read whose record (default: Logger).
 	AccessLog *slog.Logger
-	// Metrics is the registry served at /metrics, with the API's own
-	// metrics added (default: a new registry).
-	Metrics *prometheus.Registry
+	// Keys is the certificate issuer's key ring, served to verifiers:
+	// /.well-known/jwks.json, /.well-known/crl/{kid}.json and
+	// /api/v1/trust-bundle (all public). If nil, those answer 404.
+	// IssuerURL, the iss of the cards, is then required; IssuerName is
+	// shown by verifiers (default DefaultIssuerName). TrustedIssuers are
+	// other issuers the trust bundle lists beside this one.
+	Keys           *certs.KeyRing
+	IssuerURL      string
+	IssuerName     string
+	TrustedIssuers []certs.TrustedIssuer
 }
 
 // Defaults of Config.
@@ -64,8 +69,7 @@ type server struct {
 	log   *slog.Logger
 	auth  *auth.Service
 	// access logs who read whose record.
-	access  *slog.Logger
-	metrics *metrics
+	access *slog.Logger
 	// asof admits one time-travel build at a time: each replays the log.
 	asof chan struct{}
 }
@@ -93,6 +97,9 @@ func New(cfg Config) http.Handler {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = DefaultWriteWait
 	}
+	if cfg.Keys != nil && cfg.IssuerURL == "" {
+		panic("api.New: Config has Keys but no IssuerURL")
+	}
 	if cfg.AccessLog == nil {
 		cfg.AccessLog = cfg.Logger
 	}
@@ -103,18 +110,8 @@ func New(cfg Config) http.Handler {
 		}
 		cfg.Auth = a
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = prometheus.NewRegistry()
-	}
 	s := &server{cfg: cfg, h: cfg.Handler, store: cfg.Store, proj: cfg.Projector, log: cfg.Logger,
 		auth: cfg.Auth, access: cfg.AccessLog, asof: make(chan struct{}, 1)}
-	s.metrics = newMetrics(cfg.Metrics, cfg.Projector, func() float64 {
-		last, err := cfg.Store.LastPosition(context.Background())
-		if err != nil {
-			return -1
-		}
-		return float64(last)
-	})
 	return logRequests(s.log, s.routes())
 }
 
@@ -122,7 +119,7 @@ func New(cfg Config) http.Handler {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, a access, fn handlerFunc) {
-		mux.Handle(pattern, s.metrics.instrument(pattern, s.endpoint(s.authorize(a, fn))))
+		mux.Handle(pattern, s.endpoint(s.authorize(a, fn)))
 	}
 	const (
 		citizen    = auth.Citizen
@@ -132,7 +129,11 @@ func (s *server) routes() http.Handler {
 	)
 
 	handle("GET /openapi.json", public, serveOpenAPI)
-	mux.Handle("GET /metrics", s.metrics.handler)
+
+	// What verifiers download, offline ones included (wellknown.go).
+	handle("GET /.well-known/jwks.json", public, s.jwks)
+	handle("GET /.well-known/crl/{file}", public, s.crl)
+	handle("GET /api/v1/trust-bundle", public, s.trustBundle)
 
 	handle("POST /api/v1/auth/otp", public, s.sendOTP)
 	handle("POST /api/v1/auth/token", public, s.signIn)
