@@ -175,8 +175,8 @@ func buildClaims(req Request) (*claims, error) {
 		return nil, invalidRequest("rid %q is not 1 to 24 base64url characters", req.RID)
 	}
 
-	entries := make([]entry, 0, 1+len(req.Doses))
-	entries = append(entries, entry{FullURL: "resource:0", Resource: resource{
+	entries := make([]*entry, 0, 1+len(req.Doses))
+	entries = append(entries, &entry{FullURL: "resource:0", Resource: resource{
 		ResourceType: "Patient",
 		Name:         []humanName{{Text: strings.TrimSpace(h.Name)}},
 		BirthDate:    h.BirthDate,
@@ -216,7 +216,7 @@ func buildClaims(req Request) (*claims, error) {
 		if d.Site != "" {
 			imm.Performer = []performer{{Actor: reference{Display: d.Site}}}
 		}
-		entries = append(entries, entry{FullURL: "resource:" + strconv.Itoa(i+1), Resource: imm})
+		entries = append(entries, &entry{FullURL: "resource:" + strconv.Itoa(i+1), Resource: imm})
 	}
 
 	c := &claims{
@@ -292,9 +292,12 @@ type subject struct {
 }
 
 type bundle struct {
-	ResourceType string  `json:"resourceType"`
-	Type         string  `json:"type"`
-	Entry        []entry `json:"entry"`
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	// Entry holds pointers: goccy decodes a slice of large structs by
+	// allocating and copying each element, a slice of pointers without
+	// the copies. A null entry is nil.
+	Entry []*entry `json:"entry"`
 }
 
 type entry struct {
@@ -374,10 +377,10 @@ func (n *numericDate) UnmarshalJSON(b []byte) error {
 // refers to another patient.
 func (c *claims) holderAndDoses() (Holder, []Dose, error) {
 	b := &c.VC.CredentialSubject.FHIRBundle
-	if b.ResourceType != "Bundle" || len(b.Entry) == 0 || b.Entry[0].Resource.ResourceType != "Patient" {
+	if b.ResourceType != "Bundle" || len(b.Entry) == 0 || b.Entry[0] == nil || b.Entry[0].Resource.ResourceType != "Patient" {
 		return Holder{}, nil, malformed("fhirBundle does not start with a Patient")
 	}
-	patient := &b.Entry[0]
+	patient := b.Entry[0]
 	h := Holder{BirthDate: patient.Resource.BirthDate}
 	if len(patient.Resource.Name) > 0 {
 		n := patient.Resource.Name[0]
@@ -394,6 +397,9 @@ func (c *claims) holderAndDoses() (Holder, []Dose, error) {
 		doses = make([]Dose, 0, len(b.Entry)-1)
 	}
 	for i := 1; i < len(b.Entry); i++ {
+		if b.Entry[i] == nil {
+			continue // null, like an entry of no known type
+		}
 		r := &b.Entry[i].Resource
 		if r.ResourceType != "Immunization" {
 			continue

@@ -65,6 +65,12 @@ type TrustList struct {
 	// keys indexes every key by kid. A kid is its key's thumbprint, so
 	// one kid is one key, though several issuers may list it.
 	keys map[string]*trustedKey
+	// headers maps the base64url protected headers a card signed by a
+	// trusted key usually has, {"alg":"ES256","zip":"DEF","kid":…} with
+	// its members in any order and no white space, to the key's kid. A
+	// header found here needs neither base64 nor JSON decoding: its bytes
+	// are what decoding would have read. Any other header is decoded.
+	headers map[string]string
 }
 
 type trustedKey struct {
@@ -101,7 +107,7 @@ type trustedCRL struct {
 // listed twice, a CRL that is malformed, listed twice for one key, for a
 // key the issuer does not list, or without its download time.
 func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
-	t := &TrustList{issuers: make(map[string]*issuer, len(issuers)), keys: map[string]*trustedKey{}}
+	t := &TrustList{issuers: make(map[string]*issuer, len(issuers)), keys: map[string]*trustedKey{}, headers: map[string]string{}}
 	for _, ti := range issuers {
 		if err := checkIssuer(ti.ISS); err != nil {
 			return nil, fmt.Errorf("%w: trust list: %v", ErrMalformed, err)
@@ -143,6 +149,9 @@ func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 			if tk == nil {
 				tk = &trustedKey{pub: pub}
 				t.keys[kid] = tk
+				for _, h := range plainHeaders(kid) {
+					t.headers[h] = kid
+				}
 			}
 			if !slices.Contains(tk.issuers, is) {
 				tk.issuers = append(tk.issuers, is)
@@ -313,6 +322,30 @@ func (t *TrustList) key(kid string) *trustedKey {
 		return nil
 	}
 	return t.keys[kid]
+}
+
+// headerKID returns the kid of a base64url protected header that is one
+// of the plain ES256, DEF headers of a trusted key, and whether it is.
+func (t *TrustList) headerKID(b64Header []byte) (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	kid, ok := t.headers[string(b64Header)]
+	return kid, ok
+}
+
+// plainHeaders returns the base64url forms of the protected header
+// {"alg":"ES256","zip":"DEF","kid":kid} with its three members in each
+// order: jwx writes them sorted, the specification's examples zip first.
+func plainHeaders(kid string) []string {
+	k, _ := json.Marshal(kid)
+	members := [3]string{`"alg":"ES256"`, `"zip":"DEF"`, `"kid":` + string(k)}
+	var out []string
+	for _, o := range [6][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
+		h := "{" + members[o[0]] + "," + members[o[1]] + "," + members[o[2]] + "}"
+		out = append(out, b64.EncodeToString([]byte(h)))
+	}
+	return out
 }
 
 // issuer returns the issuer iss among those that list the key, or nil.

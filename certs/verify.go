@@ -2,7 +2,6 @@ package certs
 
 import (
 	"bytes"
-	"compress/flate"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -18,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
+	"github.com/klauspost/compress/flate"
 )
 
 // Limits on what a Verifier reads. Inputs over them are refused with
@@ -248,13 +248,17 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 		sc.decoded = make([]byte, need)
 	}
 	buf := sc.decoded[:cap(sc.decoded)]
-	n, err := b64.Decode(buf, token[:dot1])
-	if err != nil {
-		return fail(r, malformed("JWS header is not base64url"))
-	}
-	h, err := decodeHeader(buf[:n])
-	if err != nil {
-		return fail(r, malformed("JWS header: %v", err))
+	h := jwsHeader{Alg: "ES256", Zip: "DEF"}
+	if kid, ok := v.trust.headerKID(token[:dot1]); ok {
+		h.Kid = kid
+	} else {
+		n, err := b64.Decode(buf, token[:dot1])
+		if err != nil {
+			return fail(r, malformed("JWS header is not base64url"))
+		}
+		if h, err = decodeHeader(buf[:n]); err != nil {
+			return fail(r, malformed("JWS header: %v", err))
+		}
 	}
 	r.KeyID = h.Kid
 	switch {
@@ -267,7 +271,7 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 	case h.Kid == "":
 		return fail(r, malformed("JWS header has no kid"))
 	}
-	n, err = b64.Decode(buf, token[dot1+1:dot2])
+	n, err := b64.Decode(buf, token[dot1+1:dot2])
 	if err != nil || n == 0 {
 		return fail(r, malformed("JWS payload is empty or not base64url"))
 	}

@@ -230,6 +230,9 @@ func TestVerify_Forged(t *testing.T) {
 		b := c["vc"].(map[string]any)["credentialSubject"].(map[string]any)["fhirBundle"].(map[string]any)
 		b["entry"] = b["entry"].([]any)[1:]
 	})
+	nullPatient := f.claims(t, func(c map[string]any) {
+		c["vc"].(map[string]any)["credentialSubject"].(map[string]any)["fhirBundle"].(map[string]any)["entry"].([]any)[0] = nil
+	})
 	future := f.claims(t, func(c map[string]any) { c["nbf"] = float64(fixedTime.AddDate(0, 2, 0).Unix()) + 0.5 })
 	expired := f.claims(t, func(c map[string]any) { c["exp"] = float64(fixedTime.AddDate(0, 0, 7).Unix()) + 0.25 })
 	bomb := MustDeflate(t, append(append([]byte(`{"iss":"`+testIssuer+`","pad":"`), bytes.Repeat([]byte{'A'}, 10<<20)...), `"}`...))
@@ -271,6 +274,7 @@ func TestVerify_Forged(t *testing.T) {
 		{"no nbf", MustHandSign(t, f.key, f.hdr, MustDeflate(t, noNbf)), certs.ErrMalformed},
 		{"not a health card", MustHandSign(t, f.key, f.hdr, MustDeflate(t, notHealthCard)), certs.ErrMalformed},
 		{"no Patient", MustHandSign(t, f.key, f.hdr, MustDeflate(t, noPatient)), certs.ErrMalformed},
+		{"Patient entry null", MustHandSign(t, f.key, f.hdr, MustDeflate(t, nullPatient)), certs.ErrMalformed},
 		{"payload not JSON", MustHandSign(t, f.key, f.hdr, MustDeflate(t, []byte("iss=me"))), certs.ErrMalformed},
 		{"nbf a string", MustHandSign(t, f.key, f.hdr, MustDeflate(t, []byte(`{"iss":"`+testIssuer+`","nbf":"1650535200"}`))), certs.ErrMalformed},
 		{"two parts", unsigned, certs.ErrMalformed},
@@ -569,5 +573,26 @@ func TestVerify_SpecExampleRevoked(t *testing.T) {
 	r, err = certs.NewVerifier(MustTrust(t, ti), &certs.VerifyOptions{Now: clock(specNow)}).Verify(qr)
 	if !errors.Is(err, certs.ErrRevoked) || r.Verdict != certs.Revoked || r.RID != "MKyCxh7p6uQ" {
 		t.Errorf("example 00 on its CRL: %s rid %s: %v", r.Verdict, r.RID, err)
+	}
+}
+
+// TestVerify_HeaderForms: a trusted key's card verifies whatever the order
+// of its header members and with white space in the header, whether the
+// verifier finds the header among the forms it knows or decodes it.
+func TestVerify_HeaderForms(t *testing.T) {
+	f := newForgery(t)
+	v := certs.NewVerifier(MustTrust(t, MustTrustedIssuer(t, testIssuer, f.signer)), &certs.VerifyOptions{Now: clock(fixedTime)})
+	kid := `"kid":"` + f.kid + `"`
+	for _, hdr := range []string{
+		`{"alg":"ES256",` + kid + `,"zip":"DEF"}`,
+		`{"zip":"DEF","alg":"ES256",` + kid + `}`,
+		`{` + kid + `,"zip":"DEF","alg":"ES256"}`,
+		`{ "alg": "ES256", "zip": "DEF", ` + kid + ` }`,
+		`{"alg":"ES256","zip":"DEF",` + kid + `,"typ":"JWT"}`,
+	} {
+		r, err := v.Verify([]byte(MustHandSign(t, f.key, hdr, MustDeflate(t, f.payload))))
+		if err != nil || r.Verdict != certs.Valid || r.KeyID != f.kid {
+			t.Errorf("header %s: verdict %s kid %q: %v", hdr, r.Verdict, r.KeyID, err)
+		}
 	}
 }
