@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/certs"
@@ -39,6 +42,9 @@ type Config struct {
 	Auth *auth.Service
 	// AccessLog records who read whose record (default: Logger).
 	AccessLog *slog.Logger
+	// Metrics is the registry served at /metrics, with the API's own
+	// metrics added (default: a new registry).
+	Metrics *prometheus.Registry
 	// Keys is the certificate issuer's key ring, served to verifiers:
 	// /.well-known/jwks.json, /.well-known/crl/{kid}.json and
 	// /api/v1/trust-bundle (all public). If nil, those answer 404.
@@ -69,7 +75,8 @@ type server struct {
 	log   *slog.Logger
 	auth  *auth.Service
 	// access logs who read whose record.
-	access *slog.Logger
+	access  *slog.Logger
+	metrics *metrics
 	// asof admits one time-travel build at a time: each replays the log.
 	asof chan struct{}
 }
@@ -110,8 +117,18 @@ func New(cfg Config) http.Handler {
 		}
 		cfg.Auth = a
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
 	s := &server{cfg: cfg, h: cfg.Handler, store: cfg.Store, proj: cfg.Projector, log: cfg.Logger,
 		auth: cfg.Auth, access: cfg.AccessLog, asof: make(chan struct{}, 1)}
+	s.metrics = newMetrics(cfg.Metrics, cfg.Projector, func() float64 {
+		last, err := cfg.Store.LastPosition(context.Background())
+		if err != nil {
+			return -1
+		}
+		return float64(last)
+	})
 	return logRequests(s.log, s.routes())
 }
 
@@ -119,7 +136,7 @@ func New(cfg Config) http.Handler {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, a access, fn handlerFunc) {
-		mux.Handle(pattern, s.endpoint(s.authorize(a, fn)))
+		mux.Handle(pattern, s.metrics.instrument(pattern, s.endpoint(s.authorize(a, fn))))
 	}
 	const (
 		citizen    = auth.Citizen
@@ -129,6 +146,7 @@ func (s *server) routes() http.Handler {
 	)
 
 	handle("GET /openapi.json", public, serveOpenAPI)
+	mux.Handle("GET /metrics", s.metrics.handler)
 
 	// What verifiers download, offline ones included (wellknown.go).
 	handle("GET /.well-known/jwks.json", public, s.jwks)
