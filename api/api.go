@@ -42,6 +42,9 @@ type Config struct {
 	Auth *auth.Service
 	// AccessLog records who read whose record (default: Logger).
 	AccessLog *slog.Logger
+	// Certificates gives people's certificates in force, for download
+	// (normally the server's *issuance.Issuer); if nil, there are none.
+	Certificates Certificates
 	// Metrics is the registry served at /metrics, with the API's own
 	// metrics added (default: a new registry).
 	Metrics *prometheus.Registry
@@ -162,6 +165,10 @@ func (s *server) routes() http.Handler {
 	handle("POST /api/v1/beneficiaries", roles(citizen, vaccinator), s.register)
 	handle("GET /api/v1/beneficiaries/{id}", roles(citizen, vaccinator, official, auditor), s.beneficiary)
 	handle("GET /api/v1/beneficiaries/{id}/history", roles(citizen, official, auditor), s.history)
+	handle("GET /api/v1/beneficiaries/{id}/certificate", roles(citizen, vaccinator, official), s.certificateJSON)
+	handle("GET /api/v1/beneficiaries/{id}/certificate.pdf", roles(citizen, vaccinator, official), s.certificatePDF)
+	handle("GET /api/v1/beneficiaries/{id}/certificate.png", roles(citizen, vaccinator, official), s.certificateQR)
+	handle("GET /api/v1/beneficiaries/{id}/certificate.smart-health-card", roles(citizen, vaccinator, official), s.certificateFile)
 
 	handle("GET /api/v1/sessions", public, s.sessions)
 	handle("POST /api/v1/sessions", roles(official), s.publishSession)

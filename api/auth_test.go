@@ -122,7 +122,8 @@ func TestAuth_StaffRoles(t *testing.T) {
 		Events []struct{ Type, Actor string }
 	}
 	e.do(t, http.MethodGet, "/api/v1/beneficiaries/"+reg.BeneficiaryID+"/history", nil, specValid, auditor...).decode(t, http.StatusOK, &hist)
-	if len(hist.Events) != 2 || hist.Events[0].Actor != "vaccinator:anita" || hist.Events[1].Type != "DoseAdministered" || hist.Events[1].Actor != "vaccinator:anita" {
+	// (The certificate issuer's CertificateIssued may follow.)
+	if len(hist.Events) < 2 || hist.Events[0].Actor != "vaccinator:anita" || hist.Events[1].Type != "DoseAdministered" || hist.Events[1].Actor != "vaccinator:anita" {
 		t.Errorf("history %+v, want a registration and a dose by vaccinator:anita", hist.Events)
 	}
 	// Staff reading a person's record is logged, with who and whose.

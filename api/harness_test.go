@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ import (
 
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/certs"
+	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/ledger/command/commandtest"
@@ -47,6 +50,11 @@ var (
 	exercisedMu sync.Mutex
 	exercised   = map[string]bool{}
 )
+
+// A .smart-health-card file is JSON under its own media type.
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/smart-health-card", openapi3filter.JSONBodyDecoder)
+}
 
 func loadSpec(tb testing.TB) (*openapi3.T, routers.Router) {
 	tb.Helper()
@@ -125,6 +133,9 @@ type env struct {
 	auth  *auth.Service
 	otps  *otpBox
 	token string
+	// issuer keeps certificates current, as the server's does.
+	issuer *issuance.Issuer
+	ring   *certs.KeyRing
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -191,7 +202,9 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	e.token = e.tokenFor(tb, auth.Principal{Role: auth.Admin, ID: "root", Name: "Test Admin"})
-	e.api = api.New(api.Config{Handler: h, Store: store, Projector: proj, Logger: log, Now: e.clock.Now, Auth: e.auth})
+	e.issuer, e.ring = startIssuer(tb, store, h, e.clock.Now)
+	e.api = api.New(api.Config{Handler: h, Store: store, Projector: proj, Logger: log, Now: e.clock.Now, Auth: e.auth,
+		Certificates: e.issuer})
 	e.srv = httptest.NewServer(e.api)
 	tb.Cleanup(e.srv.Close)
 	return e
@@ -443,3 +456,34 @@ func bearer(token string) []string { return []string{"Authorization", "Bearer " 
 
 // anonymous is the header pair for a request with no token.
 var anonymous = []string{"Authorization", "none"}
+
+// startIssuer runs a certificate issuer over the test ledger with a key
+// ring kept in memory, until the test ends.
+func startIssuer(tb testing.TB, store ledger.Store, h *command.Handler, now func() time.Time) (*issuance.Issuer, *certs.KeyRing) {
+	tb.Helper()
+	ring, err := certs.OpenKeyRing("", &certs.KeyRingOptions{Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := ring.Rotate(); err != nil {
+		tb.Fatal(err)
+	}
+	is, err := issuance.New(issuance.Config{Store: store, People: h, Ring: ring, Issuer: testIssuerURL, Now: now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- is.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			tb.Errorf("issuer: %v", err)
+		}
+	})
+	return is, ring
+}
+
+// testIssuerURL is the iss of the test ledger's certificates.
+const testIssuerURL = "https://issuer.test.example"

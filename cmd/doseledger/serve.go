@@ -150,7 +150,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	})
 	// Everything else is the API, which answers in JSON, errors included.
 	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now,
-		Auth: signin, AccessLog: accessLog}))
+		Auth: signin, AccessLog: accessLog, Certificates: issuer}))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
