@@ -174,6 +174,7 @@ func (s *server) routes() http.Handler {
 	handle("POST /api/v1/sessions", roles(official), s.publishSession)
 	handle("POST /api/v1/sessions/{id}/cancel", roles(official), s.cancelSession)
 	handle("GET /api/v1/sessions/{id}/due", roles(vaccinator, official), s.due)
+	handle("GET /api/v1/sessions/{id}/bookings/{code}", roles(vaccinator, official), s.bookingByCode)
 
 	handle("POST /api/v1/bookings", roles(citizen, official), s.book)
 	handle("POST /api/v1/bookings/cancel", roles(citizen, official), s.cancelBooking)

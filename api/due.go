@@ -75,3 +75,43 @@ func acceptsCSV(r *http.Request) bool {
 	}
 	return false
 }
+
+// bookingByCode: GET /api/v1/sessions/{id}/bookings/{code}, the
+// vaccinator's lookup of the person in front of them by the 4-digit code
+// they were given when they booked: the due-list entry and the name, to
+// check against their photo ID. The read of the name is logged.
+func (s *server) bookingByCode(w http.ResponseWriter, r *http.Request) error {
+	id, code := r.PathValue("id"), r.PathValue("code")
+	site, date, ok := splitSessionID(id)
+	if !ok {
+		return notFound("no session " + id + " (a session id is the site id, a dash and the date as YYYYMMDD)")
+	}
+	if len(code) != 4 || strings.Trim(code, "0123456789") != "" {
+		return badRequest("invalid_input", "a booking code is 4 digits, got "+strconv.Quote(code))
+	}
+	var (
+		entry projections.DueEntry
+		found bool
+	)
+	s.proj.View(func(m *projections.Models) {
+		sc := m.Schedule(site, date, s.today())
+		for _, e := range sc.Due {
+			if e.Code == code {
+				entry, found = e, true
+				return
+			}
+		}
+	})
+	if !found {
+		return notFound("no booking with code " + code + " in session " + id)
+	}
+	if err := s.mayRead(r, entry.BeneficiaryID, "booking lookup"); err != nil {
+		return err
+	}
+	personal, err := s.h.Personal(r.Context(), entry.BeneficiaryID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "booking": entry, "name": personal.Name})
+	return nil
+}

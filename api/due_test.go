@@ -5,7 +5,10 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/doseledger/doseledger/api/auth"
 )
 
 type dueOut struct {
@@ -71,4 +74,37 @@ func TestDue_JSONAndCSV(t *testing.T) {
 	e.get(t, "/api/v1/sessions/WB-KOL-0404-20210502/due").mustError(t, http.StatusNotFound, "not_found")
 	e.get(t, "/api/v1/sessions/garbage/due").mustError(t, http.StatusNotFound, "not_found")
 	e.do(t, http.MethodGet, "/api/v1/sessions/"+s+"/due?format=xml", nil, specInvalid).mustError(t, http.StatusBadRequest, "invalid_query")
+}
+
+func TestBookingByCode(t *testing.T) {
+	e := newEnv(t)
+	sessionID := e.publish(t, "S1", "2021-05-03")
+	id := e.register(t)
+	b := e.book(t, id, sessionID)
+	vaccinator := bearer(e.tokenFor(t, auth.Principal{Role: auth.Vaccinator, ID: "anita", Name: "Anita Rao"}))
+
+	var out struct {
+		SessionID string `json:"session_id"`
+		Name      string
+		Booking   struct {
+			BeneficiaryID string `json:"beneficiary_id"`
+			Dose          int
+			Code          string
+		}
+	}
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+b.Code, nil, specValid, vaccinator...).decode(t, http.StatusOK, &out)
+	if out.Booking.BeneficiaryID != id || out.Booking.Code != b.Code || out.Booking.Dose != 1 || !strings.HasPrefix(out.Name, "Asha Kumari") {
+		t.Fatalf("lookup %+v", out)
+	}
+	if !strings.Contains(e.logs.String(), `"what":"booking lookup"`) {
+		t.Error("the lookup was not logged")
+	}
+	wrong := "0000"
+	if b.Code == wrong {
+		wrong = "0001"
+	}
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+wrong, nil, specValid, vaccinator...).mustError(t, http.StatusNotFound, "not_found")
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/12a4", nil, specInvalid, vaccinator...).mustError(t, http.StatusBadRequest, "invalid_input")
+	citizen := bearer(e.tokenFor(t, auth.Principal{Role: auth.Citizen, ID: strings.Split(id, "-")[0]}))
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+b.Code, nil, specValid, citizen...).mustError(t, http.StatusForbidden, "forbidden")
 }
