@@ -61,6 +61,8 @@ Commands:
   events       print the first or last events of one stream or of the whole log
   staff        list or add the staff who may sign in as vaccinator, official, auditor, admin
   import       record the doses of a paper register typed into CSV, with a report per row
+  loadtest     run the server on a scratch ledger and measure it over HTTP: a booking race, a
+               registration burst
 
 Certificates:
   certificate  issue certificates from the ledger; a person's QR or PDF; publish keys
@@ -124,6 +126,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.staff(ctx, args)
 	case "import":
 		return m.importRegister(ctx, args)
+	case "loadtest":
+		return m.loadtest(ctx, args)
 	case "verify":
 		return m.verify(ctx, args)
 	case "certificate":

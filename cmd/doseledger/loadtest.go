@@ -1,0 +1,658 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/ledger"
+)
+
+const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
+         [--cpuprofile FILE] [--mutexprofile FILE] [--keep]
+
+Starts the real server (the same serve: API, read models, duplicate finder,
+certificate issuer, notifier) on a new embedded ledger in a temporary
+directory, listening on loopback, and drives it over HTTP from this process:
+
+ 1. A booking race: a session with --booked + --seats seats of which --booked
+    are taken already; --clients people, each a citizen with their own token
+    and connection, ask for the last --seats at the same moment. Exactly
+    --seats must be booked, every other client must get 409 session_full, and
+    the session's stream in the ledger must hold exactly its capacity.
+ 2. A registration burst: --registrations people registered by --concurrency
+    clients at once, each request a citizen's own, reporting requests/s and
+    latency (p50, p99, max, measured by the client from sending the request
+    to reading the whole answer). After the server has shut down, every
+    beneficiary id it acknowledged is read back from the ledger.
+
+The load generator shares this machine's cores with the server. The server
+logs every request, as serve does, to server.log in the directory. Exit
+status 1 if any check fails.`
+
+// loadConfig is what a load test does.
+type loadConfig struct {
+	Clients, Seats, Booked     int
+	Registrations, Concurrency int
+	CPUProfile                 string // profile of the registration burst, if set
+	MutexProfile               string // where the burst waits on locks, if set
+	Dir                        string // the server's data directory; removed afterwards unless Keep
+	Keep                       bool
+}
+
+// latency summarises request latencies.
+type latency struct {
+	P50, P99, Max time.Duration
+}
+
+func summarize(ds []time.Duration) latency {
+	if len(ds) == 0 {
+		return latency{}
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	rank := func(p float64) time.Duration { // nearest rank
+		i := int(p*float64(len(ds))+0.999999) - 1
+		return ds[min(max(i, 0), len(ds)-1)]
+	}
+	return latency{P50: rank(0.50), P99: rank(0.99), Max: ds[len(ds)-1]}
+}
+
+func (l latency) String() string {
+	return fmt.Sprintf("p50 %s, p99 %s, max %s", roundLatency(l.P50), roundLatency(l.P99), roundLatency(l.Max))
+}
+
+func roundLatency(d time.Duration) time.Duration {
+	if d < 10*time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+// loadReport is what a load test measured and checked.
+type loadReport struct {
+	SessionID      string
+	Capacity       int
+	Booked         int            // bookings answered 201 in the race
+	Refusals       map[string]int // the race's other answers, by status and error code
+	TakenAPI       int            // seats taken, as the API's session list says
+	TakenLedger    int            // seats reserved less released, in the session's stream
+	RaceLatency    latency
+	RaceElapsed    time.Duration
+	Registered     int // registrations answered 201 in the burst
+	Failed         int
+	FirstFailure   string
+	BurstElapsed   time.Duration
+	BurstLatency   latency
+	Durable        int // acknowledged ids found in the ledger after shutdown
+	Events         ledger.Position
+	SetupElapsed   time.Duration
+	ServerLogBytes int64
+}
+
+// Problems lists every check the run failed.
+func (r loadReport) Problems(cfg loadConfig) []string {
+	var p []string
+	if r.Booked != cfg.Seats {
+		p = append(p, fmt.Sprintf("%d clients booked the last %d seats", r.Booked, cfg.Seats))
+	}
+	for k, n := range r.Refusals {
+		if k != "409 session_full" {
+			p = append(p, fmt.Sprintf("%d race answers were %s, not 201 or 409 session_full", n, k))
+		}
+	}
+	if r.TakenAPI != r.Capacity || r.TakenLedger != r.Capacity {
+		p = append(p, fmt.Sprintf("the session of %d seats has %d taken by the API, %d in the ledger", r.Capacity, r.TakenAPI, r.TakenLedger))
+	}
+	if r.Failed > 0 {
+		p = append(p, fmt.Sprintf("%d registrations failed; the first: %s", r.Failed, r.FirstFailure))
+	}
+	if r.Durable != r.Registered {
+		p = append(p, fmt.Sprintf("only %d of %d acknowledged registrations are in the ledger", r.Durable, r.Registered))
+	}
+	return p
+}
+
+func (m *Main) loadtest(ctx context.Context, args []string) error {
+	fs := m.newFlags("loadtest", loadtestUsage)
+	cfg := loadConfig{}
+	fs.IntVar(&cfg.Clients, "clients", 2000, "clients racing for the last seats")
+	fs.IntVar(&cfg.Seats, "seats", 100, "seats left when the race starts")
+	fs.IntVar(&cfg.Booked, "booked", 400, "seats of the session taken before the race")
+	fs.IntVar(&cfg.Registrations, "registrations", 100000, "registrations in the burst")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "clients registering at once in the burst")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
+	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
+	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case cfg.Clients < 1 || cfg.Seats < 1 || cfg.Booked < 0 || cfg.Booked+cfg.Seats > ledger.MaxCapacity:
+		return fmt.Errorf("--clients and --seats must be at least 1, and --booked + --seats at most %d", ledger.MaxCapacity)
+	case cfg.Registrations < 0 || cfg.Concurrency < 1:
+		return fmt.Errorf("--registrations must be 0 or more and --concurrency at least 1")
+	case cfg.Clients+cfg.Booked+cfg.Registrations > 90_000_000:
+		return fmt.Errorf("too many people for the load test's mobile numbers")
+	}
+	dir, err := os.MkdirTemp("", "doseledger-loadtest-")
+	if err != nil {
+		return err
+	}
+	cfg.Dir = dir
+	if cfg.Keep {
+		m.Log.Info("the load test's ledger is kept", "dir", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	rep, err := m.runLoadtest(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m.printLoadReport(cfg, rep)
+	if p := rep.Problems(cfg); len(p) > 0 {
+		return fmt.Errorf("load test failed: %s", strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
+	w := m.Stdout
+	fmt.Fprintf(w, "setup: %s people registered and %s seats booked through the API in %s\n",
+		humanCount(uint64(cfg.Clients+cfg.Booked)), humanCount(uint64(cfg.Booked)), r.SetupElapsed.Round(time.Millisecond))
+	refusals := make([]string, 0, len(r.Refusals))
+	for _, k := range slices.Sorted(maps.Keys(r.Refusals)) {
+		refusals = append(refusals, fmt.Sprintf("%s %s", humanCount(uint64(r.Refusals[k])), k))
+	}
+	fmt.Fprintf(w, "booking race: %s clients for the last %s of %s seats of %s\n",
+		humanCount(uint64(cfg.Clients)), humanCount(uint64(cfg.Seats)), humanCount(uint64(r.Capacity)), r.SessionID)
+	fmt.Fprintf(w, "  answers: %s booked (201), %s\n", humanCount(uint64(r.Booked)), strings.Join(refusals, ", "))
+	fmt.Fprintf(w, "  seats taken: %s by the API, %s in the ledger, of %s\n",
+		humanCount(uint64(r.TakenAPI)), humanCount(uint64(r.TakenLedger)), humanCount(uint64(r.Capacity)))
+	fmt.Fprintf(w, "  all answered in %s; latency %s\n", r.RaceElapsed.Round(time.Millisecond), r.RaceLatency)
+	if cfg.Registrations > 0 {
+		rate := float64(r.Registered) / max(r.BurstElapsed.Seconds(), 1e-9)
+		fmt.Fprintf(w, "registration burst: %s registrations from %s clients in %s: %s/s\n",
+			humanCount(uint64(cfg.Registrations)), humanCount(uint64(cfg.Concurrency)), r.BurstElapsed.Round(time.Millisecond),
+			humanCount(uint64(rate)))
+		fmt.Fprintf(w, "  latency %s; %s failed\n", r.BurstLatency, humanCount(uint64(r.Failed)))
+		fmt.Fprintf(w, "  durable: %s of %s acknowledged ids read back from the ledger after shutdown\n",
+			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)))
+	}
+	fmt.Fprintf(w, "ledger: %s events; server log %s bytes\n", humanCount(uint64(r.Events)), humanCount(uint64(r.ServerLogBytes)))
+}
+
+// loadClient talks to the server under test.
+type loadClient struct {
+	base string
+	http *http.Client
+}
+
+// post sends a JSON body with a bearer token and returns the status, the
+// error code of an error answer, and the answer decoded into out.
+func (c *loadClient) post(ctx context.Context, path, token string, body any, out any) (int, string, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return c.do(req, out)
+}
+
+func (c *loadClient) get(ctx context.Context, path string, out any) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	return c.do(req, out)
+}
+
+func (c *loadClient) do(req *http.Request, out any) (int, string, error) {
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, "", err
+	}
+	if res.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		json.Unmarshal(body, &e)
+		return res.StatusCode, e.Error.Code + ": " + e.Error.Message, nil
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return res.StatusCode, "", fmt.Errorf("%s %s answered %d with %q: %w", req.Method, req.URL.Path, res.StatusCode, clip(string(body), 200), err)
+		}
+	}
+	return res.StatusCode, "", nil
+}
+
+// loadPerson is a citizen of the load test: their registration request
+// and the token of their mobile number's account.
+type loadPerson struct {
+	register map[string]any
+	token    string
+	id       string // beneficiary id, once registered
+}
+
+const loadVaccine = "Covishield"
+
+// runLoadtest runs both parts against a server on cfg.Dir.
+func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, error) {
+	rep := loadReport{Refusals: map[string]int{}}
+	setupStart := time.Now()
+
+	// The ledger starts with the vaccine's policy, and the people's tokens
+	// are minted with the server's own token secret, as sign-in would.
+	people, official, err := m.prepareLoadLedger(ctx, cfg)
+	if err != nil {
+		return rep, err
+	}
+
+	// The server, as serve runs it, logging to a file.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return rep, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logPath := filepath.Join(cfg.Dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return rep, err
+	}
+	defer logFile.Close()
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	served := make(chan error, 1)
+	go func() {
+		served <- NewMain(io.Discard, logFile).Run(srvCtx, []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr})
+	}()
+	serverStopped := false
+	stop := func() error {
+		if serverStopped {
+			return nil
+		}
+		serverStopped = true
+		stopServer()
+		return <-served
+	}
+	defer stop()
+
+	transport := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: max(cfg.Clients, cfg.Concurrency) + 16,
+		IdleConnTimeout: time.Minute, DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	c := &loadClient{base: "http://" + addr, http: &http.Client{Transport: transport, Timeout: 2 * time.Minute}}
+	if err := waitHealthy(ctx, c, served); err != nil {
+		return rep, err
+	}
+
+	// A session two days ahead, with --booked seats taken before the race.
+	date := ledger.DateOf(time.Now().AddDate(0, 0, 2))
+	rep.Capacity = cfg.Booked + cfg.Seats
+	var sess struct {
+		ID string `json:"id"`
+	}
+	code, msg, err := c.post(ctx, "/api/v1/sessions", official, map[string]any{
+		"site_id": "MH-PUN-0001", "site_name": "Medical College Pune 1", "state": "Maharashtra", "district": "Pune",
+		"pincode": "411001", "date": date, "vaccine": loadVaccine, "capacity": map[string]int{"1": rep.Capacity},
+		"slots": []string{"09:00-13:00", "13:00-17:00"}}, &sess)
+	if err != nil || code != http.StatusCreated {
+		return rep, fmt.Errorf("publish the session: %d %s %v", code, msg, err)
+	}
+	rep.SessionID = sess.ID
+	racers := people[:cfg.Booked+cfg.Clients]
+	if err := parallel(ctx, 64, len(racers), func(i int) error {
+		return registerOne(ctx, c, &racers[i])
+	}); err != nil {
+		return rep, fmt.Errorf("register the race's people: %w", err)
+	}
+	if err := parallel(ctx, 64, cfg.Booked, func(i int) error {
+		code, msg, err := c.post(ctx, "/api/v1/bookings", racers[i].token,
+			map[string]any{"beneficiary_id": racers[i].id, "session_id": sess.ID}, nil)
+		if err == nil && code != http.StatusCreated {
+			err = fmt.Errorf("%d %s", code, msg)
+		}
+		return err
+	}); err != nil {
+		return rep, fmt.Errorf("book the first %d seats: %w", cfg.Booked, err)
+	}
+	rep.SetupElapsed = time.Since(setupStart)
+
+	// The race. Every client has a connection open before the start, so
+	// that the race is for seats, not for TCP handshakes.
+	clients := racers[cfg.Booked:]
+	if err := parallel(ctx, len(clients), len(clients), func(int) error {
+		code, _, err := c.get(ctx, "/readyz", nil)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("readyz answered %d", code)
+		}
+		return err
+	}); err != nil {
+		return rep, fmt.Errorf("open the race's connections: %w", err)
+	}
+	type answer struct {
+		code    int
+		msg     string
+		elapsed time.Duration
+		err     error
+	}
+	answers := make([]answer, len(clients))
+	startGun := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			<-startGun
+			t := time.Now()
+			code, msg, err := c.post(ctx, "/api/v1/bookings", clients[i].token,
+				map[string]any{"beneficiary_id": clients[i].id, "session_id": sess.ID}, nil)
+			answers[i] = answer{code, msg, time.Since(t), err}
+		})
+	}
+	raceStart := time.Now()
+	close(startGun)
+	wg.Wait()
+	rep.RaceElapsed = time.Since(raceStart)
+	lat := make([]time.Duration, 0, len(answers))
+	for _, a := range answers {
+		lat = append(lat, a.elapsed)
+		switch {
+		case a.err != nil:
+			rep.Refusals["transport error: "+a.err.Error()]++
+		case a.code == http.StatusCreated:
+			rep.Booked++
+		default:
+			code, _, _ := strings.Cut(a.msg, ":")
+			rep.Refusals[fmt.Sprintf("%d %s", a.code, code)]++
+		}
+	}
+	rep.RaceLatency = summarize(lat)
+	var list struct {
+		Sessions []struct {
+			ID    string `json:"id"`
+			Seats []struct {
+				Dose, Capacity, Taken int
+			} `json:"seats"`
+		} `json:"sessions"`
+	}
+	if code, msg, err := c.get(ctx, "/api/v1/sessions?district=Pune&date="+date, &list); err != nil || code != http.StatusOK {
+		return rep, fmt.Errorf("list sessions: %d %s %v", code, msg, err)
+	}
+	for _, s := range list.Sessions {
+		for _, seat := range s.Seats {
+			if s.ID == sess.ID && seat.Dose == 1 {
+				rep.TakenAPI = seat.Taken
+			}
+		}
+	}
+
+	// The burst.
+	burst := people[cfg.Booked+cfg.Clients:]
+	var (
+		next      atomic.Int64
+		failMu    sync.Mutex // guards Registered, Failed and FirstFailure
+		perClient = make([][]time.Duration, cfg.Concurrency)
+	)
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return rep, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.MutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+	}
+	burstStart := time.Now()
+	for w := range cfg.Concurrency {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(burst) || ctx.Err() != nil {
+					return
+				}
+				t := time.Now()
+				err := registerOne(ctx, c, &burst[i])
+				perClient[w] = append(perClient[w], time.Since(t))
+				failMu.Lock()
+				if err == nil {
+					rep.Registered++
+				} else {
+					if rep.Failed == 0 {
+						rep.FirstFailure = err.Error()
+					}
+					rep.Failed++
+				}
+				failMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	rep.BurstElapsed = time.Since(burstStart)
+	if cfg.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if cfg.MutexProfile != "" {
+		runtime.SetMutexProfileFraction(0)
+		if err := writeProfile("mutex", cfg.MutexProfile); err != nil {
+			return rep, err
+		}
+	}
+	rep.BurstLatency = summarize(slices.Concat(perClient...))
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+
+	// Shut the server down, then read back what it acknowledged.
+	transport.CloseIdleConnections()
+	if err := stop(); err != nil {
+		return rep, fmt.Errorf("the server stopped with an error: %w", err)
+	}
+	if st, err := os.Stat(logPath); err == nil {
+		rep.ServerLogBytes = st.Size()
+	}
+	return rep, m.readBack(ctx, cfg, burst, &rep)
+}
+
+// prepareLoadLedger creates the ledger in cfg.Dir with the vaccine's
+// policy, and returns every person of the test with their token, and an
+// official's token.
+func (m *Main) prepareLoadLedger(ctx context.Context, cfg loadConfig) ([]loadPerson, string, error) {
+	sm := &Main{Stdout: io.Discard, Stderr: io.Discard, Config: Config{DataDir: cfg.Dir}, Log: slog.New(slog.DiscardHandler)}
+	l, err := sm.openLedger(time.Now)
+	if err != nil {
+		return nil, "", err
+	}
+	defer l.Close()
+	if err := l.Handler.SetPolicy(ctx, uuid.New(), ledger.DefaultPolicy(loadVaccine, "2021-01-16"), "official:loadtest"); err != nil {
+		return nil, "", err
+	}
+	// serve signs tokens with this secret of the key store (signIn).
+	secret, err := l.Keys.Secret("api-token", auth.SecretLen)
+	if err != nil {
+		return nil, "", err
+	}
+	tokens, err := auth.NewTokens(secret, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	official, err := tokens.Issue(auth.Principal{Role: auth.Official, ID: "loadtest", Name: "Load test"})
+	if err != nil {
+		return nil, "", err
+	}
+	people := make([]loadPerson, cfg.Booked+cfg.Clients+cfg.Registrations)
+	err = parallel(ctx, 4, len(people), func(i int) error {
+		mobile := fmt.Sprintf("9%09d", i)
+		tok, err := tokens.Issue(auth.Principal{Role: auth.Citizen, ID: l.Handler.AccountOf(mobile)})
+		if err != nil {
+			return err
+		}
+		people[i] = loadPerson{token: tok.Value, register: map[string]any{
+			"request_id": uuid.NewString(), "mobile": mobile, "name": fmt.Sprintf("Load Test Person %d", i),
+			"birth_date": fmt.Sprintf("%d-%02d-%02d", 1940+i%60, 1+i%12, 1+i%28), "gender": []string{"F", "M", "O"}[i%3],
+			"id_type": "aadhaar", "id_number": fmt.Sprintf("5%011d", i), "state": "Maharashtra", "district": "Pune",
+			"pincode": "411001"}}
+		return nil
+	})
+	return people, official.Value, err
+}
+
+// registerOne registers p through the API and keeps their id.
+func registerOne(ctx context.Context, c *loadClient, p *loadPerson) error {
+	var out struct {
+		BeneficiaryID string `json:"beneficiary_id"`
+	}
+	code, msg, err := c.post(ctx, "/api/v1/beneficiaries", p.token, p.register, &out)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusCreated || !ledger.ValidBeneficiaryID(out.BeneficiaryID) {
+		return fmt.Errorf("register answered %d %s", code, msg)
+	}
+	p.id = out.BeneficiaryID
+	return nil
+}
+
+// readBack opens the ledger the server left and counts the acknowledged
+// registrations in it, and the session's seats.
+func (m *Main) readBack(ctx context.Context, cfg loadConfig, burst []loadPerson, rep *loadReport) error {
+	sm := &Main{Stdout: io.Discard, Stderr: io.Discard, Config: Config{DataDir: cfg.Dir}, Log: slog.New(slog.DiscardHandler)}
+	l, err := sm.openLedger(time.Now)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if rep.Events, err = l.Store.LastPosition(ctx); err != nil {
+		return err
+	}
+	for _, p := range burst {
+		if p.id == "" {
+			continue
+		}
+		for e, err := range l.Store.ReadStream(ctx, ledger.BeneficiaryStream(p.id), ledger.ReadOptions{Max: 1}) {
+			if err != nil {
+				return err
+			}
+			if r, err := ledger.Decode(e); err == nil {
+				if reg, ok := r.(*ledger.BeneficiaryRegistered); ok && reg.BeneficiaryID == p.id {
+					rep.Durable++
+				}
+			}
+		}
+	}
+	for e, err := range l.Store.ReadStream(ctx, ledger.SessionStream(rep.SessionID), ledger.ReadOptions{}) {
+		if err != nil {
+			return err
+		}
+		p, err := ledger.Decode(e)
+		if err != nil {
+			return err
+		}
+		switch p.(type) {
+		case *ledger.SeatReserved:
+			rep.TakenLedger++
+		case *ledger.SeatReleased:
+			rep.TakenLedger--
+		}
+	}
+	return nil
+}
+
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// waitHealthy waits for the server to answer /healthz, or to fail.
+func waitHealthy(ctx context.Context, c *loadClient, served <-chan error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, _, err := c.get(ctx, "/healthz", nil)
+		if err == nil && code == http.StatusOK {
+			return nil
+		}
+		select {
+		case err := <-served:
+			return fmt.Errorf("the server stopped before answering: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the server did not answer /healthz within a minute")
+		}
+	}
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines and returns the
+// first error.
+func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex // guards first
+		first error
+		wg    sync.WaitGroup
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoadtest_RaceAndBurst runs the load test small enough for the race
+// detector: 300 clients for the last 20 seats, and a burst of 400
+// registrations. It checks what the load test checks — exactly the seats
+// left are booked, every other client is told session_full, the ledger
+// holds the session's capacity, every acknowledged registration is
+// durable — and never how fast: rates are for BENCHMARKS.md.
+func TestLoadtest_RaceAndBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and makes about 1,000 requests")
+	}
+	cfg := loadConfig{Clients: 300, Seats: 20, Booked: 30, Registrations: 400, Concurrency: 32, Dir: t.TempDir()}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	rep, err := m.runLoadtest(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Problems(cfg); len(p) > 0 {
+		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
+	}
+	if rep.Booked != 20 || rep.Refusals["409 session_full"] != 280 || len(rep.Refusals) != 1 {
+		t.Errorf("race: %d booked, refusals %v; want 20 booked and 280 session_full", rep.Booked, rep.Refusals)
+	}
+	if rep.Capacity != 50 || rep.TakenAPI != 50 || rep.TakenLedger != 50 {
+		t.Errorf("session of %d seats: %d taken by the API, %d in the ledger; want 50 of 50", rep.Capacity, rep.TakenAPI, rep.TakenLedger)
+	}
+	if rep.Registered != 400 || rep.Durable != 400 || rep.Failed != 0 {
+		t.Errorf("burst: %d registered, %d durable, %d failed (%s); want 400, 400, 0", rep.Registered, rep.Durable, rep.Failed, rep.FirstFailure)
+	}
+	if rep.BurstLatency.P50 <= 0 || rep.BurstLatency.P50 > rep.BurstLatency.P99 || rep.BurstLatency.P99 > rep.BurstLatency.Max {
+		t.Errorf("latencies out of order: %+v", rep.BurstLatency)
+	}
+	if rep.ServerLogBytes == 0 {
+		t.Error("the server logged nothing to server.log")
+	}
+}
+
+// TestLoadtest_Problems checks that a run that overbooks, refuses
+// wrongly or loses a registration is reported as failed.
+func TestLoadtest_Problems(t *testing.T) {
+	cfg := loadConfig{Seats: 10}
+	good := loadReport{Capacity: 15, Booked: 10, Refusals: map[string]int{"409 session_full": 5}, TakenAPI: 15, TakenLedger: 15,
+		Registered: 7, Durable: 7}
+	if p := good.Problems(cfg); len(p) != 0 {
+		t.Fatalf("a good run has problems: %v", p)
+	}
+	for name, bad := range map[string]func(*loadReport){
+		"overbooked":    func(r *loadReport) { r.Booked, r.TakenLedger = 11, 16 },
+		"wrong refusal": func(r *loadReport) { r.Refusals = map[string]int{"500 internal": 1} },
+		"api count":     func(r *loadReport) { r.TakenAPI = 14 },
+		"lost":          func(r *loadReport) { r.Durable = 6 },
+		"failed":        func(r *loadReport) { r.Failed = 1 },
+	} {
+		r := good
+		bad(&r)
+		if len(r.Problems(cfg)) == 0 {
+			t.Errorf("%s: no problem reported", name)
+		}
+	}
+	if d := summarize(nil); d != (latency{}) {
+		t.Errorf("summarize(nil) = %+v", d)
+	}
+	if l := summarize([]time.Duration{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}); l.P50 != 5 || l.P99 != 10 || l.Max != 10 {
+		t.Errorf("summarize 1..10 = %+v, want p50 5, p99 10, max 10", l)
+	}
+}
+
+func TestLoadtest_Flags(t *testing.T) {
+	_, stderr, err := run(t, "loadtest", "--help")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "Usage: doseledger loadtest") {
+		t.Errorf("loadtest --help: %v\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "loadtest", "--seats", "0"); err == nil {
+		t.Error("--seats 0 was accepted")
+	}
+}
