@@ -15,6 +15,7 @@ import (
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
+	"github.com/doseledger/doseledger/ledger/esdbstore"
 	"github.com/doseledger/doseledger/ledger/keystore"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 	"github.com/doseledger/doseledger/projections"
@@ -27,7 +28,11 @@ var errUsage = errors.New("usage")
 // Config is the configuration shared by every subcommand, from flags and
 // then the environment.
 type Config struct {
-	DataDir  string
+	DataDir string
+	// Store is where the events are kept: empty for the embedded store in
+	// DataDir/events, or an EventStoreDB (KurrentDB) connection string,
+	// esdb://, esdb+discover://, kurrentdb:// or kurrentdb+discover://.
+	Store    string
 	LogLevel slog.Level
 	LogJSON  bool
 }
@@ -82,6 +87,9 @@ Global flags:
   --data DIR        data directory (default ./data; env DOSELEDGER_DATA)
   --log-level LVL   debug, info, warn or error (default info; env DOSELEDGER_LOG_LEVEL)
   --log-json        write logs as JSON (env DOSELEDGER_LOG_JSON=1)
+  --store URL       keep events in EventStoreDB/KurrentDB (esdb://HOST:2113?tls=false,
+                    kurrentdb+discover://…) instead of the embedded store in DATA/events;
+                    keys and read models stay in DATA (env DOSELEDGER_STORE)
 
 Run 'doseledger <command> --help' for a command's flags.
 `
@@ -94,13 +102,17 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	data := fs.String("data", envOr("DOSELEDGER_DATA", "data"), "")
 	level := fs.String("log-level", envOr("DOSELEDGER_LOG_LEVEL", "info"), "")
 	logJSON := fs.Bool("log-json", os.Getenv("DOSELEDGER_LOG_JSON") == "1", "")
+	store := fs.String("store", os.Getenv("DOSELEDGER_STORE"), "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage // the flag package printed what was wrong
 	}
-	m.Config = Config{DataDir: *data, LogJSON: *logJSON}
+	m.Config = Config{DataDir: *data, Store: *store, LogJSON: *logJSON}
+	if err := checkStoreURL(m.Config.Store); err != nil {
+		return err
+	}
 	if err := m.Config.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)
 	}
@@ -191,7 +203,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 // ledgerHandle is an opened ledger: the event store, the key store and the
 // command handler over them.
 type ledgerHandle struct {
-	Store   *pebblestore.Store
+	Store   ledger.Store
 	Keys    *keystore.Store
 	Handler *command.Handler
 }
@@ -204,6 +216,9 @@ func (l *ledgerHandle) Close() error {
 // a command that reads would otherwise create an empty one there and
 // answer "nothing", as if the ledger were empty.
 func (m *Main) requireLedger() error {
+	if m.Config.Store != "" {
+		return nil // EventStoreDB: an empty ledger there is still the ledger
+	}
 	if _, err := os.Stat(filepath.Join(m.Config.DataDir, "events")); err != nil {
 		return fmt.Errorf("no ledger in %s: seed one (doseledger seed, or serve --demo), or point --data (or DOSELEDGER_DATA) at one", m.Config.DataDir)
 	}
@@ -217,7 +232,7 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	store, err := pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log})
+	store, err := m.openStore(dir, now)
 	if errors.Is(err, syscall.EAGAIN) {
 		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
 	}
@@ -246,6 +261,28 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// openStore opens the event store Config.Store names: EventStoreDB, or
+// the embedded store in dir/events.
+func (m *Main) openStore(dir string, now func() time.Time) (ledger.Store, error) {
+	if m.Config.Store != "" {
+		return esdbstore.Open(m.Config.Store, esdbstore.Options{Logger: m.Log})
+	}
+	return pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log})
+}
+
+// checkStoreURL refuses a --store that names no store this program knows.
+func checkStoreURL(url string) error {
+	if url == "" {
+		return nil
+	}
+	for _, scheme := range []string{"esdb://", "esdb+discover://", "kurrentdb://", "kurrentdb+discover://", "kurrent://", "kurrent+discover://"} {
+		if strings.HasPrefix(url, scheme) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--store (or DOSELEDGER_STORE) %q: want an EventStoreDB connection string (esdb://, esdb+discover://, kurrentdb://), or nothing for the embedded store", url)
 }
 
 func humanCount(n uint64) string {
