@@ -65,6 +65,8 @@ type Beneficiary struct {
 	Doses  []DoseRecord
 	Voided map[string]bool // dose event ids voided
 	Active *Appointment
+	// Disputes are the person's disputes by id, open and resolved.
+	Disputes map[string]*Dispute
 
 	Revision Revision
 	Exists   bool
@@ -84,6 +86,13 @@ func (b Beneficiary) Clone() Beneficiary {
 	if b.Active != nil {
 		a := *b.Active
 		c.Active = &a
+	}
+	if b.Disputes != nil {
+		c.Disputes = make(map[string]*Dispute, len(b.Disputes))
+		for k, v := range b.Disputes {
+			d := *v
+			c.Disputes[k] = &d
+		}
 	}
 	return c
 }
@@ -119,6 +128,8 @@ func (b *Beneficiary) Apply(e Event, p Payload) {
 		b.ApplyDose(e, p)
 	case *DoseVoided:
 		b.ApplyVoid(p)
+	case *DisputeRaised, *DisputeResolved:
+		b.applyDispute(p)
 	}
 }
 

@@ -86,6 +86,10 @@ func newPayload(typ string) (Payload, bool) {
 		return &AnomalyReviewed{}, true
 	case TypeNotificationDelivered:
 		return &NotificationDelivered{}, true
+	case TypeDisputeRaised:
+		return &DisputeRaised{}, true
+	case TypeDisputeResolved:
+		return &DisputeResolved{}, true
 	}
 	return nil, false
 }
@@ -137,5 +141,6 @@ func EventTypes() []string {
 		TypeAppointmentBooked, TypeAppointmentCancelled, TypeAppointmentRescheduled,
 		TypeDoseAdministered, TypeDoseVoided, TypeCertificateIssued, TypeCertificateRevoked,
 		TypeVaccinePolicyChanged, TypeAnomalyReviewed, TypeNotificationDelivered,
+		TypeDisputeRaised, TypeDisputeResolved,
 	}
 }

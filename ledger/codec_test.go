@@ -54,6 +54,10 @@ func goldenPayloads() []ledger.Payload {
 			Decision: "confirmed", Note: "register checked: dose 2 given 5 days early on the MO's orders", ReviewedBy: "official:wb-0042"},
 		&ledger.NotificationDelivered{NotificationID: "reminder-7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a-0427", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
 			Kind: "appointment_reminder", Channel: "outbox-file", Outcome: "sent", Attempt: 1},
+		&ledger.DisputeRaised{DisputeID: "5f2e9a7c-3b1d-5e4f-a6c8-9d0b1e2f3a4b", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
+			Kind: "not_vaccinated", DoseEventID: "0d8f0c9e-4c7b-4a51-9d3e-5b2a1c0f9e8d", Statement: "v1.c2VhbGVkLXN0YXRlbWVudA"},
+		&ledger.DisputeResolved{DisputeID: "5f2e9a7c-3b1d-5e4f-a6c8-9d0b1e2f3a4b", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
+			Decision: "upheld", Note: "site register shows no dose that day", ResolvedBy: "official:wb-0042"},
 	}
 }
 

@@ -84,6 +84,12 @@ var (
 	// ErrChanged means the record changed while the command ran in a way
 	// that makes it moot (a dose was recorded meanwhile); decide again.
 	ErrChanged = errors.New("record changed meanwhile")
+	// ErrDisputeNotFound means the beneficiary has no dispute with that id.
+	ErrDisputeNotFound = errors.New("dispute not found")
+	// ErrDisputeResolved means the dispute was already decided.
+	ErrDisputeResolved = errors.New("dispute already resolved")
+	// ErrTooManyDisputes means the person has MaxOpenDisputes open already.
+	ErrTooManyDisputes = errors.New("too many open disputes")
 )
 
 func wrapf(sentinel error, format string, args ...any) error {

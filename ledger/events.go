@@ -20,6 +20,8 @@ const (
 	TypeVaccinePolicyChanged   = "VaccinePolicyChanged"
 	TypeAnomalyReviewed        = "AnomalyReviewed"
 	TypeNotificationDelivered  = "NotificationDelivered"
+	TypeDisputeRaised          = "DisputeRaised"
+	TypeDisputeResolved        = "DisputeResolved"
 )
 
 // Payload is the data of one kind of event.

@@ -39,19 +39,29 @@ func (h *Handler) Correct(ctx context.Context, r Correct, actor Actor) error {
 		if !own.Registered {
 			return fmt.Errorf("correct: %w: %s", ledger.ErrNotRegistered, r.BeneficiaryID)
 		}
-		ev := &ledger.DetailsCorrected{BeneficiaryID: r.BeneficiaryID, Field: r.Field, Reason: r.Reason, ApprovedBy: r.ApprovedBy}
-		switch r.Field {
-		case ledger.FieldName, ledger.FieldBirthDate, ledger.FieldMobile, ledger.FieldIDNumber:
-			if err := h.sealCorrection(ctx, own, r, ev); err != nil {
-				return err
-			}
-		default:
-			ev.Old, ev.New = plainField(own.Reg, r.Field), r.New
+		ev, err := h.correction(ctx, own, r)
+		if err != nil {
+			return err
 		}
 		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
 			ev, derive(r.RequestID, "correct"), h.now(), actor)
 		return err
 	})
+}
+
+// correction is the event of correction r to own: a personal field's
+// values sealed, another's in clear.
+func (h *Handler) correction(ctx context.Context, own ledger.Beneficiary, r Correct) (*ledger.DetailsCorrected, error) {
+	ev := &ledger.DetailsCorrected{BeneficiaryID: r.BeneficiaryID, Field: r.Field, Reason: r.Reason, ApprovedBy: r.ApprovedBy}
+	switch r.Field {
+	case ledger.FieldName, ledger.FieldBirthDate, ledger.FieldMobile, ledger.FieldIDNumber:
+		if err := h.sealCorrection(ctx, own, r, ev); err != nil {
+			return nil, err
+		}
+	default:
+		ev.Old, ev.New = plainField(own.Reg, r.Field), r.New
+	}
+	return ev, nil
 }
 
 func (h *Handler) sealCorrection(ctx context.Context, own ledger.Beneficiary, r Correct, ev *ledger.DetailsCorrected) error {
