@@ -14,7 +14,7 @@ import (
 // Version is the layout of the stored read models. When it changes, a
 // stored state of another version is thrown away and rebuilt from the
 // ledger: read models are derived, the ledger is the truth.
-const Version = 1
+const Version = 2
 
 // Models is every read model, built by applying the ledger's events in
 // global order. Apply is deterministic: the same events give the same
@@ -38,6 +38,7 @@ type Models struct {
 	doses     *table[Dose]
 	anomalies *table[Anomaly]
 	outbox    *table[Notification]
+	disputes  *table[Dispute]
 	// Counters for coverage, keyed as the coverage* functions build keys.
 	doseCount, regCount, completeCount *table[counter]
 }
@@ -63,6 +64,7 @@ func NewModels() *Models {
 		doses:         newTable[Dose]("doses"),
 		anomalies:     newTable[Anomaly]("anomalies"),
 		outbox:        newTable[Notification]("outbox"),
+		disputes:      newTable[Dispute]("disputes"),
 		doseCount:     newTable[counter]("coverage_doses"),
 		regCount:      newTable[counter]("coverage_registrations"),
 		completeCount: newTable[counter]("coverage_completed"),
@@ -78,7 +80,7 @@ func (m *Models) trackChanges() {
 
 func (m *Models) tables() []persisted {
 	return []persisted{m.policyLog, m.people, m.sessions, m.appts, m.doses, m.anomalies, m.outbox,
-		m.doseCount, m.regCount, m.completeCount}
+		m.doseCount, m.regCount, m.completeCount, m.disputes}
 }
 
 // Apply decodes e and folds it into every read model. An event of a type
@@ -131,6 +133,10 @@ func (m *Models) ApplyDecoded(e ledger.Event, p ledger.Payload, err error) {
 		m.applyVoid(p)
 	case *ledger.AnomalyReviewed:
 		m.applyReview(p)
+	case *ledger.DisputeRaised:
+		m.applyDisputeRaised(e, p)
+	case *ledger.DisputeResolved:
+		m.applyDisputeResolved(e, p)
 	case *ledger.NotificationDelivered:
 		m.applyDelivered(p)
 	}

@@ -18,7 +18,7 @@ import (
 
 // history writes a random history through the command handler: people
 // register, book, cancel, move, get doses (in order or not, booked or
-// not, late from paper), doses are voided and flags reviewed, and a
+// not, late from paper), doses are voided, disputed and flags reviewed, and a
 // policy changes midway. Commands the rules refuse are simply skipped.
 type history struct {
 	f        *fixture
@@ -87,9 +87,19 @@ func (h *history) step(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.doses = append(h.doses, struct{ who, id string }{who, ev.String()})
-	case op < 90 && len(h.doses) > 0:
+	case op < 88 && len(h.doses) > 0:
 		d := h.doses[h.rng.IntN(len(h.doses))]
 		f.h.VoidDose(ctx, f.request(), d.who, uuid.MustParse(d.id), "error", official)
+	case op < 90 && len(h.doses) > 0:
+		// "I was not vaccinated": sometimes decided at once, either way.
+		d := h.doses[h.rng.IntN(len(h.doses))]
+		id, err := f.h.RaiseDispute(ctx, command.RaiseDispute{RequestID: f.request(), BeneficiaryID: d.who,
+			Kind: ledger.DisputeNotVaccinated, DoseEvent: uuid.MustParse(d.id), Text: "not me"}, "citizen")
+		if err == nil && h.rng.IntN(2) == 0 {
+			decision := []string{ledger.DisputeUpheld, ledger.DisputeRejected}[h.rng.IntN(2)]
+			f.h.ResolveDispute(ctx, command.ResolveDispute{RequestID: f.request(), BeneficiaryID: d.who, DisputeID: id,
+				Decision: decision, Note: "checked"}, official)
+		}
 	case op < 95 && len(h.doses) > 0:
 		d := h.doses[h.rng.IntN(len(h.doses))]
 		f.h.ReviewAnomaly(ctx, command.ReviewAnomaly{RequestID: f.request(), BeneficiaryID: d.who, DoseEvent: uuid.MustParse(d.id),
@@ -133,6 +143,12 @@ func viewDump(t *testing.T, p *projections.Projector) string {
 // random points, reopening from the checkpoint each time; the end state
 // must be exactly what one rebuild from position zero gives.
 func TestRebuildEqualsIncremental(t *testing.T) {
+	var disputes, decided int // the histories must reach them to test them
+	defer func() {
+		if !t.Failed() && (disputes == 0 || decided == 0) {
+			t.Errorf("the histories raised %d disputes and decided %d: the generator does not reach them", disputes, decided)
+		}
+	}()
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			h := newHistory(t, seed)
@@ -182,7 +198,14 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 				t.Fatal(err)
 			}
 			incremental := viewDump(t, p)
-			rebuilt := dump(t, build(t, h.f, projections.Cutoff{}))
+			models := build(t, h.f, projections.Cutoff{})
+			rebuilt := dump(t, models)
+			for _, d := range models.Disputes(projections.DisputeQuery{}) {
+				disputes++
+				if d.Status != projections.DisputeOpen {
+					decided++
+				}
+			}
 			if incremental != rebuilt {
 				t.Fatalf("incremental and rebuilt models differ (%d crashes):\n%s", crashes, firstDiff(incremental, rebuilt))
 			}
