@@ -54,6 +54,7 @@ type loadConfig struct {
 	Clients, Seats, Booked     int
 	Registrations, Concurrency int
 	CPUProfile                 string // profile of the registration burst, if set
+	RaceCPUProfile             string // profile of the booking race, if set
 	MutexProfile               string // where the burst waits on locks, if set
 	Dir                        string // the server's data directory; removed afterwards unless Keep
 	Keep                       bool
@@ -103,7 +104,8 @@ type loadReport struct {
 	FirstFailure   string
 	BurstElapsed   time.Duration
 	BurstLatency   latency
-	Durable        int // acknowledged ids found in the ledger after shutdown
+	BurstCPU       time.Duration // CPU time this process (server and load generator) used in the burst
+	Durable        int           // acknowledged ids found in the ledger after shutdown
 	Events         ledger.Position
 	SetupElapsed   time.Duration
 	ServerLogBytes int64
@@ -141,6 +143,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Registrations, "registrations", 100000, "registrations in the burst")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "clients registering at once in the burst")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
+	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
@@ -195,6 +198,11 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 			humanCount(uint64(cfg.Registrations)), humanCount(uint64(cfg.Concurrency)), r.BurstElapsed.Round(time.Millisecond),
 			humanCount(uint64(rate)))
 		fmt.Fprintf(w, "  latency %s; %s failed\n", r.BurstLatency, humanCount(uint64(r.Failed)))
+		if r.BurstCPU > 0 && r.Registered > 0 {
+			fmt.Fprintf(w, "  CPU: %s (server and load generator), %.2f of %d cores, %s per registration\n",
+				r.BurstCPU.Round(time.Millisecond), r.BurstCPU.Seconds()/r.BurstElapsed.Seconds(), runtime.NumCPU(),
+				(r.BurstCPU / time.Duration(r.Registered)).Round(time.Microsecond))
+		}
 		fmt.Fprintf(w, "  durable: %s of %s acknowledged ids read back from the ledger after shutdown\n",
 			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)))
 	}
@@ -207,12 +215,15 @@ type loadClient struct {
 	http *http.Client
 }
 
-// post sends a JSON body with a bearer token and returns the status, the
+// post sends a JSON body (a value, or []byte already encoded) with a bearer token and returns the status, the
 // error code of an error answer, and the answer decoded into out.
 func (c *loadClient) post(ctx context.Context, path, token string, body any, out any) (int, string, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, "", err
+	b, ok := body.([]byte)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return 0, "", err
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
 	if err != nil {
@@ -259,7 +270,7 @@ func (c *loadClient) do(req *http.Request, out any) (int, string, error) {
 // loadPerson is a citizen of the load test: their registration request
 // and the token of their mobile number's account.
 type loadPerson struct {
-	register map[string]any
+	register []byte // the request body, encoded before the clock starts
 	token    string
 	id       string // beneficiary id, once registered
 }
@@ -378,10 +389,15 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 			answers[i] = answer{code, msg, time.Since(t), err}
 		})
 	}
+	stopProfile, err := startCPUProfile(cfg.RaceCPUProfile)
+	if err != nil {
+		return rep, err
+	}
 	raceStart := time.Now()
 	close(startGun)
 	wg.Wait()
 	rep.RaceElapsed = time.Since(raceStart)
+	stopProfile()
 	lat := make([]time.Duration, 0, len(answers))
 	for _, a := range answers {
 		lat = append(lat, a.elapsed)
@@ -422,20 +438,13 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		failMu    sync.Mutex // guards Registered, Failed and FirstFailure
 		perClient = make([][]time.Duration, cfg.Concurrency)
 	)
-	if cfg.CPUProfile != "" {
-		f, err := os.Create(cfg.CPUProfile)
-		if err != nil {
-			return rep, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return rep, err
-		}
+	if stopProfile, err = startCPUProfile(cfg.CPUProfile); err != nil {
+		return rep, err
 	}
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(1)
 	}
-	burstStart := time.Now()
+	burstStart, cpuStart := time.Now(), processCPU()
 	for w := range cfg.Concurrency {
 		wg.Go(func() {
 			for {
@@ -460,10 +469,8 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		})
 	}
 	wg.Wait()
-	rep.BurstElapsed = time.Since(burstStart)
-	if cfg.CPUProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	rep.BurstElapsed, rep.BurstCPU = time.Since(burstStart), processCPU()-cpuStart
+	stopProfile()
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(0)
 		if err := writeProfile("mutex", cfg.MutexProfile); err != nil {
@@ -519,12 +526,13 @@ func (m *Main) prepareLoadLedger(ctx context.Context, cfg loadConfig) ([]loadPer
 		if err != nil {
 			return err
 		}
-		people[i] = loadPerson{token: tok.Value, register: map[string]any{
+		body, err := json.Marshal(map[string]any{
 			"request_id": uuid.NewString(), "mobile": mobile, "name": fmt.Sprintf("Load Test Person %d", i),
 			"birth_date": fmt.Sprintf("%d-%02d-%02d", 1940+i%60, 1+i%12, 1+i%28), "gender": []string{"F", "M", "O"}[i%3],
 			"id_type": "aadhaar", "id_number": fmt.Sprintf("5%011d", i), "state": "Maharashtra", "district": "Pune",
-			"pincode": "411001"}}
-		return nil
+			"pincode": "411001"})
+		people[i] = loadPerson{token: tok.Value, register: body}
+		return err
 	})
 	return people, official.Value, err
 }
@@ -588,6 +596,26 @@ func (m *Main) readBack(ctx context.Context, cfg loadConfig, burst []loadPerson,
 		}
 	}
 	return nil
+}
+
+// startCPUProfile starts a CPU profile to path, if not empty, and
+// returns the function that stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func writeProfile(name, path string) error {
