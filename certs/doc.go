@@ -21,8 +21,9 @@
 //
 // EncodeQR turns a JWS into QR text, "shc:/" and two digits per character
 // (its code minus 45), which QR numeric mode packs densely; QRCodePNG
-// renders it. DecodeQR reverses EncodeQR and also reads the deprecated
-// chunked sets (shc:/C/N/…) still found in the wild.
+// renders it as an image, QRCodeModules as its grid of modules. DecodeQR
+// reverses EncodeQR and also reads the deprecated chunked sets
+// (shc:/C/N/…) still found in the wild.
 //
 // # Keys, rotation and publication
 //
@@ -81,9 +82,12 @@
 // and issue date, and how to verify it. The same certificate always gives
 // the same bytes. Its fonts are the PDF core fonts, Windows-1252 only: a
 // field in an Indic script is refused with ErrUnsupportedText, not
-// printed as dots. Drawing the QR code (go-qrcode: Reed-Solomon and eight
-// mask patterns scored) is most of a PDF's cost, so a caller that prints
-// one card more than once passes the image it drew (PDFCertificate.QRPNG).
+// printed as dots. The QR code is drawn as vector rectangles straight
+// from its modules, sharp at any size and with no image to encode or
+// decode. Encoding it (go-qrcode: Reed-Solomon and eight mask patterns
+// scored) is most of a PDF's cost, so a caller that prints one card more
+// than once passes the modules it encoded (QRCodeModules,
+// PDFCertificate.QRModules).
 //
 // # Issuing from the ledger
 //

@@ -3,14 +3,13 @@ package certs
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"image/png"
 	"io"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -66,12 +65,16 @@ type PDFCertificate struct {
 	Doses []Dose
 	// QR is the card's QR text (Card.QR): shc:/ and digits.
 	QR string
-	// QRPNG is optional: the QR code as QRCodePNG(QR, -PDFQRPixels)
-	// renders it. Drawing a QR code with go-qrcode takes about 20 ms, most
-	// of a PDF's cost, so a server that renders one certificate's PDF more
-	// than once keeps this and passes it; when nil, RenderPDF draws it.
-	// The caller vouches that it is QR's image: RenderPDF only checks its
-	// size.
+	// QRModules is optional: QR's modules as QRCodeModules returns them.
+	// Encoding a QR code with go-qrcode takes about 15 ms, most of a PDF's
+	// cost, so a server that renders one certificate's PDF more than once
+	// keeps them and passes them; when nil, RenderPDF encodes QR. The
+	// caller vouches that they are QR's: RenderPDF only checks that they
+	// have a QR code's shape.
+	QRModules QRModules
+	// QRPNG is the older form of QRModules, read when QRModules is nil:
+	// the image QRCodePNG(QR, -PDFQRPixels) draws, read back module by
+	// module. The PDF is the same; QRModules is faster.
 	QRPNG []byte
 	// VerifyNote says how to verify the certificate; DefaultVerifyNote
 	// when empty.
@@ -96,11 +99,11 @@ func RenderPDF(w io.Writer, c PDFCertificate) error {
 	if err != nil {
 		return err
 	}
-	png, err := pdfQRImage(c.QR, c.QRPNG)
+	modules, err := pdfQRModules(c)
 	if err != nil {
 		return err
 	}
-	doc := newPDFDoc(p, png)
+	doc := newPDFDoc(p, modules)
 	if err := doc.Error(); err != nil {
 		return fmt.Errorf("render pdf: %w", err)
 	}
@@ -110,31 +113,57 @@ func RenderPDF(w io.Writer, c PDFCertificate) error {
 	return nil
 }
 
-// PDFQRPixels is the pixels a module of the QR image a PDF embeds; see
-// PDFCertificate.QRPNG. The PDF scales the image to its printed size; a
-// whole number of pixels a module keeps the edges sharp at any zoom.
+// PDFQRPixels is the pixels a module of the QR image that
+// PDFCertificate.QRPNG holds.
 const PDFQRPixels = 4
 
-// pdfQRImage returns the QR image to embed: cached if given and of the
-// right size for qr, else freshly drawn.
-func pdfQRImage(qr string, cached []byte) ([]byte, error) {
-	if cached == nil {
-		return QRCodePNG(qr, -PDFQRPixels)
+// pdfQRModules returns the QR code to draw: c.QRModules if they have a
+// QR code's shape, or the modules read from c.QRPNG if it is of the size
+// of c.QR's code, or else c.QR freshly encoded.
+func pdfQRModules(c PDFCertificate) (QRModules, error) {
+	switch {
+	case c.QRModules != nil:
+		// Choosing c.QR's version would cost a tenth of the PDF.
+		if err := c.QRModules.check(len(c.QRModules)); err != nil {
+			return nil, err
+		}
+		if v := (len(c.QRModules) - qrSide(0)) / 4; v < 1 || v > MaxQRVersion || qrSide(v) != len(c.QRModules) {
+			return nil, invalidRequest("QR modules are %d a side, not a code of version 1 to %d", len(c.QRModules), MaxQRVersion)
+		}
+		return c.QRModules, nil
+	case c.QRPNG != nil:
+		// Choosing the version is the cheap part of encoding.
+		q, err := newQRCode(c.QR)
+		if err != nil {
+			return nil, err
+		}
+		return modulesOfPNG(c.QRPNG, qrSide(q.VersionNumber))
 	}
-	q, err := qrcode.New(qr, qrcode.Low)
-	if err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(cached))
+	return QRCodeModules(c.QR)
+}
+
+// modulesOfPNG reads the modules of a QR image of side modules of
+// PDFQRPixels pixels, quiet zone included, from the pixel at each
+// module's centre. It returns an error wrapping ErrInvalidRequest if the
+// image is not a PNG or not of that size.
+func modulesOfPNG(b []byte, side int) (QRModules, error) {
+	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, invalidRequest("QR image is not a PNG: %v", err)
 	}
-	// go-qrcode draws 4 + 17 + 4*version + 4 modules a side, quiet zone
-	// included.
-	if want := (25 + 4*q.VersionNumber) * PDFQRPixels; cfg.Width != want || cfg.Height != want {
-		return nil, invalidRequest("QR image is %dx%d pixels, want %dx%d for this QR text", cfg.Width, cfg.Height, want, want)
+	r := img.Bounds()
+	if want := side * PDFQRPixels; r.Dx() != want || r.Dy() != want {
+		return nil, invalidRequest("QR image is %dx%d pixels, want %dx%d for this QR text", r.Dx(), r.Dy(), want, want)
 	}
-	return cached, nil
+	m := make(QRModules, side)
+	for y := range m {
+		m[y] = make([]bool, side)
+		for x := range m[y] {
+			c := color.GrayModel.Convert(img.At(r.Min.X+x*PDFQRPixels+PDFQRPixels/2, r.Min.Y+y*PDFQRPixels+PDFQRPixels/2)).(color.Gray)
+			m[y][x] = c.Y < 128
+		}
+	}
+	return m, nil
 }
 
 // MaskID returns how an ID number is printed from its last four

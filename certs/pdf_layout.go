@@ -3,6 +3,7 @@ package certs
 import (
 	"bytes"
 	"cmp"
+	"strconv"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -55,14 +56,13 @@ type page struct {
 	p *pdfText
 }
 
-// newPDFDoc lays out p on a new one-page document, with png as the QR
-// code. Errors are left in the document (fpdf's style): check Error.
-func newPDFDoc(p *pdfText, png []byte) *fpdf.Fpdf {
+// newPDFDoc lays out p on a new one-page document, with the QR code of
+// modules. Errors are left in the document (fpdf's style): check Error.
+func newPDFDoc(p *pdfText, modules QRModules) *fpdf.Fpdf {
 	f := fpdf.New("P", "mm", "A4", "")
 	// Streams are left uncompressed: fpdf builds a new DEFLATE compressor
-	// (about 1 MB) for each of the page and the QR palette, which cost more
-	// than all the rest of a certificate; the page is about 12 KB either way
-	// (the QR image keeps its PNG compression).
+	// (about 1 MB) for each, which costs more than all the rest of a
+	// certificate.
 	f.SetCompression(false)
 	f.SetCatalogSort(true)
 	f.SetCreationDate(p.creation)
@@ -80,7 +80,7 @@ func newPDFDoc(p *pdfText, png []byte) *fpdf.Fpdf {
 	pg.header()
 	y := pg.meta(bandH + 7)
 	left := pg.details(y)
-	right := pg.qr(y, png)
+	right := pg.qr(y, modules)
 	y = max(left, right) + 8
 	y = pg.doseTable(y)
 	pg.footer()
@@ -185,12 +185,11 @@ func (pg page) details(y float64) float64 {
 
 // qr draws the QR code and how to verify it in the right column from y,
 // and returns the y below.
-func (pg page) qr(y float64, png []byte) float64 {
+func (pg page) qr(y float64, modules QRModules) float64 {
 	f := pg.f
 	x := pageW - marginX - qrSize
-	opt := fpdf.ImageOptions{ImageType: "PNG"}
-	f.RegisterImageOptionsReader("qr", opt, bytes.NewReader(png))
-	f.ImageOptions("qr", x, y, qrSize, qrSize, false, opt, 0, "")
+	f.SetFillColor(0, 0, 0)
+	f.RawWriteBuf(bytes.NewReader(qrPath(modules, x, y, qrSize, f.GetConversionRatio())))
 	f.SetDrawColor(pg.color(rule))
 	f.SetLineWidth(0.3)
 	f.RoundedRect(x, y, qrSize, qrSize, 2, "1234", "D")
@@ -352,4 +351,77 @@ func (pg page) ellipsis(s string, w float64) string {
 		s = s[:len(s)-1]
 	}
 	return s + dots
+}
+
+// qrPath returns the PDF operators that fill the dark modules of a QR
+// code drawn size mm square with its top left corner at x, y (mm from the
+// page's top left), k points a mm. Vectors print sharp at any size and
+// cost nothing to compress or decode, where an image costs a PNG encoding
+// and fpdf's reading of it. A transformation to module units keeps the
+// numbers small whole ones; each row's runs of dark modules are
+// rectangles, grown down while the rows below repeat them, and all are
+// filled as one path, which leaves no hairline seams between abutting
+// rectangles, as separate anti-aliased fills can.
+func qrPath(m QRModules, x, y, size, k float64) []byte {
+	n := len(m)
+	mod := size / float64(n) * k
+	out := make([]byte, 0, 40<<10)
+	out = append(out, "q "...)
+	for _, v := range [...]float64{mod, 0, 0, -mod, x * k, (pageH - y) * k} {
+		out = strconv.AppendFloat(out, v, 'f', 4, 64)
+		out = append(out, ' ')
+	}
+	out = append(out, "cm\n"...)
+	rect := func(c, r, w, h int) {
+		for _, v := range [...]int{c, r, w, h} {
+			// Less than 1000: a code has at most 185 modules a side.
+			if v >= 100 {
+				out = append(out, byte('0'+v/100))
+			}
+			if v >= 10 {
+				out = append(out, byte('0'+v/10%10))
+			}
+			out = append(out, byte('0'+v%10), ' ')
+		}
+		out = append(out, "re\n"...)
+	}
+	// open holds the runs of the row above, by column, each with the row
+	// it started on; next those of this row.
+	type run struct{ c, w, top int }
+	var open, next []run
+	for r := 0; r <= n; r++ {
+		next = next[:0]
+		if r < n {
+			row := m[r]
+			for c := 0; c < n; c++ {
+				if !row[c] {
+					continue
+				}
+				w := 1
+				for c+w < n && row[c+w] {
+					w++
+				}
+				next = append(next, run{c, w, r})
+				c += w
+			}
+		}
+		// Both lists are in column order: a run that repeats one above
+		// continues it; a run above that is not repeated ends.
+		i := 0
+		for j := range next {
+			for i < len(open) && open[i].c < next[j].c {
+				rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
+				i++
+			}
+			if i < len(open) && open[i].c == next[j].c && open[i].w == next[j].w {
+				next[j].top = open[i].top
+				i++
+			}
+		}
+		for ; i < len(open); i++ {
+			rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
+		}
+		open, next = next, open
+	}
+	return append(out, "f Q"...)
 }

@@ -169,6 +169,56 @@ func CheckSingleQR(token string) error {
 // text does not start with QRPrefix, ErrTooLarge if the code would be
 // larger than version MaxQRVersion, or the QR library's error.
 func QRCodePNG(text string, size int) ([]byte, error) {
+	q, err := newQRCode(text)
+	if err != nil {
+		return nil, err
+	}
+	png, err := q.PNG(size)
+	if err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	return png, nil
+}
+
+// QRModules is a QR code as RenderPDF draws it: its modules row by row
+// from the top, true for dark, with the four-module quiet zone around
+// them.
+type QRModules [][]bool
+
+// QRCodeModules encodes QR text (as EncodeQR returns it) at error
+// correction L, as QRCodePNG does, and returns its modules. It returns the
+// errors of QRCodePNG.
+func QRCodeModules(text string) (QRModules, error) {
+	q, err := newQRCode(text)
+	if err != nil {
+		return nil, err
+	}
+	return q.Bitmap(), nil
+}
+
+// qrQuietZone is the light border go-qrcode draws around a code, in
+// modules.
+const qrQuietZone = 4
+
+// check checks that m is square, side modules a side.
+func (m QRModules) check(side int) error {
+	if len(m) != side {
+		return invalidRequest("QR modules are %d a side, want %d for this QR text", len(m), side)
+	}
+	for _, row := range m {
+		if len(row) != side {
+			return invalidRequest("QR modules are not square")
+		}
+	}
+	return nil
+}
+
+// qrSide is the modules a side of a QR code of version v drawn with its
+// quiet zone.
+func qrSide(v int) int { return 17 + 4*v + 2*qrQuietZone }
+
+// newQRCode checks QR text and encodes it at error correction L.
+func newQRCode(text string) (*qrcode.QRCode, error) {
 	if !strings.HasPrefix(text, QRPrefix) {
 		return nil, malformed("QR text does not start with %s", QRPrefix)
 	}
@@ -179,9 +229,5 @@ func QRCodePNG(text string, size int) ([]byte, error) {
 	if q.VersionNumber > MaxQRVersion {
 		return nil, fmt.Errorf("%w: QR code would be version %d, limit %d", ErrTooLarge, q.VersionNumber, MaxQRVersion)
 	}
-	png, err := q.PNG(size)
-	if err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	return png, nil
+	return q, nil
 }

@@ -8,11 +8,12 @@ import (
 )
 
 // cardCache keeps signed cards by payload hash, least recently used out
-// first, each with its QR image once drawn. Drawing the QR code of a card
-// takes go-qrcode about 20 ms (Reed-Solomon and the eight mask patterns it
-// scores), ten times the rest of a PDF, so it is done once per card; and a
-// card is signed once per payload, so its QR text, and the image, stay
-// the same across downloads. It may be used from many goroutines at once.
+// first, each with its QR code once encoded and its QR image once drawn.
+// Encoding the QR code of a card takes go-qrcode about 15 ms (Reed-Solomon
+// and the eight mask patterns it scores), ten times the rest of a PDF, so
+// it is done once per card; and a card is signed once per payload, so its
+// QR text, code and image stay the same across downloads. It may be used
+// from many goroutines at once.
 type cardCache struct {
 	limit int
 
@@ -21,14 +22,19 @@ type cardCache struct {
 	byKey map[string]*list.Element
 }
 
-// cachedCard is a signed card and its QR image, drawn at most once.
+// cachedCard is a signed card, its QR modules (what a PDF draws) and its
+// QR image, each made at most once.
 type cachedCard struct {
 	hash string
 	card certs.Card
 
-	once   sync.Once
-	png    []byte
-	pngErr error
+	pngOnce sync.Once
+	png     []byte
+	pngErr  error
+
+	modulesOnce sync.Once
+	modules     certs.QRModules
+	modulesErr  error
 }
 
 func newCardCache(limit int) *cardCache {
@@ -67,9 +73,15 @@ func (c *cardCache) put(cc *cachedCard) *cachedCard {
 	return cc
 }
 
-// image returns the card's QR code as certs.RenderPDF embeds it, drawing
-// it on first use.
+// image returns the card's QR code as a PNG image, drawing it on first
+// use.
 func (cc *cachedCard) image() ([]byte, error) {
-	cc.once.Do(func() { cc.png, cc.pngErr = certs.QRCodePNG(cc.card.QR, -certs.PDFQRPixels) })
+	cc.pngOnce.Do(func() { cc.png, cc.pngErr = certs.QRCodePNG(cc.card.QR, -certs.PDFQRPixels) })
 	return cc.png, cc.pngErr
+}
+
+// qrModules returns the card's QR modules, encoding them on first use.
+func (cc *cachedCard) qrModules() (certs.QRModules, error) {
+	cc.modulesOnce.Do(func() { cc.modules, cc.modulesErr = certs.QRCodeModules(cc.card.QR) })
+	return cc.modules, cc.modulesErr
 }

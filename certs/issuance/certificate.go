@@ -112,9 +112,9 @@ func (is *Issuer) sign(d *draft, rec record, signer *certs.Signer) (*Certificate
 		cached: cc}, nil
 }
 
-// PNG returns the certificate's QR code as a PNG image, as RenderPDF
-// embeds it (certs.PDFQRPixels pixels a module), drawn once per card. It
-// returns the QR library's error.
+// PNG returns the certificate's QR code as a PNG image
+// (certs.PDFQRPixels pixels a module), drawn once per card. It returns the
+// QR library's error.
 func (c *Certificate) PNG() ([]byte, error) {
 	if c.cached == nil {
 		return certs.QRCodePNG(c.Card.QR, -certs.PDFQRPixels)
@@ -123,17 +123,21 @@ func (c *Certificate) PNG() ([]byte, error) {
 }
 
 // PDF writes the certificate as a printable A4 PDF (certs.RenderPDF),
-// with issuer as the issuing authority's name under the title. It returns
-// the errors of PNG and certs.RenderPDF: ErrUnsupportedText (wrapped) for
-// a name the PDF fonts cannot draw.
+// with issuer as the issuing authority's name under the title. Its QR
+// code is encoded once per card. It returns the errors of
+// certs.QRCodeModules and certs.RenderPDF: ErrUnsupportedText (wrapped)
+// for a name the PDF fonts cannot draw.
 func (c *Certificate) PDF(w io.Writer, issuer string) error {
-	png, err := c.PNG()
-	if err != nil {
-		return err
+	var modules certs.QRModules
+	if c.cached != nil {
+		var err error
+		if modules, err = c.cached.qrModules(); err != nil {
+			return err
+		}
 	}
 	return certs.RenderPDF(w, certs.PDFCertificate{
 		Issuer: issuer, Kind: c.Kind, CertificateID: c.ID, IssuedAt: c.IssuedAt, Holder: c.Holder,
 		Gender: c.Gender, IDType: c.IDType, IDLast4: c.IDLast4, BeneficiaryRef: c.BeneficiaryID,
-		Doses: c.Doses, QR: c.Card.QR, QRPNG: png,
+		Doses: c.Doses, QR: c.Card.QR, QRModules: modules,
 	})
 }

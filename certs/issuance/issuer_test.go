@@ -332,19 +332,32 @@ func TestIssuer_Run(t *testing.T) {
 	}
 }
 
-// TestCertificate_PDF: the PDF embeds the cached QR image, drawn once.
+// TestCertificate_PDF: the PDF, drawn from the card's cached QR modules
+// from the second download on, is the one certs.RenderPDF draws from the
+// certificate afresh; the QR image is drawn once.
 func TestCertificate_PDF(t *testing.T) {
 	f := MustFixture(t)
 	id := f.MustRegister(t, 1)
 	f.MustDose(t, id, 1, "2021-04-05")
 	f.MustCatchUp(t, f.is)
 	c := f.MustCertificate(t, id)
-	var pdf bytes.Buffer
+	var pdf, again, fresh bytes.Buffer
 	if err := c.PDF(&pdf, "Test issuer"); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")) {
 		t.Fatalf("not a PDF: %.20q", pdf.Bytes())
+	}
+	if err := f.MustCertificate(t, id).PDF(&again, "Test issuer"); err != nil {
+		t.Fatal(err)
+	}
+	err := certs.RenderPDF(&fresh, certs.PDFCertificate{Issuer: "Test issuer", Kind: c.Kind, CertificateID: c.ID, IssuedAt: c.IssuedAt,
+		Holder: c.Holder, Gender: c.Gender, IDType: c.IDType, IDLast4: c.IDLast4, BeneficiaryRef: c.BeneficiaryID, Doses: c.Doses, QR: c.Card.QR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pdf.Bytes(), fresh.Bytes()) || !bytes.Equal(again.Bytes(), fresh.Bytes()) {
+		t.Error("the certificate's PDF differs from the one rendered afresh")
 	}
 	p1, _ := c.PNG()
 	p2, _ := f.MustCertificate(t, id).PNG()
