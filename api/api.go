@@ -165,6 +165,8 @@ func (s *server) routes() http.Handler {
 	handle("POST /api/v1/beneficiaries", roles(citizen, vaccinator), s.register)
 	handle("GET /api/v1/beneficiaries/{id}", roles(citizen, vaccinator, official, auditor), s.beneficiary)
 	handle("GET /api/v1/beneficiaries/{id}/history", roles(citizen, official, auditor), s.history)
+	handle("POST /api/v1/beneficiaries/{id}/disputes", roles(citizen, official), s.raiseDispute)
+	handle("GET /api/v1/beneficiaries/{id}/disputes", roles(citizen, official, auditor), s.personDisputes)
 	handle("GET /api/v1/beneficiaries/{id}/certificate", roles(citizen, vaccinator, official), s.certificateJSON)
 	handle("GET /api/v1/beneficiaries/{id}/certificate.pdf", roles(citizen, vaccinator, official), s.certificatePDF)
 	handle("GET /api/v1/beneficiaries/{id}/certificate.png", roles(citizen, vaccinator, official), s.certificateQR)
@@ -188,6 +190,9 @@ func (s *server) routes() http.Handler {
 	handle("GET /api/v1/eligibility", roles(vaccinator, official), s.eligibility)
 	handle("GET /api/v1/anomalies", roles(official, auditor), s.anomalies)
 	handle("POST /api/v1/anomalies/{dose_event_id}/review", roles(official), s.reviewAnomaly)
+
+	handle("GET /api/v1/disputes", roles(official, auditor), s.disputes)
+	handle("POST /api/v1/disputes/{dispute_id}/resolve", roles(official), s.resolveDispute)
 
 	handle("GET /api/v1/events", roles(auditor), s.events)
 	handle("GET /api/v1/asof/coverage", roles(official, auditor), s.asofCoverage)

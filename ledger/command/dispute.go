@@ -170,3 +170,25 @@ func (h *Handler) carryOut(ctx context.Context, own ledger.Beneficiary, d *ledge
 	return h.correction(ctx, own, Correct{BeneficiaryID: own.ID, Field: d.Field, New: st.Value,
 		Reason: "dispute " + d.ID + " upheld: " + note, ApprovedBy: string(actor)})
 }
+
+// DisputeStatements opens the statements of a person's disputes, by
+// dispute id. It returns ledger.ErrErased if the person was erased.
+func (h *Handler) DisputeStatements(ctx context.Context, beneficiaryID string) (map[string]ledger.DisputeStatement, error) {
+	own, err := h.beneficiary(ctx, beneficiaryID)
+	if err != nil || len(own.Disputes) == 0 {
+		return nil, err
+	}
+	key, err := h.keys.Key(ctx, beneficiaryID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ledger.DisputeStatement, len(own.Disputes))
+	for id, d := range own.Disputes {
+		var st ledger.DisputeStatement
+		if err := d.Statement.Open(key, beneficiaryID, &st); err != nil {
+			return nil, fmt.Errorf("dispute %s: %w", id, err)
+		}
+		out[id] = st
+	}
+	return out, nil
+}
