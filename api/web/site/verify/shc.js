@@ -129,6 +129,7 @@ export async function loadTrust(text) {
     throw new Error(`trust bundle is not JSON: ${err.message}`);
   }
   if (!file || !Array.isArray(file.issuers)) throw new Error("trust bundle has no issuers");
+  // made is when the oldest revocation list was made, null if none.
   const trust = { issuers: new Map(), keys: new Map(), warnings: [], made: null };
   for (const fi of file.issuers) {
     if (typeof fi.iss !== "string" || !fi.iss.startsWith("https://")) {
@@ -180,7 +181,8 @@ export async function loadTrust(text) {
       }
       const fetchedAt = new Date(tc.fetchedAt);
       is.crls.set(c.kid, { ctr: c.ctr, revoked, fetchedAt });
-      if (!trust.made || fetchedAt > trust.made) trust.made = fetchedAt;
+      // The oldest list says how much may be unknown here.
+      if (!trust.made || fetchedAt < trust.made) trust.made = fetchedAt;
     }
     trust.issuers.set(is.iss, is);
   }

@@ -5,7 +5,7 @@
 // worker (sw.js) keeps the page itself.
 
 import { $, el, ago, when, day, connectivity, registerWorker } from "/static/site.js";
-import { loadTrust, verify, chunkOf, VALID, REVOKED, UNKNOWN_ISSUER } from "/verify/shc.js";
+import { loadTrust, verify, chunkOf, VALID, INVALID, REVOKED, UNKNOWN_ISSUER } from "/verify/shc.js";
 
 const BUNDLE_URL = "/api/v1/trust-bundle";
 const TRUST_CACHE = "doseledger-trust-v1";
@@ -68,10 +68,10 @@ function showTrust() {
   const made = trust.made || downloadedAt;
   const issuers = [...trust.issuers.values()];
   $("trust-status").textContent = `${issuers.length} trusted issuer${issuers.length === 1 ? "" : "s"}; ` +
-    `revocation lists made ${ago(made, now)} (${when(made)}), downloaded ${ago(downloadedAt, now)}.`;
+    `oldest revocation list made ${ago(made, now)} (${when(made)}); downloaded ${ago(downloadedAt, now)}.`;
   const list = $("issuers");
   list.replaceChildren(...issuers.map((is) => {
-    const crls = [...is.crls.entries()].map(([kid, c]) => `key ${kid.slice(0, 8)}… list v${c.ctr}`);
+    const crls = [...is.crls.entries()].map(([kid, c]) => `key ${kid.slice(0, 8)}…: revocation list v${c.ctr}, made ${ago(c.fetchedAt, now)}`);
     return el("li", {}, el("strong", {}, is.name || is.iss), ` — ${is.iss}`, crls.length ? ` (${crls.join(", ")})` : " (no revocation lists)");
   }));
   const w = $("trust-warning");
@@ -193,6 +193,14 @@ async function scanFrame() {
 
 // ---- verdict ----
 
+// What an official does with each verdict; the reason below says why.
+const ADVICE = {
+  [VALID]: "Genuine and in force. Check the name and birth date against the person's photo ID.",
+  [INVALID]: "Do not accept this certificate: it was changed after it was signed, is damaged, or is not a certificate.",
+  [REVOKED]: "Do not accept this certificate: the issuer withdrew it. The holder may have a newer one.",
+  [UNKNOWN_ISSUER]: "Issued by someone this device does not trust. Update the trust list when online, or check it another way.",
+};
+
 async function check(text) {
   if (!trust) {
     showTrustProblem("There is no trust list on this device.");
@@ -206,6 +214,7 @@ function show(r) {
   const verdict = $("verdict");
   verdict.textContent = r.verdict;
   verdict.className = "verdict " + ({ [VALID]: "valid", [REVOKED]: "revoked", [UNKNOWN_ISSUER]: "unknown" }[r.verdict] || "invalid");
+  $("advice").textContent = ADVICE[r.verdict] || ADVICE[INVALID];
   $("reason").textContent = r.reason;
   const holder = $("holder");
   if (r.holder) {
