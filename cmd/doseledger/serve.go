@@ -14,6 +14,7 @@ import (
 
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/api/web"
 	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
@@ -23,7 +24,9 @@ import (
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo]\n\n"+
 		"Runs the server on the embedded store in the data directory: the JSON API\n"+
-		"under /api/v1 (described at /openapi.json), /healthz and /readyz.\n\n"+
+		"under /api/v1 (described at /openapi.json), /healthz and /readyz, the\n"+
+		"offline certificate verifier at /verify/, and the issuer's keys and\n"+
+		"revocation lists at /.well-known/ with a trust bundle at /api/v1/trust-bundle.\n\n"+
 		"Everyone signs in with a mobile number and an OTP. No SMS gateway is\n"+
 		"configured: OTPs are written to the log and to data/outbox.ndjson. Staff\n"+
 		"roles come from data/staff.json (doseledger staff add); --demo adds one demo\n"+
@@ -79,8 +82,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	issuerURL := envOr("DOSELEDGER_ISSUER", defaultIssuer)
 	issuer, err := issuance.New(issuance.Config{Store: l.Store, People: l.Handler, Ring: ring,
-		Issuer: envOr("DOSELEDGER_ISSUER", defaultIssuer), Logger: m.Log})
+		Issuer: issuerURL, Logger: m.Log})
 	if err != nil {
 		return err
 	}
@@ -158,7 +162,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	})
 	// Everything else is the API, which answers in JSON, errors included.
 	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now,
-		Auth: signin, AccessLog: accessLog, Certificates: issuer}))
+		Auth: signin, AccessLog: accessLog, Certificates: issuer, Keys: ring, IssuerURL: issuerURL}))
+	// The web pages, each under its own path (api/web).
+	site := web.New()
+	for _, p := range site.Patterns() {
+		mux.Handle(p, site)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
