@@ -19,3 +19,12 @@ cp "$src/LICENSE" "$dst/zxing-wasm.LICENSE.txt"
 version=$(node -p 'require("./node_modules/zxing-wasm/package.json").version')
 echo "zxing-wasm $version" > "$dst/VERSIONS.txt"
 echo "vendored zxing-wasm $version into $dst"
+# uPlot draws the dashboard's charts: the minified build that defines the
+# global uPlot, and its stylesheet (legend and cursor).
+src=node_modules/uplot
+cp "$src/dist/uPlot.iife.min.js" "$dst/uPlot.iife.min.js"
+cp "$src/dist/uPlot.min.css" "$dst/uPlot.min.css"
+cp "$src/LICENSE" "$dst/uplot.LICENSE.txt"
+version=$(node -p 'require("./node_modules/uplot/package.json").version')
+echo "uplot $version" >> "$dst/VERSIONS.txt"
+echo "vendored uplot $version into $dst"

@@ -154,23 +154,26 @@ func TestVendored(t *testing.T) {
 		t.Errorf("zxing_reader.wasm has SHA-256 %x; zxing-reader.js expects %s", sum, m[1])
 	}
 
-	pkg := filepath.Join("node_modules", "zxing-wasm")
-	if _, err := os.Stat(pkg); err != nil {
+	if _, err := os.Stat(filepath.Join("node_modules", "zxing-wasm")); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("npm packages not installed (npm ci --prefix api/web): %v", err)
 		}
 		t.Skipf("npm packages not installed; run npm ci --prefix api/web to compare the vendored files: %v", err)
 	}
 	for vendored, original := range map[string]string{
-		"zxing-reader.js":        "dist/iife/reader/index.js",
-		"zxing_reader.wasm":      "dist/reader/zxing_reader.wasm",
-		"zxing-wasm.LICENSE.txt": "LICENSE",
+		"zxing-reader.js":        "zxing-wasm/dist/iife/reader/index.js",
+		"zxing_reader.wasm":      "zxing-wasm/dist/reader/zxing_reader.wasm",
+		"zxing-wasm.LICENSE.txt": "zxing-wasm/LICENSE",
+		// uPlot draws the dashboard's charts.
+		"uPlot.iife.min.js": "uplot/dist/uPlot.iife.min.js",
+		"uPlot.min.css":     "uplot/dist/uPlot.min.css",
+		"uplot.LICENSE.txt": "uplot/LICENSE",
 	} {
 		a, err := os.ReadFile(filepath.Join("site/static/vendor", vendored))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join(pkg, original))
+		b, err := os.ReadFile(filepath.Join("node_modules", original))
 		if err != nil {
 			t.Fatal(err)
 		}
