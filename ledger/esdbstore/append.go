@@ -58,7 +58,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected ledger.Expec
 	var wr *esdb.WriteResult
 	err := s.retry(ctx, "append", func(c *esdb.Client) error {
 		var err error
-		wr, err = c.AppendToStream(ctx, stream, opts, data...)
+		wr, err = withCtx(ctx, func() (*esdb.WriteResult, error) {
+			return c.AppendToStream(ctx, s.opts.StreamPrefix+stream, opts, data...)
+		})
 		return err
 	})
 	if code, ok := esdbCode(err); ok && code == esdb.ErrorCodeWrongExpectedVersion {

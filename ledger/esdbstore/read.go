@@ -21,7 +21,7 @@ var errNotLedgerEvent = errors.New("not a doseledger event")
 // toEvent turns a recorded EventStoreDB event into a ledger event. It
 // returns an error wrapping errNotLedgerEvent for an event without the
 // ledger's custom metadata (one another writer put in the database).
-func toEvent(re *esdb.ResolvedEvent) (ledger.Event, error) {
+func (s *Store) toEvent(re *esdb.ResolvedEvent) (ledger.Event, error) {
 	r := re.Event
 	if r == nil {
 		return ledger.Event{}, fmt.Errorf("%w: a read answer without an event", errNotLedgerEvent)
@@ -29,7 +29,7 @@ func toEvent(re *esdb.ResolvedEvent) (ledger.Event, error) {
 	e := ledger.Event{
 		ID:         r.EventID,
 		Type:       r.EventType,
-		Stream:     r.StreamID,
+		Stream:     strings.TrimPrefix(r.StreamID, s.opts.StreamPrefix),
 		Revision:   ledger.Revision(r.EventNumber),
 		Position:   ledger.Position(r.Position.Commit),
 		RecordedAt: r.CreatedDate,
@@ -41,11 +41,13 @@ func toEvent(re *esdb.ResolvedEvent) (ledger.Event, error) {
 	return e, nil
 }
 
-// system reports whether an event of $all is EventStoreDB's own: its
-// stream or its type starts with '$'. The ledger never sees them.
-func system(re *esdb.ResolvedEvent) bool {
+// foreign reports whether an event of $all is not this ledger's:
+// EventStoreDB's own (its stream or its type starts with '$') or in a
+// stream without Options.StreamPrefix. The ledger never sees them.
+func (s *Store) foreign(re *esdb.ResolvedEvent) bool {
 	r := re.Event
-	return r == nil || strings.HasPrefix(r.StreamID, "$") || strings.HasPrefix(r.EventType, "$")
+	return r == nil || strings.HasPrefix(r.StreamID, "$") || strings.HasPrefix(r.EventType, "$") ||
+		!strings.HasPrefix(r.StreamID, s.opts.StreamPrefix)
 }
 
 // notFound reports whether err is the read of a stream that has no events.
@@ -59,7 +61,7 @@ func notFound(err error) bool {
 // which open must take care of: it is called again).
 func (s *Store) page(ctx context.Context, open func(*esdb.Client) (*esdb.ReadStream, error), fn func(*esdb.ResolvedEvent) error) error {
 	return s.retry(ctx, "read", func(c *esdb.Client) error {
-		rs, err := open(c)
+		rs, err := withCtx(ctx, func() (*esdb.ReadStream, error) { return open(c) })
 		if err != nil {
 			return err
 		}
@@ -106,9 +108,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts ledger.ReadO
 			}
 			got, stopped, done := 0, false, false
 			err := s.page(ctx, func(c *esdb.Client) (*esdb.ReadStream, error) {
-				return c.ReadStream(ctx, stream, esdb.ReadStreamOptions{Direction: dir, From: from}, uint64(n-got))
+				return c.ReadStream(ctx, s.opts.StreamPrefix+stream, esdb.ReadStreamOptions{Direction: dir, From: from}, uint64(n-got))
 			}, func(re *esdb.ResolvedEvent) error {
-				e, err := toEvent(re)
+				e, err := s.toEvent(re)
 				if err != nil {
 					return err
 				}
@@ -182,10 +184,10 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 				}
 				got++
 				cursor = pos
-				if system(re) {
+				if s.foreign(re) {
 					return nil
 				}
-				e, err := toEvent(re)
+				e, err := s.toEvent(re)
 				if err != nil {
 					return err
 				}
@@ -239,7 +241,7 @@ func (s *Store) LastPosition(ctx context.Context) (ledger.Position, error) {
 		}, func(re *esdb.ResolvedEvent) error {
 			got++
 			lastPos = re.Event.Position
-			if system(re) {
+			if s.foreign(re) {
 				return nil
 			}
 			found = ledger.Position(re.Event.Position.Commit)
@@ -261,10 +263,16 @@ func (s *Store) LastPosition(ctx context.Context) (ledger.Position, error) {
 // by stream prefix when filter has prefixes, else by the exact types,
 // else one that leaves out system events. The store checks filter again
 // on what arrives (the server's filter is by stream or by type, not both).
-func serverFilter(filter ledger.Filter) *esdb.SubscriptionFilter {
+func serverFilter(filter ledger.Filter, streamPrefix string) *esdb.SubscriptionFilter {
 	switch {
 	case len(filter.StreamPrefixes) > 0:
-		return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: filter.StreamPrefixes}
+		prefixes := make([]string, len(filter.StreamPrefixes))
+		for i, p := range filter.StreamPrefixes {
+			prefixes[i] = streamPrefix + p
+		}
+		return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: prefixes}
+	case streamPrefix != "":
+		return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{streamPrefix}}
 	case len(filter.Types) > 0:
 		quoted := make([]string, len(filter.Types))
 		for i, t := range filter.Types {

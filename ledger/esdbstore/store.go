@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,11 @@ type Options struct {
 	// original expected revision (and, best-effort, with Any); the
 	// esdbserver recognises every retry itself, so 0 (off) suits it.
 	RetryScan int
+	// StreamPrefix is put before every stream name on the server; reads of
+	// $all, subscriptions and LastPosition see only streams that carry it.
+	// Several ledgers (or test runs) may so share one EventStoreDB. It must
+	// not start with '$'.
+	StreamPrefix string
 	// ConnectTimeout bounds the first read Open makes to check the
 	// connection; 10s if 0.
 	ConnectTimeout time.Duration
@@ -90,9 +96,19 @@ func Open(url string, opts Options) (*Store, error) {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
 	}
+	if strings.HasPrefix(opts.StreamPrefix, "$") {
+		return nil, fmt.Errorf("stream prefix %q: names starting with '$' are EventStoreDB's system streams", opts.StreamPrefix)
+	}
 	cfg, err := esdb.ParseConnectionString(esdbScheme(url))
 	if err != nil {
 		return nil, fmt.Errorf("eventstoredb connection string: %w", err)
+	}
+	if !strings.Contains(strings.ToLower(url), "maxdiscoverattempts=") {
+		// The client's connection goroutine returns for good once discovery
+		// fails, and a call waiting for it then waits forever; so unless
+		// told otherwise, it keeps trying (the calls give up with their
+		// ctx, see withCtx).
+		cfg.MaxDiscoverAttempts = math.MaxInt32
 	}
 	log := opts.Logger
 	cfg.Logger = func(level esdb.LogLevel, format string, args ...any) {
@@ -174,7 +190,10 @@ func (s *Store) renew(old *esdb.Client) {
 		s.log.Warn("eventstoredb client", "err", err)
 		return
 	}
-	old.Close()
+	// The old client is not closed: its Close closes a channel that
+	// concurrent calls may be about to send on, which panics them. After
+	// a failed discovery its goroutine has returned already, and calls to
+	// it fail at once with ErrorCodeConnectionClosed.
 	s.client = c
 	s.log.Info("eventstoredb connection renewed")
 }
@@ -183,6 +202,30 @@ func (s *Store) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
+}
+
+// withCtx calls fn and waits for it or for ctx. The client waits for its
+// connection without a ctx (while the server is away it keeps
+// rediscovering), so a caller must not wait with it: fn goes on in its
+// goroutine, and ends soon after the server is back, as the calls in it
+// are made with ctx.
+func withCtx[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // esdbCode returns the client's error code for err, if it has one.
@@ -201,6 +244,11 @@ func esdbCode(err error) (esdb.ErrorCode, bool) {
 func transient(err error) bool {
 	code, ok := esdbCode(err)
 	if !ok {
+		// A dropped subscription reports gRPC's own error.
+		switch status.Code(err) {
+		case codes.Unavailable, codes.Aborted:
+			return true
+		}
 		return false
 	}
 	switch code {

@@ -76,11 +76,14 @@ func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledge
 	if err != nil {
 		return err
 	}
-	sub, err := c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
-		From:               allFrom(*after),
-		Filter:             serverFilter(filter),
-		MaxSearchWindow:    searchWindow,
-		CheckpointInterval: checkpointMultiplier,
+	from := allFrom(*after)
+	sub, err := withCtx(ctx, func() (*esdb.Subscription, error) {
+		return c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+			From:               from,
+			Filter:             serverFilter(filter, s.opts.StreamPrefix),
+			MaxSearchWindow:    searchWindow,
+			CheckpointInterval: checkpointMultiplier,
+		})
 	})
 	if err != nil {
 		return err
@@ -97,10 +100,10 @@ func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledge
 			}
 		case se.EventAppeared != nil:
 			re := se.EventAppeared
-			if system(re) || ledger.Position(re.Event.Position.Commit) <= *after {
+			if s.foreign(re) || ledger.Position(re.Event.Position.Commit) <= *after {
 				continue
 			}
-			e, err := toEvent(re)
+			e, err := s.toEvent(re)
 			if err != nil {
 				// Not transient: the loop ends with it.
 				yield(ledger.Event{}, err)
