@@ -86,11 +86,20 @@ func TestSite_Patterns(t *testing.T) {
 	}
 }
 
-// The service worker gets the site's version, so a change to any file
-// installs a new one; and it caches every file the page loads.
+// Each offline page's service worker gets the site's version, so a change
+// to any file installs a new one; and it caches every file the page loads.
 func TestSite_ServiceWorker(t *testing.T) {
 	s := New()
-	sw := get(t, s, http.MethodGet, "/verify/sw.js").Body.String()
+	for page, scripts := range map[string][]string{
+		"verify":     {"/verify/verify.js", "/verify/shc.js"},
+		"vaccinator": {"/vaccinator/vaccinator.js", "/vaccinator/queue.js", "/static/api.js"},
+	} {
+		t.Run(page, func(t *testing.T) { checkWorker(t, s, page, scripts) })
+	}
+}
+
+func checkWorker(t *testing.T, s *Site, page string, scripts []string) {
+	sw := get(t, s, http.MethodGet, "/"+page+"/sw.js").Body.String()
 	if strings.Contains(sw, versionMark) || !strings.Contains(sw, `const VERSION = "`+s.Version()+`";`) {
 		t.Fatalf("sw.js does not carry the version %s", s.Version())
 	}
@@ -107,11 +116,14 @@ func TestSite_ServiceWorker(t *testing.T) {
 	}
 	// Every file the page and its scripts load is cached, or the page
 	// breaks offline.
-	page := get(t, s, http.MethodGet, "/verify/").Body.String() + get(t, s, http.MethodGet, "/verify/verify.js").Body.String()
-	for _, ref := range regexp.MustCompile(`(?:src|href)="(/[^"]+)"|from "(/[^"]+)"|"(/static/vendor/[^"]+)"`).FindAllStringSubmatch(page, -1) {
+	text := get(t, s, http.MethodGet, "/"+page+"/").Body.String()
+	for _, script := range scripts {
+		text += get(t, s, http.MethodGet, script).Body.String()
+	}
+	for _, ref := range regexp.MustCompile(`(?:src|href)="(/[^"]+)"|from "(/[^"]+)"|"(/static/vendor/[^"]+)"`).FindAllStringSubmatch(text, -1) {
 		u := ref[1] + ref[2] + ref[3]
-		if u == "/api/v1/trust-bundle" {
-			continue // kept by the page, with its download time
+		if u == "/api/v1/trust-bundle" || !strings.HasPrefix(u, "/static/") && !strings.HasPrefix(u, "/"+page+"/") {
+			continue // the trust list is kept by the page; links to other pages are not loaded
 		}
 		if !slices.Contains(cached, u) {
 			t.Errorf("the page loads %s, which sw.js does not cache", u)
@@ -121,10 +133,10 @@ func TestSite_ServiceWorker(t *testing.T) {
 		StartURL string `json:"start_url"`
 		Icons    []struct{ Src string }
 	}
-	if err := json.Unmarshal(get(t, s, http.MethodGet, "/verify/manifest.webmanifest").Body.Bytes(), &manifest); err != nil {
+	if err := json.Unmarshal(get(t, s, http.MethodGet, "/"+page+"/manifest.webmanifest").Body.Bytes(), &manifest); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
-	if manifest.StartURL != "/verify/" || len(manifest.Icons) == 0 {
+	if manifest.StartURL != "/"+page+"/" || len(manifest.Icons) == 0 {
 		t.Errorf("manifest %+v", manifest)
 	}
 	for _, icon := range manifest.Icons {

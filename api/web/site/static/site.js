@@ -82,3 +82,10 @@ export async function registerWorker(url, scope) {
     return null;
   }
 }
+
+// today is this device's date as YYYY-MM-DD (not UTC's: at 02:00 in India
+// it is already tomorrow here).
+export function today(now = new Date()) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}`;
+}

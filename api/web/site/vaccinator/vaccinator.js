@@ -1,0 +1,196 @@
+// The vaccinator's page: open the day's session, look up the person by
+// booking code (or register a walk-in), record the dose. Doses are kept
+// on the device (queue.js) and sent in batches whenever the network is
+// there; the server records each event id once, so resending is safe.
+import { el, $, day, today, connectivity, registerWorker } from "/static/site.js";
+import { api, ApiError, session, signInForm, signOut, uuid } from "/static/api.js";
+import * as queue from "/vaccinator/queue.js";
+
+const ROLE = "vaccinator";
+let current = null; // the open session: { id, session, due: [...] }
+let person = null;  // who the dose form is for
+
+const dueKey = (id) => `doseledger.due.${id}`;
+
+function show() {
+  const s = session(ROLE);
+  $("signin").classList.toggle("hidden", !!s);
+  $("work").classList.toggle("hidden", !s);
+  $("signout").classList.toggle("hidden", !s);
+  if (!s) signInForm($("signin-form"), ROLE, () => { show(); sync(); });
+  renderQueue();
+}
+
+function call(path, opts = {}) {
+  const s = session(ROLE);
+  if (!s) { show(); throw new ApiError(401, "unauthenticated", "Sign in again: your session ended. Doses on this device are kept."); }
+  return api(path, { ...opts, token: s.token, role: ROLE });
+}
+
+// --- the session of the day ---
+
+$("site-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const site = $("site-id").value.trim().toUpperCase();
+  const date = $("site-date").value;
+  const id = `${site}-${date.replaceAll("-", "")}`;
+  const status = $("session-status");
+  try {
+    const due = await call(`/api/v1/sessions/${encodeURIComponent(id)}/due`);
+    current = { id, session: due.session, due: due.due };
+    localStorage.setItem(dueKey(id), JSON.stringify(current));
+  } catch (err) {
+    const cached = localStorage.getItem(dueKey(id));
+    if (err.status !== 0 || !cached) { status.textContent = err.message; return; }
+    current = JSON.parse(cached);
+    status.textContent = "Offline: using the due list saved on this device.";
+  }
+  const s = current.session;
+  status.textContent = `${s.site_name}, ${day(s.date)}: ${s.vaccine}, ${current.due.length} booked.` +
+    (navigator.onLine ? "" : " (saved copy)");
+  localStorage.setItem("doseledger.site", JSON.stringify({ site, date }));
+});
+
+// --- looking up who is in front of us ---
+
+$("lookup-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const status = $("lookup-status");
+  const code = $("code").value.trim();
+  if (!current) { status.textContent = "Open the session first."; return; }
+  try {
+    const b = await call(`/api/v1/sessions/${encodeURIComponent(current.id)}/bookings/${code}`);
+    openDose({ id: b.booking.beneficiary_id, name: b.name, dose: b.booking.dose, vaccine: b.booking.vaccine, entry: b.booking });
+    status.textContent = "";
+  } catch (err) {
+    const entry = current.due.find((e) => e.code === code);
+    if (err.status === 0 && entry) {
+      openDose({ id: entry.beneficiary_id, name: "(offline: check the photo ID)", dose: entry.dose, vaccine: entry.vaccine, entry });
+      status.textContent = "Offline: found in the saved due list.";
+    } else {
+      status.textContent = err.message;
+    }
+  }
+});
+
+function openDose(p) {
+  person = p;
+  $("dose-card").classList.remove("hidden");
+  $("d-name").textContent = p.name;
+  $("d-id").textContent = p.id;
+  const e = p.entry || {};
+  $("d-idcheck").textContent = e.id_type ? `${e.id_type} ending ${e.id_last4}, born ${e.birth_year}` : "photo ID";
+  $("d-dose").value = p.dose || 1;
+  $("d-vaccine").value = p.vaccine || (current && current.session.vaccine) || "";
+  $("d-lot").focus();
+}
+
+$("dose-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!person || !current) return;
+  const s = current.session;
+  const event_id = uuid();
+  const dose = {
+    event_id,
+    occurred_at: new Date().toISOString(), // when it was given, not when it is sent
+    beneficiary_id: person.id,
+    dose: Number($("d-dose").value),
+    vaccine: $("d-vaccine").value.trim(),
+    lot: $("d-lot").value.trim(),
+    site_id: s.site_id,
+    state: s.state,
+    district: s.district,
+    session_id: s.id,
+    vaccinator: session(ROLE)?.actor || "vaccinator",
+    capture: navigator.onLine ? "online" : "offline_device",
+  };
+  await queue.add({ event_id, dose, label: `${person.name} (${person.id})`, state: "waiting" });
+  $("dose-card").classList.add("hidden");
+  $("lookup-status").textContent = `Dose ${dose.dose} for ${person.name} saved on this device.`;
+  person = null;
+  $("code").value = "";
+  await renderQueue();
+  sync();
+});
+
+// --- walk-ins ---
+
+$("walkin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const status = $("walkin-status");
+  if (!current) { status.textContent = "Open the session first."; return; }
+  const s = current.session;
+  const v = (id) => $(id).value.trim();
+  try {
+    const r = await call("/api/v1/beneficiaries", { body: { request_id: uuid(), mobile: v("w-mobile"), name: v("w-name"),
+      birth_date: v("w-birth"), gender: v("w-gender"), id_type: v("w-idtype"), id_number: v("w-idnumber"),
+      state: s.state, district: s.district, pincode: s.pincode } });
+    status.textContent = `Registered ${r.beneficiary_id}.`;
+    openDose({ id: r.beneficiary_id, name: v("w-name"), dose: 1, vaccine: s.vaccine });
+    $("walkin-form").reset();
+  } catch (err) {
+    status.textContent = err.message;
+  }
+});
+
+// --- sending ---
+
+let syncing = false;
+
+export async function sync() {
+  if (syncing || !session(ROLE)) return;
+  syncing = true;
+  try {
+    const waiting = await queue.waiting();
+    for (let i = 0; i < waiting.length; i += 200) {
+      const batch = waiting.slice(i, i + 200);
+      let answer;
+      try {
+        answer = await call("/api/v1/doses/batch", { body: { doses: batch.map((e) => e.dose) } });
+      } catch (err) {
+        $("queue-summary").textContent = err.status === 0
+          ? `${waiting.length} waiting: no network. They will be sent when it returns.`
+          : `Not sent: ${err.message}`;
+        return;
+      }
+      for (const r of answer.results) {
+        const entry = batch.find((e) => e.event_id === r.event_id) || batch[r.index];
+        if (!entry) continue;
+        entry.state = r.status === "refused" ? "refused" : r.status === "flagged" ? "flagged" : "sent";
+        entry.note = r.status === "refused" ? r.error.message
+          : r.status === "flagged" ? `recorded, flagged for review: ${r.anomalies.join(", ")}`
+          : r.status === "already_recorded" ? "recorded (sent before)" : "recorded";
+        await queue.update(entry);
+      }
+    }
+  } finally {
+    syncing = false;
+    await renderQueue();
+  }
+}
+
+async function renderQueue() {
+  const entries = (await queue.all()).sort((a, b) => b.dose.occurred_at.localeCompare(a.dose.occurred_at));
+  const waiting = entries.filter((e) => e.state === "waiting").length;
+  if (!syncing || waiting === 0) {
+    $("queue-summary").textContent = waiting ? `${waiting} waiting to be sent.` : entries.length ? "All doses are with the server." : "Nothing waiting.";
+  }
+  $("queue-table").classList.toggle("hidden", entries.length === 0);
+  $("queue").replaceChildren(...entries.slice(0, 50).map((e) => el("tr", { "data-event": e.event_id, "data-state": e.state },
+    el("td", {}, new Date(e.dose.occurred_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+    el("td", {}, e.label), el("td", {}, `${e.dose.dose} · ${e.dose.vaccine} · lot ${e.dose.lot}`),
+    el("td", {}, e.state === "waiting" ? "waiting" : e.note || e.state))));
+}
+
+$("sync").addEventListener("click", () => sync());
+$("signout").addEventListener("click", () => { signOut(ROLE); show(); });
+window.addEventListener("online", () => sync());
+setInterval(() => { if (navigator.onLine) sync(); }, 20_000);
+
+connectivity($("network"));
+const last = JSON.parse(localStorage.getItem("doseledger.site") || "null");
+$("site-id").value = last?.site || "";
+$("site-date").value = today();
+registerWorker("/vaccinator/sw.js", "/vaccinator/");
+show();
+sync();
