@@ -32,6 +32,16 @@
 // finds its earlier work and writes nothing twice, and a certificate whose
 // content did not change (a corrected mobile number) is not reissued.
 //
+// # Checkpoint
+//
+// With a Checkpoint (FileCheckpoint: one small file, replaced atomically)
+// an issuer does not reread the log when it restarts: it saves the
+// position up to which it has acted on every event, every few seconds and
+// when CatchUp or Run ends, and resumes after it. An event it failed to
+// act on holds the checkpoint before it, so a restart tries it again;
+// what a restart rereads is recognised as above and written once. A
+// checkpoint past the end of the log (another ledger's) is refused.
+//
 // # Revocation
 //
 // A reissue (a correction of the name or birth date, a voided dose, a

@@ -33,10 +33,18 @@ type Config struct {
 	Issuer string
 	// Now is the clock of issue times; the default is time.Now.
 	Now func() time.Time
-	// CacheSize is how many signed cards (with their QR image once drawn)
-	// Certificate keeps; the default is 4096, a negative value none.
+	// CacheSize is how many signed cards (with their QR code once
+	// encoded) Certificate keeps; the default is 4096, a negative value
+	// none.
 	CacheSize int
-	Logger    *slog.Logger
+	// Checkpoint, if set, keeps the position the issuer has acted on up
+	// to: CatchUp and Run resume there, and save it every CheckpointEvery
+	// (default 2 seconds) and when they end. Without one, an issuer starts
+	// at the beginning of the log, which is correct (nothing is issued
+	// twice) but rereads it all.
+	Checkpoint      Checkpoint
+	CheckpointEvery time.Duration
+	Logger          *slog.Logger
 }
 
 // Actor is the actor of every event an Issuer writes.
@@ -60,6 +68,16 @@ type Issuer struct {
 	pol   ledger.Policies
 
 	last ledger.Position // of the last event CatchUp or Run read
+
+	// The checkpoint: done is the position up to which every event read
+	// has been acted on, saved what cp holds. An event that failed in Run
+	// holds done back (failed) until a restart retries it.
+	cp          Checkpoint
+	cpEvery     time.Duration
+	resumed     bool
+	done, saved ledger.Position
+	savedAt     time.Time
+	failed      bool
 }
 
 // New returns an Issuer that starts at the beginning of the log. It
@@ -86,8 +104,11 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 4096
 	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 2 * time.Second
+	}
 	return &Issuer{store: cfg.Store, people: cfg.People, ring: cfg.Ring, iss: cfg.Issuer, now: cfg.Now,
-		log: cfg.Logger, cards: newCardCache(max(cfg.CacheSize, 0))}, nil
+		log: cfg.Logger, cards: newCardCache(max(cfg.CacheSize, 0)), cp: cfg.Checkpoint, cpEvery: cfg.CheckpointEvery}, nil
 }
 
 // followed selects the events an Issuer acts on: what changes a person's
@@ -98,39 +119,104 @@ var followed = ledger.Filter{
 		ledger.TypeBeneficiariesMerged, ledger.TypeCertificateRevoked},
 }
 
-// CatchUp reads the log from where the issuer stopped to its end, issuing
-// and revoking certificates, and returns how many certificate events it
-// appended. A person whose certificate cannot be made (their key erased,
-// a vaccine with no code) is logged and skipped. It returns the store's
-// errors and the key ring's.
+// CatchUp reads the log from where the issuer stopped (on its first call,
+// from the checkpoint if there is one) to its end, issuing and revoking
+// certificates, and returns how many certificate events it appended. A
+// person whose certificate cannot be made (their key erased, a vaccine
+// with no code) is logged and skipped. After an error the checkpoint
+// stays before the event that failed, so that a restart tries it again. It returns the store's errors, the
+// key ring's and the checkpoint's, and an error if the checkpoint is past
+// the end of the log (it belongs to another ledger).
 func (is *Issuer) CatchUp(ctx context.Context) (int, error) {
+	if err := is.resume(ctx); err != nil {
+		return 0, err
+	}
 	n := 0
 	for e, err := range is.store.ReadAll(ctx, is.last, followed, 0) {
 		if err != nil {
-			return n, err
+			return n, errors.Join(err, is.checkpoint(context.WithoutCancel(ctx), true))
 		}
 		k, err := is.apply(ctx, e)
 		n += k
 		if err != nil {
+			is.failed = true
+			return n, errors.Join(err, is.checkpoint(context.WithoutCancel(ctx), true))
+		}
+		is.acted(e)
+		if err := is.checkpoint(ctx, false); err != nil {
 			return n, err
 		}
 	}
-	return n, nil
+	return n, is.checkpoint(ctx, true)
 }
 
 // Run follows the log live, as CatchUp does, until ctx is done; an event
-// it cannot act on is logged and passed. It returns ctx's error, or the
-// store's if the subscription ends.
+// it cannot act on is logged and passed, and the checkpoint stays before
+// it so that a restart tries it again. It returns ctx's error, or the
+// store's if the subscription ends, or the checkpoint's.
 func (is *Issuer) Run(ctx context.Context) error {
+	if err := is.resume(ctx); err != nil {
+		return err
+	}
 	for e, err := range is.store.Subscribe(ctx, is.last, followed) {
 		if err != nil {
-			return err
+			return errors.Join(err, is.checkpoint(context.WithoutCancel(ctx), true))
 		}
 		if _, err := is.apply(ctx, e); err != nil {
 			is.log.Error("certificate issuer", "event", e.ID, "stream", e.Stream, "err", err)
+			is.failed = true
+			continue
+		}
+		is.acted(e)
+		if err := is.checkpoint(ctx, false); err != nil {
+			return err
 		}
 	}
-	return ctx.Err()
+	return errors.Join(ctx.Err(), is.checkpoint(context.WithoutCancel(ctx), true))
+}
+
+// resume starts the issuer at its checkpoint, once.
+func (is *Issuer) resume(ctx context.Context) error {
+	if is.resumed || is.cp == nil {
+		return nil
+	}
+	p, err := is.cp.Load(ctx)
+	if err != nil {
+		return err
+	}
+	end, err := is.store.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
+	if p > end {
+		return fmt.Errorf("issuance: the checkpoint is at position %d, past the end of the log (%d): it belongs to another ledger", p, end)
+	}
+	is.last, is.done, is.saved, is.savedAt, is.resumed = p, p, p, is.now(), true
+	if p != ledger.Start {
+		is.log.Info("certificate issuer resumes from its checkpoint", "position", uint64(p))
+	}
+	return nil
+}
+
+// acted records that every event up to e has been acted on, unless one
+// failed before it.
+func (is *Issuer) acted(e ledger.Event) {
+	if !is.failed {
+		is.done = e.Position
+	}
+}
+
+// checkpoint saves how far the issuer has acted, if it has a checkpoint
+// and moved on: always when final, else at most every cpEvery.
+func (is *Issuer) checkpoint(ctx context.Context, final bool) error {
+	if is.cp == nil || is.done == is.saved || (!final && is.now().Sub(is.savedAt) < is.cpEvery) {
+		return nil
+	}
+	if err := is.cp.Save(ctx, is.done); err != nil {
+		return err
+	}
+	is.saved, is.savedAt = is.done, is.now()
+	return nil
 }
 
 // apply acts on one followed event and returns how many certificate
