@@ -36,7 +36,7 @@ The first row names the columns, in any order (case and spaces ignored):
 
   beneficiary_id  required  the person's id, as on their appointment slip
   dose            required  the dose number, 1 to 10
-  vaccine         required  the vaccine's name, as in the policy (Covishield)
+  vaccine         required  the vaccine's name, as its policy spells it (COVISHIELD)
   date            required  the day it was given, YYYY-MM-DD
   time            required  the time it was given, HH:MM (24-hour, India time)
   site_id         required  the site where it was given
