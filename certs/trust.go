@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/json"
@@ -80,8 +81,10 @@ type trustedKey struct {
 
 type issuer struct {
 	iss, name string
-	set       jwk.Set
-	keys      map[string]*ecdsa.PublicKey // by kid
+	// verified is the reason given for a valid card of this issuer.
+	verified string
+	set      jwk.Set
+	keys     map[string]*ecdsa.PublicKey // by kid
 	// crlVersions is each key's crlVersion in the JWKS, if it has one.
 	crlVersions map[string]int
 	crls        map[string]*trustedCRL // by kid
@@ -121,6 +124,7 @@ func NewTrustList(issuers ...TrustedIssuer) (*TrustList, error) {
 		if is.set == nil {
 			is.set = jwk.NewSet()
 		}
+		is.verified = "signature verified: issued by " + cmp.Or(is.name, is.iss)
 		for _, w := range ti.Withdrawn {
 			if w.KID == "" {
 				return nil, fmt.Errorf("%w: trust list: issuer %s withdraws a key with no kid", ErrMalformed, ti.ISS)

@@ -107,7 +107,10 @@ type Verifier struct {
 // scratch is the memory one verification works in: the decoded JWS parts
 // and the inflated payload. Nothing read from it outlives the
 // verification (the claims decoder copies what it keeps).
-type scratch struct{ decoded, payload []byte }
+type scratch struct {
+	decoded, payload []byte
+	compressed       bytes.Reader
+}
 
 // NewVerifier returns a Verifier that trusts the issuers of trust. opts
 // may be nil.
@@ -344,10 +347,7 @@ func (v *Verifier) verifyJWS(token []byte, form Form) (Result, error) {
 		return fail(r, fmt.Errorf("%w: on %s", ErrExpired, r.Expires.UTC().Format(time.RFC3339)))
 	}
 	r.Verdict = Valid
-	r.Reason = "signature verified: issued by " + is.iss
-	if is.name != "" {
-		r.Reason = "signature verified: issued by " + is.name
-	}
+	r.Reason = is.verified
 	if note := r.Revocation.note(h.Kid); note != "" {
 		r.Reason += "; " + note
 	}
@@ -386,7 +386,8 @@ func (v *Verifier) unknownKey(r Result, kid string, compressed []byte, sc *scrat
 // ErrCompression for a broken or truncated stream, or ErrTooLarge past the
 // limit.
 func (v *Verifier) inflate(compressed []byte, sc *scratch) ([]byte, error) {
-	br := bytes.NewReader(compressed)
+	br := &sc.compressed
+	br.Reset(compressed)
 	var fr io.ReadCloser
 	if p, ok := v.inflaters.Get().(io.ReadCloser); ok {
 		if err := p.(flate.Resetter).Reset(br, nil); err != nil {

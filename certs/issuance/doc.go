@@ -41,6 +41,9 @@
 // act on holds the checkpoint before it, so a restart tries it again;
 // what a restart rereads is recognised as above and written once. A
 // checkpoint past the end of the log (another ledger's) is refused.
+// Revocations before the checkpoint are not replayed into the key ring:
+// after restoring the ring from an older copy, delete the checkpoint so
+// that the issuer rereads the log and lists them again.
 //
 // # Revocation
 //
