@@ -54,9 +54,10 @@ type server struct {
 }
 
 // newServer serves the real API over a ledger in a temporary directory,
-// with an issuer key ring trusting also the specification's example
-// issuer (when the vectors are there), and the embedded site.
-func newServer(t *testing.T) *server {
+// with an issuer key ring trusting also the issuers given and the
+// specification's example issuer (when the vectors are there), and the
+// embedded site.
+func newServer(t *testing.T, trusted ...certs.TrustedIssuer) *server {
 	t.Helper()
 	l := commandtest.Open(t, time.Now)
 	proj, err := projections.NewProjector(l.Store, nil, projections.Options{})
@@ -77,7 +78,7 @@ func newServer(t *testing.T) *server {
 	if _, err := ring.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	var others []certs.TrustedIssuer
+	others := trusted
 	if dir := vectors(); dir != "" {
 		b, err := os.ReadFile(filepath.Join(dir, "issuer", ".well-known", "jwks.json"))
 		if err != nil {

@@ -392,7 +392,8 @@ function holderAndDoses(b, r) {
     name = n.text || [...(n.given || []), n.family || ""].join(" ").trim();
   }
   if (!name) throw invalid("Patient has no name");
-  r.holder = { name, birthDate: p.birthDate || "" };
+  // Holder and doses are shown only if every dose reads.
+  const doses = [];
   for (const e of b.entry.slice(1)) {
     const im = e.resource || {};
     if (im.resourceType !== "Immunization") continue;
@@ -403,7 +404,7 @@ function holderAndDoses(b, r) {
     let vaccine = `${coding.system} ${coding.code}`;
     if (coding.system === CVX) vaccine = CVX_NAMES[coding.code] || `CVX ${coding.code}`;
     const proto = im.protocolApplied && im.protocolApplied[0];
-    r.doses.push({
+    doses.push({
       number: (proto && proto.doseNumberPositiveInt) || 0,
       vaccine,
       date: String(im.occurrenceDateTime).slice(0, 10),
@@ -411,4 +412,6 @@ function holderAndDoses(b, r) {
       site: (im.performer && im.performer[0] && im.performer[0].actor && im.performer[0].actor.display) || "",
     });
   }
+  r.holder = { name, birthDate: p.birthDate || "" };
+  r.doses = doses;
 }
