@@ -58,9 +58,17 @@
 // not of the caller's account, 403; too many OTPs or sign-in attempts,
 // 429 with Retry-After.
 //
+// # Verifiers
+//
+// With Config.Keys (the certificate issuer's key ring) the API serves,
+// to anyone, what verifiers download (wellknown.go): the issuer's JWKS
+// at /.well-known/jwks.json, each published key's revocation list at
+// /.well-known/crl/<kid>.json, and at /api/v1/trust-bundle a trust list
+// in the file form certs.ReadTrustList reads, for offline verifiers: the
+// verifier page (package web) and `doseledger verify --trust`.
+//
 // # What does not exist yet
 //
-// Certificate download for citizens, the verifier's endpoints (JWKS,
-// CRLs, trust bundle), disputes, corrections, lookup by booking code,
+// Certificate download for citizens, disputes, corrections, lookup by booking code,
 // Prometheus metrics and the web pages come with the rest of issue 5.
 package api
