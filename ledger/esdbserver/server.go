@@ -2,11 +2,13 @@ package esdbserver
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -33,6 +36,12 @@ type Options struct {
 	// clients that discover the cluster connect to; the listener's address
 	// if empty.
 	Advertise string
+	// Authenticate, if set, checks the user name and password of every
+	// Streams call (HTTP basic credentials, as EventStoreDB clients send
+	// them, over TLS only); a call without them, or refused, ends with
+	// UNAUTHENTICATED. ServerFeatures and Gossip stay open, as in
+	// EventStoreDB. There are no ACLs: a user may do everything.
+	Authenticate func(user, password string) bool
 	// PageSize is how many events the server takes from the store at a
 	// time while a read or subscription catches up; 512 if 0 or less.
 	PageSize int
@@ -48,6 +57,7 @@ type Server struct {
 	advertise string
 	pageSize  int
 	instance  uuid.UUID
+	auth      func(user, password string) bool
 }
 
 // New returns a Server over store. The caller keeps owning store and
@@ -61,7 +71,7 @@ func New(store ledger.Store, opts Options) *Server {
 	if page <= 0 {
 		page = 512
 	}
-	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New()}
+	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New(), auth: opts.Authenticate}
 }
 
 // Register registers the server's services on g.
@@ -94,7 +104,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, opts ...grpc.Serve
 	if s.advertise == "" {
 		s.advertise = lis.Addr().String()
 	}
-	g := grpc.NewServer(opts...)
+	g := grpc.NewServer(append(opts, s.Interceptors()...)...)
 	s.Register(g)
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(lis) }()
@@ -117,6 +127,54 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, opts ...grpc.Serve
 		return err
 	}
 	return nil
+}
+
+// Interceptors returns the server options that enforce
+// Options.Authenticate; Serve adds them, and a caller that builds its own
+// grpc.Server with Register passes them to grpc.NewServer.
+func (s *Server) Interceptors() []grpc.ServerOption {
+	if s.auth == nil {
+		return nil
+	}
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if err := s.check(ctx, info.FullMethod); err != nil {
+				return nil, err
+			}
+			return h(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			if err := s.check(ss.Context(), info.FullMethod); err != nil {
+				return err
+			}
+			return h(srv, ss)
+		}),
+	}
+}
+
+// check enforces Options.Authenticate on the Streams service.
+func (s *Server) check(ctx context.Context, method string) error {
+	if !strings.HasPrefix(method, "/event_store.client.streams.Streams/") {
+		return nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		enc, ok := strings.CutPrefix(v, "Basic ")
+		if !ok {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			continue
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if ok && s.auth(user, pass) {
+			return nil
+		}
+		s.log.Info("esdb call refused: bad credentials", "user", user, "method", method)
+		return status.Error(codes.Unauthenticated, "bad user name or password")
+	}
+	return status.Error(codes.Unauthenticated, "credentials required")
 }
 
 // GetSupportedMethods lists the methods the server implements, as
