@@ -167,7 +167,8 @@ async function loadCoverage() {
   }
   const total = all.rows[0] || { doses: 0, registrations: 0, completed: 0 };
   const range = from || to ? `${from ? day(from) : "the first day"} to ${to ? day(to) : "today"}` : "all days";
-  status.textContent = `${placeName()}, ${range}.` + (total.doses ? "" : " No doses recorded in this range.");
+  const where = placeName();
+  status.textContent = `${where[0].toUpperCase()}${where.slice(1)}, ${range}.` + (total.doses ? "" : " No doses recorded in this range.");
   $("total-doses").textContent = fmt(total.doses);
   $("total-registrations").textContent = fmt(total.registrations);
   $("total-completed").textContent = fmt(total.completed);
@@ -268,7 +269,7 @@ const countRange = (u, min, max) => [0, niceCeil(Math.max(max, 1))];
 
 function niceCeil(n) {
   const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n * 1.05) return m * p;
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= n * 1.12) return m * p;
   return 10 * p;
 }
 
@@ -279,16 +280,55 @@ function timeChart(xs, ys) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"), // dates are India's days, stored as UTC midnights
     legend: { show: false },
     cursor: { y: false, points: { show: false } },
-    scales: { x: { time: true }, y: { range: countRange } },
+    // Half a day either side, so the first and last bars are whole.
+    scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] }, y: { range: countRange } },
     axes: [
-      { stroke: INK, font: FONT, grid: { show: false }, ticks: { stroke: GRID }, space: 60 },
+      { stroke: INK, font: FONT, grid: { show: false }, ticks: { stroke: GRID }, space: 56, incrs: DAY_STEPS,
+        values: (u, splits) => splits.map((ts, i) => tickDay(ts, i === 0)) },
       { stroke: INK, font: FONT, grid: { stroke: GRID, width: 1 }, ticks: { show: false }, values: wholeNumbers, size: 50, space: 30 },
     ],
     series: [{}, {
       label: "Doses", stroke: BRAND, fill: BRAND, width: 0,
       paths: uPlot.paths.bars({ size: [0.8, 24], align: 0 }), points: { show: false },
     }],
+    hooks: { draw: [barLabels(false)] },
   }, [xs, ys]];
+}
+
+// Tick steps of the day axis: whole days and weeks, never hours.
+const DAY_STEPS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364, 728].map((d) => d * 86400);
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// tickDay writes a day as "3 May", with the year under the first.
+function tickDay(ts, first) {
+  const d = new Date(ts * 1000);
+  const s = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+  return first || (d.getUTCMonth() === 0 && d.getUTCDate() <= 7) ? `${s}\n${d.getUTCFullYear()}` : s;
+}
+
+// barLabels writes each bar's number at its end, when the bars are wide
+// enough apart to hold one: a chart people can read without the table.
+function barLabels(horizontal) {
+  return (u) => {
+    const [xs, ys] = u.data;
+    const px = uPlot.pxRatio;
+    const step = xs.length > 1 ? Math.abs(u.valToPos(xs[1], "x", true) - u.valToPos(xs[0], "x", true)) : Infinity;
+    if (step < 18 * px) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.font = FONT.replace("12px", `${Math.round(12 * px)}px`);
+    ctx.fillStyle = INK;
+    ctx.textAlign = horizontal ? "left" : "center";
+    ctx.textBaseline = horizontal ? "middle" : "bottom";
+    ys.forEach((y, i) => {
+      if (y == null || y === 0) return;
+      const along = u.valToPos(xs[i], "x", true);
+      const end = u.valToPos(y, "y", true);
+      if (horizontal) ctx.fillText(fmt(y), end + 4 * px, along);
+      else ctx.fillText(fmt(y), along, end - 3 * px);
+    });
+    ctx.restore();
+  };
 }
 
 // barChart draws horizontal bars, one a category, largest first: names
@@ -315,6 +355,7 @@ function barChart(labels, values) {
         label: "Doses", stroke: BRAND, fill: BRAND, width: 0,
         paths: uPlot.paths.bars({ size: [0.7, 22] }), points: { show: false },
       }],
+      hooks: { draw: [barLabels(true)] },
     }, [labels.map((_, i) => i), values]];
   };
 }
@@ -400,9 +441,9 @@ async function loadDue(id) {
     $("due-summary").textContent = `${s.district}, ${s.state} · ${s.vaccine} · ${v.due.length} booked, ${given} vaccinated, ` +
       `${v.no_shows} no-show${v.no_shows === 1 ? "" : "s"}` + (s.cancelled ? " · this session is cancelled" : "") + ` · as of ${day(v.today)}`;
     $("due-table").tBodies[0].replaceChildren(...v.due.map((e) => el("tr", { "data-status": e.status },
-      el("td", {}, e.slot), el("td", { class: "mono" }, e.code),
-      el("td", {}, personLine(e)), el("td", { class: "num" }, e.dose), el("td", {}, e.vaccine),
-      el("td", {}, el("span", { class: `badge ${e.status}` }, DUE_STATUS[e.status] || e.status)))));
+      el("td", { class: "nowrap" }, e.slot), el("td", { class: "booking-code" }, e.code), el("td", { class: "num" }, e.dose),
+      el("td", {}, el("span", { class: `badge ${e.status}` }, DUE_STATUS[e.status] || e.status)),
+      el("td", { class: "person" }, personLine(e, s.vaccine)))));
     status.textContent = v.due.length ? "" : "Nobody is booked in this session.";
     $("due-view").scrollIntoView({ block: "nearest" });
   } catch (err) {
@@ -410,9 +451,12 @@ async function loadDue(id) {
   }
 }
 
-function personLine(e) {
-  const parts = [e.gender, e.birth_year ? `born ${e.birth_year}` : "", e.id_last4 ? `${e.id_type || "ID"} …${e.id_last4}` : ""].filter(Boolean);
-  return el("span", {}, el("span", { class: "mono" }, e.beneficiary_id), parts.length ? el("br") : null, parts.length ? el("span", { class: "muted" }, parts.join(", ")) : null);
+// personLine is what the due list says of a person: enough to match
+// their photo ID, and their id; the vaccine if not the session's.
+function personLine(e, vaccine) {
+  const parts = [e.gender, e.birth_year ? `born ${e.birth_year}` : "", e.id_last4 ? `${e.id_type || "ID"} …${e.id_last4}` : "",
+    e.vaccine !== vaccine ? e.vaccine : ""].filter(Boolean);
+  return el("span", {}, parts.join(", "), el("br"), el("span", { class: "mono muted" }, e.beneficiary_id));
 }
 
 async function downloadDue() {
