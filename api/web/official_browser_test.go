@@ -312,6 +312,17 @@ func (s *dashServer) coverage(t *testing.T, query string) []coverageRow {
 	return out.Rows
 }
 
+// person is what GET /api/v1/beneficiaries/{id} says of a person's doses.
+func (s *dashServer) person(t *testing.T, id string) (p struct{ Doses []map[string]any }) {
+	t.Helper()
+	var out struct {
+		Beneficiary struct{ Doses []map[string]any }
+	}
+	s.call(t, "GET", "/api/v1/beneficiaries/"+id, s.ravi, nil, http.StatusOK, &out)
+	p.Doses = out.Beneficiary.Doses
+	return p
+}
+
 // tableRows returns the text of each row of a table, cells joined by "|".
 func tableRows(b *browsertest.Browser, id string) []string {
 	return browsertest.Eval[[]string](b, fmt.Sprintf(`[...document.querySelectorAll("#%s tbody tr")].map((r) => [...r.cells].map((c) => c.textContent.trim()).join("|"))`, id))
@@ -553,6 +564,12 @@ func TestOfficial_Dashboard(t *testing.T) {
 		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(item+` blockquote`)+`).textContent`); got != "I was in Delhi all that week; ask my employer." {
 			t.Errorf("statement shown %q", got)
 		}
+		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(item+` .statement`)+`).textContent`); !strings.Contains(got, "dose 1 of Covishield, 4 May 2021, at "+howrah.site) {
+			t.Errorf("the statement does not say which dose: %q", got)
+		}
+		if n := len(srv.person(t, data.disputed).Doses); n != 1 {
+			t.Fatalf("before the decision the person has %d doses, want 1", n)
+		}
 		// A decision needs a reason.
 		b.Do("uphold without a note", chromedp.Click(chromedp.CSS(item+` button[data-decision="upheld"]`)))
 		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(item+` .decide [role=status]`)+`).textContent`); !strings.Contains(got, "reason") {
@@ -570,10 +587,8 @@ func TestOfficial_Dashboard(t *testing.T) {
 		if len(list.Disputes) != 1 || list.Disputes[0].ID != data.dispute || list.Disputes[0].Note != "site register has no entry for this person" {
 			t.Errorf("upheld disputes %+v", list.Disputes)
 		}
-		var person struct{ Doses []any }
-		srv.call(t, "GET", "/api/v1/beneficiaries/"+data.disputed, srv.ravi, nil, http.StatusOK, &person)
-		if len(person.Doses) != 0 {
-			t.Errorf("the dispute was upheld, yet the person has doses %v", person.Doses)
+		if doses := srv.person(t, data.disputed).Doses; len(doses) != 0 {
+			t.Errorf("the dispute was upheld, yet the person has doses %v", doses)
 		}
 		// The coverage shown, refreshed, counts one dose fewer.
 		b.Do("refresh coverage", chromedp.Click(chromedp.CSS(`#filters button[type=submit]`)))

@@ -590,13 +590,25 @@ function disputeItem(d) {
     statement.classList.remove("hidden");
     statement.replaceChildren(el("p", { class: "muted" }, "Opening…"));
     try {
-      const res = await call(`/api/v1/beneficiaries/${encodeURIComponent(d.beneficiary_id)}/disputes`);
+      const who = encodeURIComponent(d.beneficiary_id);
+      const [res, detail] = await Promise.all([call(`/api/v1/beneficiaries/${who}/disputes`), call(`/api/v1/beneficiaries/${who}`)]);
       const mine = res.disputes.find((x) => x.id === d.id);
       if (!mine) throw new Error("The statement was not found in the person's disputes.");
-      statement.replaceChildren(
-        el("p", { class: "muted" }, "The person wrote (this read is logged):"),
-        el("blockquote", {}, mine.text || "(no statement)"),
-        mine.value ? el("p", {}, `The right ${mine.field || "value"}, they say: `, el("strong", {}, mine.value)) : null);
+      const person = detail.beneficiary;
+      const parts = [el("p", { class: "muted" }, "The person wrote (this read is logged):"),
+        el("blockquote", {}, mine.text || "(no statement)")];
+      if (d.dose_event_id) {
+        const dose = person.doses.find((x) => x.event_id === d.dose_event_id);
+        parts.push(el("p", {}, dose
+          ? `The dose in question: dose ${dose.dose} of ${dose.vaccine}, ${day(dose.date)}, at ${dose.site_id} (${dose.district}, ${dose.state}).`
+          : "That dose no longer counts on the record (it was voided)."));
+      }
+      if (mine.value) {
+        const now = person[mine.field];
+        parts.push(el("p", {}, `The right ${mine.field || "value"}, they say: `, el("strong", {}, mine.value),
+          now !== undefined && now !== "" ? ` (the record has ${now})` : ""));
+      }
+      statement.replaceChildren(...parts);
       read.classList.add("hidden");
     } catch (err) {
       statement.replaceChildren(el("p", { class: "notice bad" }, err.message));
