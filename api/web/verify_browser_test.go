@@ -227,6 +227,11 @@ func TestVerifier_Offline(t *testing.T) {
 		t.Errorf("network badge %q, want offline", got)
 	}
 	b.Screenshot("offline-loaded")
+	// Asking for a new list offline says so, and keeps the old one.
+	b.Do("update the list offline", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitVisible(chromedp.ID("trust-warning")))
+	if w := b.Text("trust-warning"); !strings.Contains(w, "offline") || !strings.Contains(w, "kept on this device is used") {
+		t.Errorf("trust warning offline %q", w)
+	}
 
 	t.Run("valid card from a photo", func(t *testing.T) {
 		clearVerdict(b)
