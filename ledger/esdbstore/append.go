@@ -58,7 +58,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected ledger.Expec
 	var wr *esdb.WriteResult
 	err := s.retry(ctx, "append", func(c *esdb.Client) error {
 		var err error
-		wr, err = withCtx(ctx, func() (*esdb.WriteResult, error) {
+		wr, err = withCtx(ctx, s, func() (*esdb.WriteResult, error) {
 			return c.AppendToStream(ctx, s.opts.StreamPrefix+stream, opts, data...)
 		})
 		return err

@@ -59,9 +59,11 @@ func notFound(err error) bool {
 // page reads up to n events with open and calls fn on each; a transient
 // failure before or during the page is retried (from where fn left off,
 // which open must take care of: it is called again).
-func (s *Store) page(ctx context.Context, open func(*esdb.Client) (*esdb.ReadStream, error), fn func(*esdb.ResolvedEvent) error) error {
+func (s *Store) page(ctx context.Context, open func(*esdb.Client) (*esdb.ReadStream, error), fn func(*esdb.ResolvedEvent) error) (err error) {
+	// A read's error may make the client send on the channel Close closed.
+	defer s.recoverClosed(&err)
 	return s.retry(ctx, "read", func(c *esdb.Client) error {
-		rs, err := withCtx(ctx, func() (*esdb.ReadStream, error) { return open(c) })
+		rs, err := withCtx(ctx, s, func() (*esdb.ReadStream, error) { return open(c) })
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -209,15 +210,17 @@ func (s *Store) isClosed() bool {
 // rediscovering), so a caller must not wait with it: fn goes on in its
 // goroutine, and ends soon after the server is back, as the calls in it
 // are made with ctx.
-func withCtx[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+func withCtx[T any](ctx context.Context, s *Store, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		v, err := fn()
-		done <- result{v, err}
+		var r result
+		defer func() { done <- r }()
+		defer s.recoverClosed(&r.err)
+		r.v, r.err = fn()
 	}()
 	select {
 	case r := <-done:
@@ -225,6 +228,19 @@ func withCtx[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	case <-ctx.Done():
 		var zero T
 		return zero, ctx.Err()
+	}
+}
+
+// recoverClosed turns the client's panic when a call races Close (the
+// client closes a channel its calls send on) into ledger.ErrClosed. Any
+// other panic, or one while the store is open, goes on.
+func (s *Store) recoverClosed(err *error) {
+	if r := recover(); r != nil {
+		// The runtime's panic has no type of its own to tell it by.
+		if re, ok := r.(runtime.Error); !ok || re.Error() != "send on closed channel" || !s.isClosed() {
+			panic(r)
+		}
+		*err = ledger.ErrClosed
 	}
 }
 

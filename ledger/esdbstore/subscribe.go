@@ -77,7 +77,7 @@ func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledge
 		return err
 	}
 	from := allFrom(*after)
-	sub, err := withCtx(ctx, func() (*esdb.Subscription, error) {
+	sub, err := withCtx(ctx, s, func() (*esdb.Subscription, error) {
 		return c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
 			From:               from,
 			Filter:             serverFilter(filter, s.opts.StreamPrefix),
