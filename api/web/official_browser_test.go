@@ -516,7 +516,7 @@ func TestOfficial_Dashboard(t *testing.T) {
 	t.Run("anomaly", func(t *testing.T) {
 		item := `#anomaly-list li[data-dose-event="` + data.anomaly + `"]`
 		b.Do("see the anomaly", chromedp.WaitVisible(chromedp.CSS(item)))
-		if n := browsertest.Eval[int](b, `document.querySelectorAll("#anomaly-list li").length`); n != 1 {
+		if n := browsertest.Eval[int](b, `document.querySelectorAll("#anomaly-list li[data-dose-event]").length`); n != 1 {
 			t.Errorf("%d open anomalies shown, want 1", n)
 		}
 		text := browsertest.Eval[string](b, `document.querySelector(`+jsString(item)+`).textContent`)
@@ -524,10 +524,12 @@ func TestOfficial_Dashboard(t *testing.T) {
 			t.Errorf("anomaly shows %q", text)
 		}
 		painted(b)
+		b.Do("open it", chromedp.Click(chromedp.CSS(item+` summary`)), chromedp.WaitVisible(chromedp.CSS(item+` input`)))
+		painted(b)
 		b.Screenshot("anomaly")
 		b.Do("escalate it", chromedp.SendKeys(chromedp.CSS(item+` input`), "second dose 4 days after the first; ask the site"),
 			chromedp.Click(chromedp.CSS(item+` button[data-decision="escalated"]`)))
-		waitFor(t, b, "the list without it", `document.querySelectorAll("#anomaly-list li").length === 0 && document.getElementById("anomalies-status").textContent.startsWith("Recorded")`)
+		waitFor(t, b, "the list without it", `document.querySelectorAll("#anomaly-list li[data-dose-event]").length === 0 && document.getElementById("anomalies-status").textContent.startsWith("Recorded")`)
 		var list struct {
 			Anomalies []struct {
 				DoseEventID string `json:"dose_event_id"`
@@ -547,9 +549,10 @@ func TestOfficial_Dashboard(t *testing.T) {
 			s.value = "escalated";
 			return s.dispatchEvent(new Event("change"));
 		})()`)
-		b.Do("show escalated", chromedp.WaitVisible(chromedp.CSS(item+` button[data-decision="confirmed"]`)))
+		b.Do("show escalated", chromedp.WaitVisible(chromedp.CSS(item+` summary`)), chromedp.Click(chromedp.CSS(item+` summary`)),
+			chromedp.WaitVisible(chromedp.CSS(item+` button[data-decision="confirmed"]`)))
 		b.Do("confirm it", chromedp.Click(chromedp.CSS(item+` button[data-decision="confirmed"]`)))
-		waitFor(t, b, "the escalated list without it", `document.querySelectorAll("#anomaly-list li").length === 0`)
+		waitFor(t, b, "the escalated list without it", `document.querySelectorAll("#anomaly-list li[data-dose-event]").length === 0`)
 		srv.call(t, "GET", "/api/v1/anomalies", srv.ravi, nil, http.StatusOK, &list)
 		if len(list.Anomalies) != 1 || list.Anomalies[0].Status != "confirmed" {
 			t.Errorf("after confirming through the page, the API lists %+v", list.Anomalies)
@@ -559,7 +562,7 @@ func TestOfficial_Dashboard(t *testing.T) {
 	t.Run("dispute", func(t *testing.T) {
 		item := `#dispute-list li[data-dispute="` + data.dispute + `"]`
 		b.Do("see the dispute", chromedp.WaitVisible(chromedp.CSS(item)))
-		b.Do("read the statement", chromedp.Click(chromedp.CSS(item+` button[data-read]`)),
+		b.Do("read the statement", chromedp.Click(chromedp.CSS(item+` summary`)), chromedp.Click(chromedp.CSS(item+` button[data-read]`)),
 			chromedp.WaitVisible(chromedp.CSS(item+` blockquote`)))
 		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(item+` blockquote`)+`).textContent`); got != "I was in Delhi all that week; ask my employer." {
 			t.Errorf("statement shown %q", got)
@@ -579,7 +582,7 @@ func TestOfficial_Dashboard(t *testing.T) {
 		b.Screenshot("dispute")
 		b.Do("uphold it", chromedp.SendKeys(chromedp.CSS(item+` .decide input`), "site register has no entry for this person"),
 			chromedp.Click(chromedp.CSS(item+` button[data-decision="upheld"]`)))
-		waitFor(t, b, "the open list without it", `document.querySelectorAll("#dispute-list li").length === 0 && document.getElementById("disputes-status").textContent.startsWith("Recorded")`)
+		waitFor(t, b, "the open list without it", `document.querySelectorAll("#dispute-list li[data-dispute]").length === 0 && document.getElementById("disputes-status").textContent.startsWith("Recorded")`)
 		var list struct {
 			Disputes []struct{ ID, Status, Note, ResolvedBy string }
 		}

@@ -488,17 +488,50 @@ async function loadAnomalies() {
     status.textContent = list.length
       ? `${list.length === 200 ? "The first 200" : list.length} ${what}flagged dose${list.length === 1 ? "" : "s"} in ${placeName()}.`
       : `No ${what}flagged doses in ${placeName()}.`;
-    $("anomaly-list").replaceChildren(...list.map(anomalyItem));
+    page($("anomaly-list"), list, anomalyItem);
   } catch (err) {
     status.textContent = `Anomalies could not be loaded: ${err.message}`;
   }
 }
 
+// PAGE is how many items of a work list are shown at first, and added by
+// each press of "Show more": a list of hundreds stays quick to scroll.
+const PAGE = 20;
+
+// page fills list with an item per entry, PAGE at a time.
+function page(list, entries, make) {
+  const more = el("button", { type: "button", class: "secondary" });
+  const moreItem = el("li", { class: "more" }, more);
+  let shown = 0;
+  const next = () => {
+    const add = entries.slice(shown, shown + PAGE).map(make);
+    shown += add.length;
+    moreItem.before(...add);
+    const left = entries.length - shown;
+    more.textContent = `Show ${Math.min(left, PAGE)} more (${left} not shown)`;
+    moreItem.classList.toggle("hidden", left === 0);
+  };
+  more.addEventListener("click", next);
+  list.replaceChildren(moreItem);
+  next();
+}
+
+// item is a work list's entry: a line that opens to the details and the
+// decision (body), so that a long list reads at a glance.
+function item(attrs, title, line, status) {
+  const body = el("div", { class: "item-body" });
+  const li = el("li", attrs, el("details", {},
+    el("summary", {}, el("span", { class: "item-head" }, el("strong", {}, title), el("span", { class: `badge ${status}` }, status)),
+      el("span", { class: "muted item-line" }, line)),
+    body));
+  return { li, body };
+}
+
 function anomalyItem(a) {
   const kinds = a.kinds.map((k) => ANOMALY_KINDS[k] || k).join(", ");
-  const li = el("li", { "data-dose-event": a.dose_event_id, "data-status": a.status },
-    el("div", { class: "item-head" }, el("strong", {}, `Dose ${a.dose} of ${a.vaccine}: ${kinds}`),
-      el("span", { class: `badge ${a.status}` }, a.status)),
+  const { li, body } = item({ "data-dose-event": a.dose_event_id, "data-status": a.status },
+    `Dose ${a.dose} of ${a.vaccine}: ${kinds}`, `${day(a.date)} · ${a.site_id} · ${a.district}, ${a.state}`, a.status);
+  body.append(
     el("dl", { class: "facts" },
       el("dt", {}, "Given"), el("dd", {}, `${day(a.date)} at ${a.site_id}, ${a.district}, ${a.state}`),
       el("dt", {}, "Person"), el("dd", { class: "mono" }, a.beneficiary_id),
@@ -509,7 +542,7 @@ function anomalyItem(a) {
   if (a.status === "open" || a.status === "escalated") {
     const decisions = a.status === "open" ? [["confirmed", "Confirm"], ["dismissed", "Dismiss"], ["escalated", "Escalate"]]
       : [["confirmed", "Confirm"], ["dismissed", "Dismiss"]];
-    li.append(decisionForm(`anomaly-${a.dose_event_id}`, "Note (optional)", false, decisions, async (decision, note) => {
+    body.append(decisionForm(`anomaly-${a.dose_event_id}`, "Note (optional)", false, decisions, async (decision, note) => {
       await call(`/api/v1/anomalies/${a.dose_event_id}/review`, { body: { request_id: uuid(), decision, note } });
       return `Recorded: dose ${a.dose} of ${a.beneficiary_id} ${decision}.`;
     }, loadAnomalies, "anomalies-status"));
@@ -565,7 +598,7 @@ async function loadDisputes() {
     status.textContent = list.length
       ? `${list.length === 200 ? "The first 200" : list.length} ${what}dispute${list.length === 1 ? "" : "s"} in ${placeName()}.`
       : `No ${what}disputes in ${placeName()}.`;
-    $("dispute-list").replaceChildren(...list.map(disputeItem));
+    page($("dispute-list"), list, disputeItem);
   } catch (err) {
     status.textContent = `Disputes could not be loaded: ${err.message}`;
   }
@@ -573,9 +606,9 @@ async function loadDisputes() {
 
 function disputeItem(d) {
   const subject = d.kind === "wrong_details" ? `the ${d.field || "detail"}` : `dose record ${d.dose_event_id || ""}`;
-  const li = el("li", { "data-dispute": d.id, "data-status": d.status },
-    el("div", { class: "item-head" }, el("strong", {}, DISPUTE_KINDS[d.kind] || d.kind),
-      el("span", { class: `badge ${d.status}` }, d.status)),
+  const { li, body } = item({ "data-dispute": d.id, "data-status": d.status }, DISPUTE_KINDS[d.kind] || d.kind,
+    `${[d.district, d.state].filter(Boolean).join(", ") || "—"} · raised ${when(new Date(d.raised_at))}`, d.status);
+  body.append(
     el("dl", { class: "facts" },
       el("dt", {}, "About"), el("dd", {}, subject),
       el("dt", {}, "Person"), el("dd", { class: "mono" }, d.beneficiary_id),
@@ -615,9 +648,9 @@ function disputeItem(d) {
       read.disabled = false;
     }
   });
-  li.append(el("div", { class: "actions" }, read), statement);
+  body.append(el("div", { class: "actions" }, read), statement);
   if (d.status === "open") {
-    li.append(decisionForm(`dispute-${d.id}`, "Reason for the decision (kept in the ledger: no personal details)", true,
+    body.append(decisionForm(`dispute-${d.id}`, "Reason for the decision (kept in the ledger: no personal details)", true,
       [["upheld", "Uphold"], ["rejected", "Reject"]], async (decision, note) => {
         await call(`/api/v1/disputes/${d.id}/resolve`, { body: { request_id: uuid(), decision, note } });
         return `Recorded: the dispute about ${d.beneficiary_id} is ${decision}.`;
