@@ -59,6 +59,13 @@ type server struct {
 // embedded site.
 func newServer(t *testing.T, trusted ...certs.TrustedIssuer) *server {
 	t.Helper()
+	return newServerAt(t, time.Now, trusted...)
+}
+
+// newServerAt is newServer with the API's clock, which stamps the trust
+// bundle.
+func newServerAt(t *testing.T, now func() time.Time, trusted ...certs.TrustedIssuer) *server {
+	t.Helper()
 	l := commandtest.Open(t, time.Now)
 	proj, err := projections.NewProjector(l.Store, nil, projections.Options{})
 	if err != nil {
@@ -92,7 +99,7 @@ func newServer(t *testing.T, trusted ...certs.TrustedIssuer) *server {
 			CRLs: []certs.TrustedCRL{{CRL: certs.CRL{KID: specKid, Method: certs.CRLMethod, Ctr: 1}, FetchedAt: time.Now().Add(-2 * time.Hour)}}})
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj,
+	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Now: now,
 		Keys: ring, IssuerURL: testIssuer, IssuerName: "Ministry of Health (test)", TrustedIssuers: others}))
 	site := web.New()
 	for _, p := range site.Patterns() {
@@ -307,5 +314,22 @@ func TestVerifier_Offline(t *testing.T) {
 
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("the page wrote errors to the console:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestVerifier_StaleTrustList: revocation lists over a week old are
+// flagged, since cards revoked since are not known to the device.
+func TestVerifier_StaleTrustList(t *testing.T) {
+	b := browsertest.New(t, nil)
+	srv := newServerAt(t, func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) })
+	b.Do("open the verifier", chromedp.Navigate(srv.URL+"/verify/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-trust="ready"]`)),
+		chromedp.WaitVisible(chromedp.ID("trust-warning")))
+	b.Screenshot("stale")
+	if w := b.Text("trust-warning"); !strings.Contains(w, "8 days old") || !strings.Contains(w, "not known here") {
+		t.Errorf("warning %q, want the lists' age and what it means", w)
+	}
+	if status := b.Text("trust-status"); !strings.Contains(status, "made 8 days ago") {
+		t.Errorf("trust status %q", status)
 	}
 }
