@@ -28,11 +28,19 @@
 // keeps the page's files; the page keeps the trust bundle in the Cache
 // API with the time it was downloaded, and shows its age.
 //
+// # The dashboard
+//
+// /official/ is the officials' page: sign-in (static/api.js), coverage
+// charts with their numbers in tables beside them, due lists with a CSV
+// download, and the review of anomalies and disputes, all through the
+// API with the official's token. The charts are drawn on canvas by uPlot.
+//
 // # Vendored libraries
 //
 // package.json and package-lock.json pin the npm packages; vendor.sh
 // (go generate ./api/web) installs them with npm ci and copies the files
-// served into site/static/vendor, which is committed. TestVendored checks
+// served into site/static/vendor (zxing-wasm's QR reader, uPlot), which is
+// committed. TestVendored checks
 // the copies against the lock file's packages when they are installed.
 //
 // # Browser tests
