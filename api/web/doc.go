@@ -39,9 +39,9 @@
 //
 // package.json and package-lock.json pin the npm packages; vendor.sh
 // (go generate ./api/web) installs them with npm ci and copies the files
-// served into site/static/vendor (zxing-wasm's QR reader, uPlot), which is
-// committed. TestVendored checks
-// the copies against the lock file's packages when they are installed.
+// served into site/static/vendor (zxing-wasm's QR reader, uPlot), which
+// is committed. TestVendored checks the copies against the lock file's
+// packages when they are installed.
 //
 // # Browser tests
 //
