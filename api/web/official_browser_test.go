@@ -194,6 +194,8 @@ type dashData struct {
 	disputed   string // beneficiary id
 	dispute    string // dispute id
 	disputeOn  string // the disputed dose's event id
+	moved      string // a second dispute: a pincode said to be wrong
+	movedWho   string
 }
 
 // seed makes five days of doses in three districts, with two vaccines; a
@@ -293,6 +295,12 @@ func (s *dashServer) seed(t *testing.T) dashData {
 		"kind": "not_vaccinated", "dose_event_id": d.disputeOn, "text": "I was in Delhi all that week; ask my employer."},
 		http.StatusCreated, &raised)
 	d.dispute = raised.DisputeID
+	// And one in Pune says their pincode is wrong.
+	d.movedWho = register(pune)
+	s.call(t, "POST", "/api/v1/beneficiaries/"+d.movedWho+"/disputes", s.admin, map[string]any{
+		"kind": "wrong_details", "field": "pincode", "value": "411004", "text": "We moved to Deccan Gymkhana."},
+		http.StatusCreated, &raised)
+	d.moved = raised.DisputeID
 	return d
 }
 
@@ -573,6 +581,22 @@ func TestOfficial_Dashboard(t *testing.T) {
 		if n := len(srv.person(t, data.disputed).Doses); n != 1 {
 			t.Fatalf("before the decision the person has %d doses, want 1", n)
 		}
+
+		// The wrong pincode: the claimed value beside the recorded one.
+		other := `#dispute-list li[data-dispute="` + data.moved + `"]`
+		b.Do("read the other statement", chromedp.Click(chromedp.CSS(other+` summary`)), chromedp.Click(chromedp.CSS(other+` button[data-read]`)),
+			chromedp.WaitVisible(chromedp.CSS(other+` blockquote`)))
+		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(other+` .statement`)+`).textContent`); !strings.Contains(got, "The right pincode, they say: 411004 (the record has 411001)") {
+			t.Errorf("the pincode dispute shows %q", got)
+		}
+		// Decided elsewhere meanwhile: the page says what the API says.
+		decision := map[string]any{"decision": "rejected", "note": "no proof of address"}
+		srv.call(t, "POST", "/api/v1/disputes/"+data.moved+"/resolve", srv.ravi, decision, http.StatusOK, nil)
+		var refused struct{ Error struct{ Message string } }
+		srv.call(t, "POST", "/api/v1/disputes/"+data.moved+"/resolve", srv.ravi, decision, http.StatusConflict, &refused)
+		b.Do("reject it too", chromedp.SendKeys(chromedp.CSS(other+` .decide input`), "no proof of address"),
+			chromedp.Click(chromedp.CSS(other+` button[data-decision="rejected"]`)))
+		waitFor(t, b, "the API's refusal", `document.querySelector(`+jsString(other+` .decide [role=status]`)+`).textContent.startsWith(`+jsString(refused.Error.Message)+`)`)
 		// A decision needs a reason.
 		b.Do("uphold without a note", chromedp.Click(chromedp.CSS(item+` button[data-decision="upheld"]`)))
 		if got := browsertest.Eval[string](b, `document.querySelector(`+jsString(item+` .decide [role=status]`)+`).textContent`); !strings.Contains(got, "reason") {

@@ -565,6 +565,7 @@ function decisionForm(id, noteLabel, noteRequired, decisions, act, done, statusI
         return;
       }
       buttons.forEach((x) => (x.disabled = true));
+      status.className = "muted";
       status.textContent = "Recording…";
       try {
         const said = await act(decision, note.value.trim());
@@ -572,7 +573,9 @@ function decisionForm(id, noteLabel, noteRequired, decisions, act, done, statusI
         const section = $(statusId);
         section.textContent = `${said} ${section.textContent}`;
       } catch (err) {
-        status.textContent = err.message;
+        // The API's own words: a decision taken meanwhile, a note too long.
+        status.className = "notice bad";
+        status.textContent = err.status === 409 ? `${err.message}. Show the list again to see it as it is now.` : err.message;
         buttons.forEach((x) => (x.disabled = false));
       }
     });
@@ -680,6 +683,8 @@ $("session-search").addEventListener("submit", (ev) => {
 $("due-csv").addEventListener("click", downloadDue);
 $("anomaly-status").addEventListener("change", loadAnomalies);
 $("dispute-status").addEventListener("change", loadDisputes);
-$("due-date").value = new Date().toISOString().slice(0, 10);
+// Today on this device's calendar (toISOString alone would give UTC's).
+const now = new Date();
+$("due-date").value = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 
 show();
