@@ -532,6 +532,19 @@ func TestOfficial_Dashboard(t *testing.T) {
 			t.Errorf("anomaly shows %q", text)
 		}
 		painted(b)
+		// By kind: none are duplicates; it is given too early.
+		for _, c := range []struct {
+			kind string
+			n    int
+		}{{"duplicate", 0}, {"too_early", 1}} {
+			browsertest.Eval[bool](b, `(() => {
+				const s = document.getElementById("anomaly-kind");
+				s.value = "`+c.kind+`";
+				return s.dispatchEvent(new Event("change"));
+			})()`)
+			waitFor(t, b, c.kind+" anomalies", `document.querySelectorAll("#anomaly-list li[data-dose-event]").length === `+fmt.Sprint(c.n)+
+				` && document.getElementById("anomalies-status").textContent.includes("`+map[string]string{"duplicate": "(duplicate)", "too_early": "(given too early)"}[c.kind]+`")`)
+		}
 		b.Do("open it", chromedp.Click(chromedp.CSS(item+` summary`)), chromedp.WaitVisible(chromedp.CSS(item+` input`)))
 		painted(b)
 		b.Screenshot("anomaly")

@@ -478,16 +478,19 @@ async function downloadDue() {
 async function loadAnomalies() {
   const status = $("anomalies-status");
   const want = $("anomaly-status").value;
+  const kind = $("anomaly-kind").value;
   const q = placeQuery(new URLSearchParams({ limit: "200" }));
   if (want) q.set("status", want);
+  if (kind) q.set("kind", kind);
   status.textContent = "Loading…";
   try {
     const res = await call("/api/v1/anomalies?" + q.toString());
     const list = res.anomalies;
     const what = want ? `${want} ` : "";
+    const why = kind ? ` (${ANOMALY_KINDS[kind]})` : "";
     status.textContent = list.length
-      ? `${list.length === 200 ? "The first 200" : list.length} ${what}flagged dose${list.length === 1 ? "" : "s"} in ${placeName()}.`
-      : `No ${what}flagged doses in ${placeName()}.`;
+      ? `${list.length === 200 ? "The first 200" : list.length} ${what}flagged dose${list.length === 1 ? "" : "s"}${why} in ${placeName()}.`
+      : `No ${what}flagged doses${why} in ${placeName()}.`;
     page($("anomaly-list"), list, anomalyItem);
   } catch (err) {
     status.textContent = `Anomalies could not be loaded: ${err.message}`;
@@ -682,6 +685,8 @@ $("session-search").addEventListener("submit", (ev) => {
 });
 $("due-csv").addEventListener("click", downloadDue);
 $("anomaly-status").addEventListener("change", loadAnomalies);
+$("anomaly-kind").append(...Object.entries(ANOMALY_KINDS).map(([k, name]) => el("option", { value: k }, name)));
+$("anomaly-kind").addEventListener("change", loadAnomalies);
 $("dispute-status").addEventListener("change", loadDisputes);
 // Today on this device's calendar (toISOString alone would give UTC's).
 const now = new Date();
