@@ -88,8 +88,11 @@ func TestStore_Conformance(t *testing.T) {
 // runs against a real EventStoreDB (TestStore_RealServer), whose database
 // cannot be emptied between subtests.
 func TestStore_ConformanceSharedServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: TestStore_Conformance covers the protocol")
+	if testing.Short() || raceOn {
+		// Under -race it takes minutes more (every subtest passes over the
+		// ones before it in $all); TestStore_Conformance is the same suite
+		// over the same wire, and TestStore_StreamPrefix checks the prefix.
+		t.Skip("-short or -race: TestStore_Conformance and TestStore_StreamPrefix cover this")
 	}
 	addr, _ := MustServe(t)
 	runShared(t, "esdb://"+addr+"?tls=false", esdbstore.Options{})
@@ -117,4 +120,45 @@ func runShared(t *testing.T, url string, opts esdbstore.Options) {
 		o.StreamPrefix = fmt.Sprintf("t%s.%d.", run, n)
 		return MustOpen(t, url, o)
 	})
+}
+
+// TestStore_StreamPrefix puts two ledgers in one server under two prefixes:
+// each sees only its own streams, in reads of $all, subscriptions and
+// LastPosition, and the same stream name in each is two streams.
+func TestStore_StreamPrefix(t *testing.T) {
+	addr, raw := MustServe(t)
+	url := "esdb://" + addr + "?tls=false"
+	a := MustOpen(t, url, esdbstore.Options{StreamPrefix: "a."})
+	b := MustOpen(t, url, esdbstore.Options{StreamPrefix: "b."})
+	ea := storetest.NewEvents("DoseAdministered", 3)
+	eb := storetest.NewEvent("DoseAdministered", 9)
+	storetest.MustAppend(t, a, "patient-1", ledger.NoStream(), ea...)
+	storetest.MustAppend(t, b, "patient-1", ledger.NoStream(), eb)
+	storetest.MustAppend(t, raw, "patient-1", ledger.NoStream(), storetest.NewEvent("DoseAdministered", 5))
+
+	if got := storetest.MustReadAll(t, a, ledger.Start, ledger.Filter{}, 0); len(got) != 3 || got[0].Stream != "patient-1" {
+		t.Errorf("a reads %d events of $all (first %+v), want its 3 of patient-1", len(got), got)
+	}
+	if got := storetest.MustReadAll(t, b, ledger.Start, ledger.Filter{StreamPrefixes: []string{"patient-"}}, 0); len(got) != 1 || got[0].ID != eb.ID {
+		t.Errorf("b reads %d events, want its one", len(got))
+	}
+	if rev, ok := storetest.MustStreamHead(t, b, "patient-1"); !ok || rev != 0 {
+		t.Errorf("b's patient-1 head = %d, %v; want 0, true", rev, ok)
+	}
+	posA := storetest.MustReadAll(t, a, ledger.Start, ledger.Filter{}, 0)[2].Position
+	if got := storetest.MustLastPosition(t, a); got != posA {
+		t.Errorf("a's LastPosition = %d, want its last event's %d", got, posA)
+	}
+	for e, err := range b.Subscribe(t.Context(), ledger.Start, ledger.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ID != eb.ID || e.Stream != "patient-1" {
+			t.Errorf("b's subscription delivered %s of %s, want its own event", e.ID, e.Stream)
+		}
+		break
+	}
+	if raws := storetest.MustReadAll(t, raw, ledger.Start, ledger.Filter{}, 0); len(raws) != 5 || raws[0].Stream != "a.patient-1" {
+		t.Errorf("the server holds %d events, want 5, a's first under a.patient-1", len(raws))
+	}
 }
