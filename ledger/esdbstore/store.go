@@ -77,7 +77,10 @@ var _ ledger.Store = (*Store)(nil)
 // esdb://, esdb+discover://, kurrentdb:// or kurrentdb+discover:// (TLS,
 // credentials and cluster seeds as EventStoreDB's connection strings say),
 // and reads the end of $all to check the connection. It returns an error
-// if the string does not parse or the server cannot be read.
+// if the string does not parse or the server cannot be read within
+// Options.ConnectTimeout. (After a timeout, the client's discovery
+// goroutine keeps trying in the background: the v4.2.0 client has no way
+// to stop it.)
 func Open(url string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -124,6 +127,9 @@ func Open(url string, opts Options) (*Store, error) {
 	defer cancel()
 	if _, err := s.LastPosition(ctx); err != nil {
 		client.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("eventstoredb at %s: no answer within %s (is it running, and are its TLS settings and certificate the ones the connection string gives?)", redact(url), opts.ConnectTimeout)
+		}
 		return nil, fmt.Errorf("eventstoredb at %s: %w", redact(url), err)
 	}
 	return s, nil
