@@ -458,6 +458,17 @@ func TestOfficial_Dashboard(t *testing.T) {
 		painted(b)
 		b.Screenshot("coverage-filtered")
 
+		// A place with no doses: no charts, and says so.
+		b.Do("filter to nowhere", chromedp.SetValue(chromedp.ID("district"), "Nowhere"), chromedp.Click(chromedp.CSS(`#filters button[type=submit]`)))
+		waitFor(t, b, "empty coverage", `document.body.dataset.coverage === "ready" && document.getElementById("total-doses").textContent === "0"`)
+		if n := browsertest.Eval[int](b, `document.querySelectorAll("#coverage canvas").length`); n != 0 {
+			t.Errorf("%d charts drawn for a place with no doses", n)
+		}
+		if got := b.Text("chart-days"); got != "No doses in this range." {
+			t.Errorf("empty day chart says %q", got)
+		}
+		browsertest.Eval[bool](b, `(document.getElementById("district").value = "", true)`)
+
 		// A range backwards is explained, not sent.
 		b.Do("filter backwards", chromedp.SetValue(chromedp.ID("from"), "2021-05-09"), chromedp.Click(chromedp.CSS(`#filters button[type=submit]`)))
 		if got := b.Text("coverage-status"); !strings.Contains(got, "swap the dates") {

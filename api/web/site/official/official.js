@@ -202,11 +202,11 @@ function showDays(rows, from, to) {
   $("days-table").tBodies[0].replaceChildren(...rows.filter((r) => r.doses > 0)
     .map((r) => numberRow(day(r.group[0]), r.doses, first(r), r.doses - first(r))));
   const peak = Math.max(0, ...ys);
-  const busiest = xs.length ? day(new Date(xs[ys.indexOf(peak)] * 1000).toISOString().slice(0, 10)) : "";
-  $("chart-days").setAttribute("aria-label", xs.length
+  const busiest = peak > 0 ? day(new Date(xs[ys.indexOf(peak)] * 1000).toISOString().slice(0, 10)) : "";
+  $("chart-days").setAttribute("aria-label", peak > 0
     ? `Bar chart of doses per day from ${day(start)} to ${day(end)}; the most, ${fmt(peak)}, on ${busiest}. The table below has every day.`
     : "No doses in this range.");
-  draw("chart-days", xs.length ? timeChart(xs, ys) : null);
+  draw("chart-days", peak > 0 ? timeChart(xs, ys) : null);
 }
 
 function showDistricts(rows) {
@@ -278,7 +278,8 @@ function timeChart(xs, ys) {
     width,
     height: width < 500 ? 220 : 280,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"), // dates are India's days, stored as UTC midnights
-    legend: { show: false },
+    // The legend under the chart reads out the day under the pointer.
+    legend: { show: true, live: true },
     cursor: { y: false, points: { show: false } },
     // Half a day either side, so the first and last bars are whole.
     scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] }, y: { range: countRange } },
@@ -287,8 +288,8 @@ function timeChart(xs, ys) {
         values: (u, splits) => splits.map((ts, i) => tickDay(ts, i === 0)) },
       { stroke: INK, font: FONT, grid: { stroke: GRID, width: 1 }, ticks: { show: false }, values: wholeNumbers, size: 50, space: 30 },
     ],
-    series: [{}, {
-      label: "Doses", stroke: BRAND, fill: BRAND, width: 0,
+    series: [{ label: "Day", value: (u, ts) => (ts == null ? "—" : day(new Date(ts * 1000).toISOString())) }, {
+      label: "Doses", stroke: BRAND, fill: BRAND, width: 0, value: (u, v) => (v == null ? "—" : fmt(v)),
       paths: uPlot.paths.bars({ size: [0.8, 24], align: 0 }), points: { show: false },
     }],
     hooks: { draw: [barLabels(false)] },
