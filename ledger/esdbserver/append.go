@@ -57,6 +57,7 @@ func (ss *streamsService) Append(srv streams.Streams_AppendServer) error {
 	var (
 		events []ledger.Proposed
 		size   int
+		bad    error // the request's first fault; the rest is read and dropped
 	)
 	for {
 		req, err := srv.Recv()
@@ -66,18 +67,32 @@ func (ss *streamsService) Append(srv streams.Streams_AppendServer) error {
 		if err != nil {
 			return err
 		}
+		if bad != nil {
+			continue
+		}
 		m := req.GetProposedMessage()
 		if m == nil {
-			return status.Error(codes.InvalidArgument, "an append's options come once, first")
+			bad = status.Error(codes.InvalidArgument, "an append's options come once, first")
+			continue
 		}
 		if size += len(m.Data) + len(m.CustomMetadata); size > MaxAppendSize {
-			return status.Errorf(codes.InvalidArgument, "maximum append size of %d bytes exceeded", MaxAppendSize)
+			bad = status.Errorf(codes.InvalidArgument, "maximum append size of %d bytes exceeded", MaxAppendSize)
+			continue
 		}
 		p, err := proposedFromProto(m)
 		if err != nil {
-			return status.Errorf(codes.InvalidArgument, "event %d: %v", len(events), err)
+			bad = status.Errorf(codes.InvalidArgument, "event %d: %v", len(events), err)
+			continue
 		}
 		events = append(events, p)
+	}
+	if bad != nil {
+		return bad
+	}
+	// Refused only once the request is read: a client still sending when
+	// the call ends sees a broken stream, not the reason.
+	if s.readOnly {
+		return status.Error(codes.PermissionDenied, "this server is read-only")
 	}
 	if strings.HasPrefix(stream, "$") {
 		return status.Errorf(codes.InvalidArgument, "stream %q: system streams are not kept here", stream)

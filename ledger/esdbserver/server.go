@@ -42,6 +42,9 @@ type Options struct {
 	// UNAUTHENTICATED. ServerFeatures and Gossip stay open, as in
 	// EventStoreDB. There are no ACLs: a user may do everything.
 	Authenticate func(user, password string) bool
+	// ReadOnly refuses every append with PERMISSION_DENIED: for auditors,
+	// who read and follow the ledger and write nothing.
+	ReadOnly bool
 	// PageSize is how many events the server takes from the store at a
 	// time while a read or subscription catches up; 512 if 0 or less.
 	PageSize int
@@ -58,6 +61,7 @@ type Server struct {
 	pageSize  int
 	instance  uuid.UUID
 	auth      func(user, password string) bool
+	readOnly  bool
 }
 
 // New returns a Server over store. The caller keeps owning store and
@@ -71,7 +75,7 @@ func New(store ledger.Store, opts Options) *Server {
 	if page <= 0 {
 		page = 512
 	}
-	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New(), auth: opts.Authenticate}
+	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New(), auth: opts.Authenticate, readOnly: opts.ReadOnly}
 }
 
 // Register registers the server's services on g.

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/esdbserver"
@@ -88,7 +92,7 @@ func code(err error) esdb.ErrorCode {
 }
 
 func TestServer_Append(t *testing.T) {
-	addr, _ := mustServe(t)
+	addr, ps := mustServe(t)
 	c := mustClient(t, "esdb://"+addr+"?tls=false")
 	ctx := t.Context()
 	first := []esdb.EventData{eventData(0), eventData(1)}
@@ -140,12 +144,26 @@ func TestServer_Append(t *testing.T) {
 			{EventType: "", ContentType: esdb.ContentTypeJson, Data: []byte(`{"a":1}`), Metadata: eventData(0).Metadata},  // no type
 		}
 		for i, e := range bad {
-			if _, err := c.AppendToStream(ctx, "patient-3", esdb.AppendToStreamOptions{}, e); err == nil {
-				t.Errorf("bad event %d appended", i)
+			// The good event first: the whole append is refused.
+			if _, err := c.AppendToStream(ctx, "patient-3", esdb.AppendToStreamOptions{}, eventData(8), e); status.Code(err) != codes.InvalidArgument {
+				t.Errorf("bad event %d: err = %v, want INVALID_ARGUMENT", i, err)
 			}
 		}
-		if _, err := c.AppendToStream(ctx, "$system", esdb.AppendToStreamOptions{}, eventData(9)); err == nil {
-			t.Error("append to a system stream succeeded")
+		if _, err := c.AppendToStream(ctx, "$system", esdb.AppendToStreamOptions{}, eventData(9)); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("append to a system stream: err = %v, want INVALID_ARGUMENT", err)
+		}
+		big := eventData(10)
+		big.Data = []byte(`{"x":"` + strings.Repeat("x", 60<<10) + `"}`)
+		many := make([]esdb.EventData, 20)
+		for i := range many {
+			many[i] = big
+			many[i].EventID = uuid.New()
+		}
+		if _, err := c.AppendToStream(ctx, "patient-3", esdb.AppendToStreamOptions{}, many...); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "maximum append size") {
+			t.Errorf("append of 1.2 MB: err = %v, want the maximum append size", err)
+		}
+		if _, ok, _ := ps.StreamHead(ctx, "patient-3"); ok {
+			t.Error("refused appends wrote to patient-3")
 		}
 	})
 	t.Run("DeleteRefused", func(t *testing.T) {
@@ -344,5 +362,29 @@ func TestServer_Discover(t *testing.T) {
 	}
 	if v.Major != 24 {
 		t.Errorf("server version %+v, want 24.x", v)
+	}
+}
+
+func TestServer_ReadOnly(t *testing.T) {
+	ps, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAppend(t, ps, "patient-1", ledger.NoStream(), storetest.NewEvent("DoseAdministered", 0))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- esdbserver.New(ps, esdbserver.Options{ReadOnly: true}).Serve(ctx, lis) }()
+	t.Cleanup(func() { cancel(); <-done; ps.Close() })
+	c := mustClient(t, "esdb://"+lis.Addr().String()+"?tls=false")
+	if _, err := c.AppendToStream(t.Context(), "patient-1", esdb.AppendToStreamOptions{}, eventData(1)); code(err) != esdb.ErrorCodeAccessDenied {
+		t.Errorf("append to a read-only server: err = %v, want access denied", err)
+	}
+	got, err := readAll(c.ReadStream(t.Context(), "patient-1", esdb.ReadStreamOptions{}, 10))
+	if err != nil || len(got) != 1 {
+		t.Errorf("read from a read-only server: %d events, %v", len(got), err)
 	}
 }

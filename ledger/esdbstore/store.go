@@ -329,8 +329,10 @@ func (s *Store) mapErr(ctx context.Context, err error) error {
 	case esdb.ErrorCodeResourceAlreadyExists:
 		// The esdbserver's answer to an event ID used elsewhere.
 		return fmt.Errorf("%w: %v", ledger.ErrDuplicateEventID, err)
-	case esdb.ErrorCodeUnauthenticated, esdb.ErrorCodeAccessDenied:
+	case esdb.ErrorCodeUnauthenticated:
 		return fmt.Errorf("eventstoredb refused the connection string's credentials: %w", err)
+	case esdb.ErrorCodeAccessDenied:
+		return fmt.Errorf("eventstoredb refused access: %w", err)
 	case esdb.ErrorCodeUnknown:
 		if status.Code(err) == codes.InvalidArgument {
 			return fmt.Errorf("%w: %v", ledger.ErrInvalidEvent, err)
