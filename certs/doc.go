@@ -21,7 +21,7 @@
 //
 // EncodeQR turns a JWS into QR text, "shc:/" and two digits per character
 // (its code minus 45), which QR numeric mode packs densely; QRCodePNG
-// renders it as an image, QRCodeModules as its grid of modules. DecodeQR
+// renders it as an image, NewQRCode encodes it for PDFs. DecodeQR
 // reverses EncodeQR and also reads the deprecated chunked sets
 // (shc:/C/N/…) still found in the wild.
 //
@@ -86,8 +86,7 @@
 // from its modules, sharp at any size and with no image to encode or
 // decode. Encoding it (go-qrcode: Reed-Solomon and eight mask patterns
 // scored) is most of a PDF's cost, so a caller that prints one card more
-// than once passes the modules it encoded (QRCodeModules,
-// PDFCertificate.QRModules).
+// than once passes the code it encoded (NewQRCode, PDFCertificate.QRCode).
 //
 // # Issuing from the ledger
 //

@@ -65,16 +65,14 @@ type PDFCertificate struct {
 	Doses []Dose
 	// QR is the card's QR text (Card.QR): shc:/ and digits.
 	QR string
-	// QRModules is optional: QR's modules as QRCodeModules returns them.
-	// Encoding a QR code with go-qrcode takes about 15 ms, most of a PDF's
-	// cost, so a server that renders one certificate's PDF more than once
-	// keeps them and passes them; when nil, RenderPDF encodes QR. The
-	// caller vouches that they are QR's: RenderPDF only checks that they
-	// have a QR code's shape.
-	QRModules QRModules
-	// QRPNG is the older form of QRModules, read when QRModules is nil:
-	// the image QRCodePNG(QR, -PDFQRPixels) draws, read back module by
-	// module. The PDF is the same; QRModules is faster.
+	// QRCode is optional: QR encoded by NewQRCode. Encoding a QR code with
+	// go-qrcode takes about 15 ms, most of a PDF's cost, so a server that
+	// renders one certificate's PDF more than once keeps it and passes it;
+	// when nil, RenderPDF encodes QR. The caller vouches that it is QR's.
+	QRCode *QRCode
+	// QRPNG is the older form of QRCode, read when QRCode is nil: the
+	// image QRCodePNG(QR, -PDFQRPixels) draws, read back module by module.
+	// The PDF is the same; QRCode is faster.
 	QRPNG []byte
 	// VerifyNote says how to verify the certificate; DefaultVerifyNote
 	// when empty.
@@ -99,11 +97,11 @@ func RenderPDF(w io.Writer, c PDFCertificate) error {
 	if err != nil {
 		return err
 	}
-	modules, err := pdfQRModules(c)
+	qr, err := pdfQRCode(c)
 	if err != nil {
 		return err
 	}
-	doc := newPDFDoc(p, modules)
+	doc := newPDFDoc(p, qr)
 	if err := doc.Error(); err != nil {
 		return fmt.Errorf("render pdf: %w", err)
 	}
@@ -117,36 +115,36 @@ func RenderPDF(w io.Writer, c PDFCertificate) error {
 // PDFCertificate.QRPNG holds.
 const PDFQRPixels = 4
 
-// pdfQRModules returns the QR code to draw: c.QRModules if they have a
-// QR code's shape, or the modules read from c.QRPNG if it is of the size
-// of c.QR's code, or else c.QR freshly encoded.
-func pdfQRModules(c PDFCertificate) (QRModules, error) {
+// pdfQRCode returns the QR code to draw: c.QRCode, or the code read from
+// c.QRPNG if it is of the size of c.QR's code, or else c.QR freshly
+// encoded.
+func pdfQRCode(c PDFCertificate) (*QRCode, error) {
 	switch {
-	case c.QRModules != nil:
-		// Choosing c.QR's version would cost a tenth of the PDF.
-		if err := c.QRModules.check(len(c.QRModules)); err != nil {
-			return nil, err
+	case c.QRCode != nil:
+		if c.QRCode.side == 0 {
+			return nil, invalidRequest("QR code is the zero QRCode; make one with NewQRCode")
 		}
-		if v := (len(c.QRModules) - qrSide(0)) / 4; v < 1 || v > MaxQRVersion || qrSide(v) != len(c.QRModules) {
-			return nil, invalidRequest("QR modules are %d a side, not a code of version 1 to %d", len(c.QRModules), MaxQRVersion)
-		}
-		return c.QRModules, nil
+		return c.QRCode, nil
 	case c.QRPNG != nil:
 		// Choosing the version is the cheap part of encoding.
-		q, err := newQRCode(c.QR)
+		q, err := qrEncode(c.QR)
 		if err != nil {
 			return nil, err
 		}
-		return modulesOfPNG(c.QRPNG, qrSide(q.VersionNumber))
+		m, err := modulesOfPNG(c.QRPNG, qrSide(q.VersionNumber))
+		if err != nil {
+			return nil, err
+		}
+		return qrCodeOf(m), nil
 	}
-	return QRCodeModules(c.QR)
+	return NewQRCode(c.QR)
 }
 
 // modulesOfPNG reads the modules of a QR image of side modules of
 // PDFQRPixels pixels, quiet zone included, from the pixel at each
 // module's centre. It returns an error wrapping ErrInvalidRequest if the
 // image is not a PNG or not of that size.
-func modulesOfPNG(b []byte, side int) (QRModules, error) {
+func modulesOfPNG(b []byte, side int) ([][]bool, error) {
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, invalidRequest("QR image is not a PNG: %v", err)
@@ -155,7 +153,7 @@ func modulesOfPNG(b []byte, side int) (QRModules, error) {
 	if want := side * PDFQRPixels; r.Dx() != want || r.Dy() != want {
 		return nil, invalidRequest("QR image is %dx%d pixels, want %dx%d for this QR text", r.Dx(), r.Dy(), want, want)
 	}
-	m := make(QRModules, side)
+	m := make([][]bool, side)
 	for y := range m {
 		m[y] = make([]bool, side)
 		for x := range m[y] {

@@ -56,9 +56,9 @@ type page struct {
 	p *pdfText
 }
 
-// newPDFDoc lays out p on a new one-page document, with the QR code of
-// modules. Errors are left in the document (fpdf's style): check Error.
-func newPDFDoc(p *pdfText, modules QRModules) *fpdf.Fpdf {
+// newPDFDoc lays out p on a new one-page document, with the QR code qr.
+// Errors are left in the document (fpdf's style): check Error.
+func newPDFDoc(p *pdfText, qr *QRCode) *fpdf.Fpdf {
 	f := fpdf.New("P", "mm", "A4", "")
 	// Streams are left uncompressed: fpdf builds a new DEFLATE compressor
 	// (about 1 MB) for each, which costs more than all the rest of a
@@ -80,7 +80,7 @@ func newPDFDoc(p *pdfText, modules QRModules) *fpdf.Fpdf {
 	pg.header()
 	y := pg.meta(bandH + 7)
 	left := pg.details(y)
-	right := pg.qr(y, modules)
+	right := pg.qr(y, qr)
 	y = max(left, right) + 8
 	y = pg.doseTable(y)
 	pg.footer()
@@ -185,11 +185,13 @@ func (pg page) details(y float64) float64 {
 
 // qr draws the QR code and how to verify it in the right column from y,
 // and returns the y below.
-func (pg page) qr(y float64, modules QRModules) float64 {
+func (pg page) qr(y float64, qr *QRCode) float64 {
 	f := pg.f
 	x := pageW - marginX - qrSize
 	f.SetFillColor(0, 0, 0)
-	f.RawWriteBuf(bytes.NewReader(qrPath(modules, x, y, qrSize, f.GetConversionRatio())))
+	f.RawWriteStr(qrTransform(qr, x, y, qrSize, f.GetConversionRatio()))
+	f.RawWriteBuf(bytes.NewReader(qr.rects))
+	f.RawWriteStr("f Q")
 	f.SetDrawColor(pg.color(rule))
 	f.SetLineWidth(0.3)
 	f.RoundedRect(x, y, qrSize, qrSize, 2, "1234", "D")
@@ -353,75 +355,21 @@ func (pg page) ellipsis(s string, w float64) string {
 	return s + dots
 }
 
-// qrPath returns the PDF operators that fill the dark modules of a QR
-// code drawn size mm square with its top left corner at x, y (mm from the
-// page's top left), k points a mm. Vectors print sharp at any size and
-// cost nothing to compress or decode, where an image costs a PNG encoding
-// and fpdf's reading of it. A transformation to module units keeps the
-// numbers small whole ones; each row's runs of dark modules are
-// rectangles, grown down while the rows below repeat them, and all are
-// filled as one path, which leaves no hairline seams between abutting
-// rectangles, as separate anti-aliased fills can.
-func qrPath(m QRModules, x, y, size, k float64) []byte {
-	n := len(m)
-	mod := size / float64(n) * k
-	out := make([]byte, 0, 40<<10)
-	out = append(out, "q "...)
+// qrTransform returns the PDF operators that start drawing a QR code
+// size mm square with its top left corner at x, y (mm from the page's top
+// left), k points a mm: the graphics state saved, and a transformation to
+// the code's module units, in which its rectangles (QRCode.rects) are
+// written; "f Q" then fills them and restores the state. Vectors print
+// sharp at any size and cost nothing to compress or decode, where an
+// image costs a PNG encoding and fpdf's reading of it; filling all the
+// rectangles as one path leaves no hairline seams between abutting ones,
+// as separate anti-aliased fills can.
+func qrTransform(qr *QRCode, x, y, size, k float64) string {
+	mod := size / float64(qr.side) * k
+	out := []byte("q ")
 	for _, v := range [...]float64{mod, 0, 0, -mod, x * k, (pageH - y) * k} {
 		out = strconv.AppendFloat(out, v, 'f', 4, 64)
 		out = append(out, ' ')
 	}
-	out = append(out, "cm\n"...)
-	rect := func(c, r, w, h int) {
-		for _, v := range [...]int{c, r, w, h} {
-			// Less than 1000: a code has at most 185 modules a side.
-			if v >= 100 {
-				out = append(out, byte('0'+v/100))
-			}
-			if v >= 10 {
-				out = append(out, byte('0'+v/10%10))
-			}
-			out = append(out, byte('0'+v%10), ' ')
-		}
-		out = append(out, "re\n"...)
-	}
-	// open holds the runs of the row above, by column, each with the row
-	// it started on; next those of this row.
-	type run struct{ c, w, top int }
-	var open, next []run
-	for r := 0; r <= n; r++ {
-		next = next[:0]
-		if r < n {
-			row := m[r]
-			for c := 0; c < n; c++ {
-				if !row[c] {
-					continue
-				}
-				w := 1
-				for c+w < n && row[c+w] {
-					w++
-				}
-				next = append(next, run{c, w, r})
-				c += w
-			}
-		}
-		// Both lists are in column order: a run that repeats one above
-		// continues it; a run above that is not repeated ends.
-		i := 0
-		for j := range next {
-			for i < len(open) && open[i].c < next[j].c {
-				rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
-				i++
-			}
-			if i < len(open) && open[i].c == next[j].c && open[i].w == next[j].w {
-				next[j].top = open[i].top
-				i++
-			}
-		}
-		for ; i < len(open); i++ {
-			rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
-		}
-		open, next = next, open
-	}
-	return append(out, "f Q"...)
+	return string(append(out, "cm"...))
 }

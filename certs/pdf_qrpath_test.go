@@ -8,14 +8,14 @@ import (
 	"testing"
 )
 
-// TestQRPath_CoversDarkModules paints the rectangles qrPath writes back
-// onto a grid: every dark module is covered exactly once and no light one
-// at all, for real codes and for random grids.
-func TestQRPath_CoversDarkModules(t *testing.T) {
-	grids := map[string]QRModules{}
+// TestQRCode_CoversDarkModules paints a QRCode's rectangles back onto a
+// grid: every dark module is covered exactly once and no light one at
+// all, for real codes and for random grids.
+func TestQRCode_CoversDarkModules(t *testing.T) {
+	grids := map[string][][]bool{}
 	for _, n := range []int{21, 101, 113} {
 		r := rand.New(rand.NewPCG(uint64(n), 1))
-		m := make(QRModules, n)
+		m := make([][]bool, n)
 		for i := range m {
 			m[i] = make([]bool, n)
 			for j := range m[i] {
@@ -25,25 +25,25 @@ func TestQRPath_CoversDarkModules(t *testing.T) {
 		grids["random "+strconv.Itoa(n)] = m
 	}
 	for _, text := range []string{QRPrefix + "00", QRPrefix + strings.Repeat("56", 600)} {
-		m, err := QRCodeModules(text)
+		q, err := qrEncode(text)
 		if err != nil {
 			t.Fatal(err)
 		}
-		grids["code of "+strconv.Itoa(len(text))] = m
+		grids["code of "+strconv.Itoa(len(text))] = q.Bitmap()
 	}
 	for name, m := range grids {
 		t.Run(name, func(t *testing.T) {
-			path := qrPath(m, 122, 50, 72, 72/25.4)
-			if !bytes.HasPrefix(path, []byte("q ")) || !bytes.HasSuffix(path, []byte("\nf Q")) || bytes.Count(path, []byte(" cm\n")) != 1 {
-				t.Fatalf("path is not q … cm, rectangles, f Q: %.60q…%q", path, path[max(0, len(path)-20):])
+			q := qrCodeOf(m)
+			if q.side != len(m) || !bytes.HasSuffix(q.rects, []byte(" re\n")) {
+				t.Fatalf("code of %d modules a side, rectangles ending %q", q.side, q.rects[max(0, len(q.rects)-20):])
 			}
 			n := len(m)
 			covered := make([][]int, n)
 			for i := range covered {
 				covered[i] = make([]int, n)
 			}
-			lines := strings.Split(string(path), "\n")
-			for _, l := range lines[1 : len(lines)-1] {
+			lines := strings.Split(strings.TrimSuffix(string(q.rects), "\n"), "\n")
+			for _, l := range lines {
 				f := strings.Fields(l)
 				if len(f) != 5 || f[4] != "re" {
 					t.Fatalf("line %q is not c r w h re", l)
@@ -77,7 +77,7 @@ func TestQRPath_CoversDarkModules(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d modules a side: %d rectangles, %d bytes", n, len(lines)-2, len(path))
+			t.Logf("%d modules a side: %d rectangles, %d bytes", n, len(lines), len(q.rects))
 		})
 	}
 }

@@ -98,15 +98,15 @@ func TestRenderPDF_Golden(t *testing.T) {
 func TestRenderPDF_CachedQR(t *testing.T) {
 	c := samplePDF(MustSampleQR(t))
 	fresh := MustRenderPDF(t, c)
-	modules, err := certs.QRCodeModules(c.QR)
+	code, err := certs.NewQRCode(c.QR)
 	if err != nil {
 		t.Fatal(err)
 	}
 	withModules, withPNG := c, c
-	withModules.QRModules = modules
+	withModules.QRCode = code
 	withPNG.QRPNG = MustQRPNG(t, c.QR, -certs.PDFQRPixels)
 	if cached := MustRenderPDF(t, withModules); !bytes.Equal(cached, fresh) {
-		t.Error("the PDF with cached QR modules differs from the one encoded afresh")
+		t.Error("the PDF with a cached QR code differs from the one encoded afresh")
 	}
 	if cached := MustRenderPDF(t, withPNG); !bytes.Equal(cached, fresh) {
 		t.Error("the PDF with a cached QR image differs from the one encoded afresh")
@@ -171,10 +171,7 @@ func TestRenderPDF_Errors(t *testing.T) {
 		{"QR image not PNG", func(c *certs.PDFCertificate) { c.QRPNG = []byte("GIF89a") }, certs.ErrInvalidRequest, "not a PNG"},
 		{"QR image of another size", func(c *certs.PDFCertificate) { c.QRPNG = MustQRPNG(t, c.QR, -3) }, certs.ErrInvalidRequest, "pixels"},
 		{"QR image of another code", func(c *certs.PDFCertificate) { c.QRPNG = MustQRPNG(t, certs.QRPrefix+"00", -certs.PDFQRPixels) }, certs.ErrInvalidRequest, "pixels"},
-		{"QR modules too few", func(c *certs.PDFCertificate) { c.QRModules = squareModules(20) }, certs.ErrInvalidRequest, "modules"},
-		{"QR modules of no version", func(c *certs.PDFCertificate) { c.QRModules = squareModules(42) }, certs.ErrInvalidRequest, "modules"},
-		{"QR modules of version 23", func(c *certs.PDFCertificate) { c.QRModules = squareModules(17 + 4*23 + 8) }, certs.ErrInvalidRequest, "modules"},
-		{"QR modules not square", func(c *certs.PDFCertificate) { c.QRModules = squareModules(41); c.QRModules[40] = c.QRModules[40][:39] }, certs.ErrInvalidRequest, "square"},
+		{"zero QR code", func(c *certs.PDFCertificate) { c.QRCode = &certs.QRCode{} }, certs.ErrInvalidRequest, "NewQRCode"},
 		{"QR too large", func(c *certs.PDFCertificate) { c.QR = certs.QRPrefix + strings.Repeat("5", 6000) }, certs.ErrTooLarge, "version"},
 	}
 	for _, tt := range tests {
@@ -192,15 +189,6 @@ func TestRenderPDF_Errors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// squareModules returns n by n light modules.
-func squareModules(n int) certs.QRModules {
-	m := make(certs.QRModules, n)
-	for i := range m {
-		m[i] = make([]bool, n)
-	}
-	return m
 }
 
 // The longest fields and the most doses still fit one page: long names

@@ -169,7 +169,7 @@ func CheckSingleQR(token string) error {
 // text does not start with QRPrefix, ErrTooLarge if the code would be
 // larger than version MaxQRVersion, or the QR library's error.
 func QRCodePNG(text string, size int) ([]byte, error) {
-	q, err := newQRCode(text)
+	q, err := qrEncode(text)
 	if err != nil {
 		return nil, err
 	}
@@ -180,45 +180,101 @@ func QRCodePNG(text string, size int) ([]byte, error) {
 	return png, nil
 }
 
-// QRModules is a QR code as RenderPDF draws it: its modules row by row
-// from the top, true for dark, with the four-module quiet zone around
-// them.
-type QRModules [][]bool
+// QRCode is QR text encoded once, ready for RenderPDF to draw as often as
+// needed (PDFCertificate.QRCode). It holds the code's dark modules merged
+// into rectangles: each row's runs of dark modules, grown down while the
+// rows below repeat them, a few thousand for a card. The zero QRCode is
+// not a code.
+type QRCode struct {
+	side int // modules a side, quiet zone included
+	// rects is the rectangles as PDF path operators in module units, from
+	// the top left corner of the quiet zone: "col row width height re\n".
+	rects []byte
+}
 
-// QRCodeModules encodes QR text (as EncodeQR returns it) at error
-// correction L, as QRCodePNG does, and returns its modules. It returns the
-// errors of QRCodePNG.
-func QRCodeModules(text string) (QRModules, error) {
-	q, err := newQRCode(text)
+// NewQRCode encodes QR text (as EncodeQR returns it) at error correction
+// L, as QRCodePNG does. It returns the errors of QRCodePNG.
+func NewQRCode(text string) (*QRCode, error) {
+	q, err := qrEncode(text)
 	if err != nil {
 		return nil, err
 	}
-	return q.Bitmap(), nil
+	return qrCodeOf(q.Bitmap()), nil
 }
+
+// Modules returns how many modules a side the code has, its quiet zone
+// included; 0 for the zero QRCode.
+func (q *QRCode) Modules() int { return q.side }
 
 // qrQuietZone is the light border go-qrcode draws around a code, in
 // modules.
 const qrQuietZone = 4
 
-// check checks that m is square, side modules a side.
-func (m QRModules) check(side int) error {
-	if len(m) != side {
-		return invalidRequest("QR modules are %d a side, want %d for this QR text", len(m), side)
-	}
-	for _, row := range m {
-		if len(row) != side {
-			return invalidRequest("QR modules are not square")
-		}
-	}
-	return nil
-}
-
 // qrSide is the modules a side of a QR code of version v drawn with its
 // quiet zone.
 func qrSide(v int) int { return 17 + 4*v + 2*qrQuietZone }
 
-// newQRCode checks QR text and encodes it at error correction L.
-func newQRCode(text string) (*qrcode.QRCode, error) {
+// qrCodeOf merges the dark modules of a square grid, row by row from the
+// top, into rectangles.
+func qrCodeOf(m [][]bool) *QRCode {
+	n := len(m)
+	q := &QRCode{side: n, rects: make([]byte, 0, 32<<10)}
+	rect := func(c, r, w, h int) {
+		for _, v := range [...]int{c, r, w, h} {
+			// Less than 1000: a code has at most 185 modules a side.
+			if v >= 100 {
+				q.rects = append(q.rects, byte('0'+v/100))
+			}
+			if v >= 10 {
+				q.rects = append(q.rects, byte('0'+v/10%10))
+			}
+			q.rects = append(q.rects, byte('0'+v%10), ' ')
+		}
+		q.rects = append(q.rects, "re\n"...)
+	}
+	// open holds the runs of the row above, by column, each with the row
+	// it started on; next those of this row.
+	type run struct{ c, w, top int }
+	var open, next []run
+	for r := 0; r <= n; r++ {
+		next = next[:0]
+		if r < n {
+			row := m[r]
+			for c := 0; c < len(row); c++ {
+				if !row[c] {
+					continue
+				}
+				w := 1
+				for c+w < len(row) && row[c+w] {
+					w++
+				}
+				next = append(next, run{c, w, r})
+				c += w
+			}
+		}
+		// Both lists are in column order: a run that repeats one above
+		// continues it; a run above that is not repeated ends.
+		i := 0
+		for j := range next {
+			for i < len(open) && open[i].c < next[j].c {
+				rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
+				i++
+			}
+			if i < len(open) && open[i].c == next[j].c && open[i].w == next[j].w {
+				next[j].top = open[i].top
+				i++
+			}
+		}
+		for ; i < len(open); i++ {
+			rect(open[i].c, open[i].top, open[i].w, r-open[i].top)
+		}
+		open, next = next, open
+	}
+	return q
+}
+
+// qrEncode checks QR text and encodes it at error correction L.
+func qrEncode(text string) (*qrcode.QRCode, error) {
 	if !strings.HasPrefix(text, QRPrefix) {
 		return nil, malformed("QR text does not start with %s", QRPrefix)
 	}

@@ -22,8 +22,8 @@ type cardCache struct {
 	byKey map[string]*list.Element
 }
 
-// cachedCard is a signed card, its QR modules (what a PDF draws) and its
-// QR image, each made at most once.
+// cachedCard is a signed card, its QR code encoded (what a PDF draws) and
+// its QR image, each made at most once.
 type cachedCard struct {
 	hash string
 	card certs.Card
@@ -32,9 +32,9 @@ type cachedCard struct {
 	png     []byte
 	pngErr  error
 
-	modulesOnce sync.Once
-	modules     certs.QRModules
-	modulesErr  error
+	qrOnce sync.Once
+	qr     *certs.QRCode
+	qrErr  error
 }
 
 func newCardCache(limit int) *cardCache {
@@ -80,8 +80,8 @@ func (cc *cachedCard) image() ([]byte, error) {
 	return cc.png, cc.pngErr
 }
 
-// qrModules returns the card's QR modules, encoding them on first use.
-func (cc *cachedCard) qrModules() (certs.QRModules, error) {
-	cc.modulesOnce.Do(func() { cc.modules, cc.modulesErr = certs.QRCodeModules(cc.card.QR) })
-	return cc.modules, cc.modulesErr
+// qrCode returns the card's QR code, encoding it on first use.
+func (cc *cachedCard) qrCode() (*certs.QRCode, error) {
+	cc.qrOnce.Do(func() { cc.qr, cc.qrErr = certs.NewQRCode(cc.card.QR) })
+	return cc.qr, cc.qrErr
 }

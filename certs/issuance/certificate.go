@@ -125,19 +125,19 @@ func (c *Certificate) PNG() ([]byte, error) {
 // PDF writes the certificate as a printable A4 PDF (certs.RenderPDF),
 // with issuer as the issuing authority's name under the title. Its QR
 // code is encoded once per card. It returns the errors of
-// certs.QRCodeModules and certs.RenderPDF: ErrUnsupportedText (wrapped)
+// certs.NewQRCode and certs.RenderPDF: ErrUnsupportedText (wrapped)
 // for a name the PDF fonts cannot draw.
 func (c *Certificate) PDF(w io.Writer, issuer string) error {
-	var modules certs.QRModules
+	var qr *certs.QRCode
 	if c.cached != nil {
 		var err error
-		if modules, err = c.cached.qrModules(); err != nil {
+		if qr, err = c.cached.qrCode(); err != nil {
 			return err
 		}
 	}
 	return certs.RenderPDF(w, certs.PDFCertificate{
 		Issuer: issuer, Kind: c.Kind, CertificateID: c.ID, IssuedAt: c.IssuedAt, Holder: c.Holder,
 		Gender: c.Gender, IDType: c.IDType, IDLast4: c.IDLast4, BeneficiaryRef: c.BeneficiaryID,
-		Doses: c.Doses, QR: c.Card.QR, QRModules: modules,
+		Doses: c.Doses, QR: c.Card.QR, QRCode: qr,
 	})
 }
