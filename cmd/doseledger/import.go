@@ -188,6 +188,23 @@ func readRegister(r io.Reader, now time.Time) ([]registerRow, error) {
 		}
 		rows = append(rows, parseRegisterRow(line, cols, rec, now))
 	}
+	// One event_id for two different doses is a typing error: the second
+	// would be refused by the ledger anyway, so say so before writing.
+	first := map[uuid.UUID]int{}
+	for i, r := range rows {
+		if r.Err != nil {
+			continue
+		}
+		j, seen := first[r.Report.EventID]
+		if !seen {
+			first[r.Report.EventID] = i
+			continue
+		}
+		if !bytes.Equal(rowKey(rows[j].Report), rowKey(r.Report)) {
+			rows[i].Err = &rowError{Row: r.Row, Column: colEventID, Message: fmt.Sprintf(
+				"%s is also the event_id of row %d, which reports another dose", r.Report.EventID, rows[j].Row)}
+		}
+	}
 	return rows, nil
 }
 
@@ -525,9 +542,12 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			res.EventID, res.BeneficiaryID, res.Dose = row.Report.EventID.String(), row.Report.Dose.BeneficiaryID, row.Report.Dose.Dose
 			out, err := l.Handler.RecordDose(ctx, row.Report, actor)
 			switch {
-			case errors.Is(err, ledger.ErrInvalidCommand), errors.Is(err, ledger.ErrDuplicateEventID):
-				// Refused by the ledger (an event_id another event holds):
+			case errors.Is(err, ledger.ErrDuplicateEventID):
+				// The event_id is another event's, already in the ledger:
 				// nothing was written.
+				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Column: colEventID,
+					Message: fmt.Sprintf("%s is already the id of another event in the ledger: %v", row.Report.EventID, err)}
+			case errors.Is(err, ledger.ErrInvalidCommand):
 				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Message: err.Error()}
 			case err != nil:
 				return nil, fmt.Errorf("row %d: %w (rows recorded so far stay; import the file again to finish)", row.Row, err)

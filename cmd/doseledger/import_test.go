@@ -264,6 +264,45 @@ func TestImport_RefusedRowsExitNonZeroAndWriteNothing(t *testing.T) {
 	}
 }
 
+func TestImport_EventIDTakenIsRefused(t *testing.T) {
+	dir, _ := mustLedgerDir(t)
+	const id = "6f1c9a52-3b8e-4d0a-9c51-2f7e8a4b6d13"
+	head := "beneficiary_id,dose,vaccine,date,time,site_id,lot,vaccinator,event_id\n"
+	first := writeFile(t, head+"7QK2M4XJ5RTVW3YZ-1,1,Covishield,2021-05-03,09:40,MH-PUN-0001,L,Nurse K,"+id+"\n")
+	if _, _, err := run(t, "--data", dir, "import", first); err != nil {
+		t.Fatal(err)
+	}
+	before := lastPosition(t, dir)
+	// Another person's dose under the same event_id, in a later file:
+	// the ledger refuses it; and twice in one file: refused before writing.
+	rep, _, err := importJSON(t, "--data", dir, "import", "--json", writeFile(t, head+
+		"LM3NP5QR6ST7UVWX-1,1,Covishield,2021-05-03,09:41,MH-PUN-0001,L,Nurse K,"+id+"\n"+
+		"LM3NP5QR6ST7UVWX-2,1,Covishield,2021-05-03,09:42,MH-PUN-0001,L,Nurse K,a0000000-0000-4000-8000-000000000001\n"+
+		"LM3NP5QR6ST7UVWX-3,1,Covishield,2021-05-03,09:43,MH-PUN-0001,L,Nurse K,a0000000-0000-4000-8000-000000000001\n"))
+	var code exitCode
+	if !errors.As(err, &code) || code != exitRowsRefused {
+		t.Fatalf("err = %v, want exit status %d", err, exitRowsRefused)
+	}
+	if got, want := statuses(rep), []string{rowRefused, rowFlagged, rowRefused}; !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if e := rep.Rows[0].Error; e.Column != colEventID || !strings.Contains(e.Message, "already the id of another event") {
+		t.Errorf("taken event_id: %+v", e)
+	}
+	if e := rep.Rows[2].Error; e.Column != colEventID || !strings.Contains(e.Message, "also the event_id of row 3") {
+		t.Errorf("event_id twice in the file: %+v", e)
+	}
+	if got := lastPosition(t, dir); got != before+1 {
+		t.Errorf("%d events written, want 1", got-before)
+	}
+	// The same row twice is one dose typed twice: recorded once.
+	twice := "7QK2M4XJ5RTVW3YZ-2,1,Covishield,2021-05-03,09:40,MH-PUN-0001,L,Nurse K\n"
+	rep, _, err = importJSON(t, "--data", dir, "import", "--json", writeFile(t, registerHeaderLine+twice+twice))
+	if err != nil || !slices.Equal(statuses(rep), []string{rowFlagged, rowAlready}) {
+		t.Errorf("the same row twice: %v %v, want flagged then already recorded", err, statuses(rep))
+	}
+}
+
 func TestImport_NotARegister(t *testing.T) {
 	dir, _ := mustLedgerDir(t)
 	before := lastPosition(t, dir)
