@@ -6,13 +6,17 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/esdbserver"
+	"github.com/doseledger/doseledger/ledger/esdbstore"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
+	"github.com/doseledger/doseledger/ledger/storetest"
 )
 
 // TestMain_StoreESDB runs the commands with --store on a ledger served
@@ -100,8 +104,41 @@ func TestMain_ServeESDBListen(t *testing.T) {
 	if err != nil || !strings.Contains(got, "VaccinePolicyChanged") {
 		t.Errorf("events through --esdb-listen: %v\n%s\n%s", err, got, errb.String())
 	}
+	// Without --esdb-writable the listener is for reading only.
+	s, err := esdbstore.Open("esdb://"+esdbAddr+"?tls=false", esdbstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Append(t.Context(), "patient-x", ledger.Any(), storetest.NewEvent("DoseAdministered", 0))
+	s.Close()
+	if err == nil || !strings.Contains(err.Error(), "refused access") {
+		t.Errorf("append through a read-only --esdb-listen: err = %v, want access refused", err)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve did not shut down cleanly: %v", err)
+	}
+}
+
+func TestReadUsers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	users, err := readUsers(write("ok", "# auditors\nauditor:s3cret:with:colons\n\nops:pw\n"))
+	if err != nil || len(users) != 2 || users["auditor"] != "s3cret:with:colons" {
+		t.Errorf("readUsers = %v, %v", users, err)
+	}
+	for _, bad := range []string{"nocolon\n", ":pw\n", "user:\n", "# nobody\n"} {
+		if _, err := readUsers(write("bad", bad)); err == nil {
+			t.Errorf("readUsers(%q) = nil error, want one", bad)
+		}
+	}
+	if _, err := readUsers(filepath.Join(dir, "missing")); err == nil {
+		t.Error("readUsers of a missing file = nil error")
 	}
 }

@@ -34,7 +34,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		"data/access.ndjson.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people)")
-	esdbListen := fs.String("esdb-listen", os.Getenv("DOSELEDGER_ESDB_LISTEN"), "also serve the ledger over EventStoreDB's gRPC protocol on this address, for any EventStoreDB client (env DOSELEDGER_ESDB_LISTEN)")
+	esdbFlags := addESDBFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -51,8 +51,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer l.Close()
-	if *esdbListen != "" {
-		stop, err := m.serveESDB(ctx, l.Store, *esdbListen)
+	if esdbFlags.listen != "" {
+		stop, err := m.serveESDB(ctx, l.Store, esdbFlags)
 		if err != nil {
 			return err
 		}
