@@ -515,6 +515,15 @@ func TestOfficial_Dashboard(t *testing.T) {
 		painted(b)
 		b.Screenshot("due-list")
 
+		// By site id and date; an unknown site gets the API's answer.
+		var missing struct{ Error struct{ Message string } }
+		srv.call(t, "GET", "/api/v1/sessions/WB-KOL-9999-20210508/due", srv.ravi, nil, http.StatusNotFound, &missing)
+		b.Do("a site with no session", chromedp.SetValue(chromedp.ID("due-site"), "wb-kol-9999"), chromedp.Click(chromedp.CSS(`#session-search button[type=submit]`)))
+		waitFor(t, b, "the API's 404", `document.getElementById("due-status").textContent === `+jsString(missing.Error.Message)+
+			` && document.querySelectorAll("#due-table tbody tr").length === 0`)
+		b.Do("the site of the session", chromedp.SetValue(chromedp.ID("due-site"), kolkata.site), chromedp.Click(chromedp.CSS(`#session-search button[type=submit]`)))
+		waitFor(t, b, "due list by site", `document.querySelectorAll("#due-table tbody tr").length === 3`)
+
 		// The CSV, fetched with the token, is the API's.
 		b.Do("download the CSV", chromedp.Click(chromedp.ID("due-csv")))
 		file := filepath.Join(dl, "due-"+data.dueSession+".csv")

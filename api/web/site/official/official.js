@@ -403,6 +403,14 @@ async function findSessions() {
     status.textContent = "A pincode is 6 digits.";
     return;
   }
+  const site = $("due-site").value.trim().toUpperCase();
+  if (site) {
+    // A session's id is its site's and its date: straight to the due list.
+    $("sessions").replaceChildren();
+    status.textContent = "";
+    await loadDue(`${site}-${date.replaceAll("-", "")}`);
+    return;
+  }
   q.set("date", date);
   if (district) q.set("district", district);
   if (pincode) q.set("pincode", pincode);
@@ -432,6 +440,10 @@ function sessionItem(s) {
 async function loadDue(id) {
   const status = $("due-status");
   $("due-view").classList.remove("hidden");
+  $("due-session").textContent = id;
+  $("due-summary").textContent = "";
+  $("due-table").tBodies[0].replaceChildren();
+  openSession = null;
   status.textContent = "Loading…";
   try {
     const v = await call(`/api/v1/sessions/${encodeURIComponent(id)}/due`);
