@@ -655,6 +655,19 @@ func TestOfficial_Dashboard(t *testing.T) {
 		waitFor(t, b, "coverage of 20 doses", `document.body.dataset.coverage === "ready" && document.getElementById("total-doses").textContent === "20"`)
 	})
 
+	t.Run("phone", func(t *testing.T) {
+		// Nothing is wider than the phone, and every field has its label.
+		if w := browsertest.Eval[[]int](b, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > w[1] {
+			t.Errorf("the page is %d pixels wide on a %d-pixel phone", w[0], w[1])
+		}
+		if bare := browsertest.Eval[[]string](b, `[...document.querySelectorAll("input, select, textarea")].filter((e) => e.type !== "hidden" && e.labels.length === 0).map((e) => e.id || e.outerHTML)`); len(bare) > 0 {
+			t.Errorf("fields without a label: %q", bare)
+		}
+		if bare := browsertest.Eval[[]string](b, `[...document.querySelectorAll(".chart")].filter((c) => !c.getAttribute("aria-label")).map((c) => c.id)`); len(bare) > 0 {
+			t.Errorf("charts without a description: %q", bare)
+		}
+	})
+
 	t.Run("desktop", func(t *testing.T) {
 		phone(t, b, 1280, 900) // not a phone: a desktop's window
 		defer phone(t, b, 412, 915)
