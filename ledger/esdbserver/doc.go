@@ -21,8 +21,9 @@
 // ALREADY_EXISTS; only ledger events (JSON data, the custom metadata of
 // package esdbwire) are accepted, and no '$' streams; no Delete,
 // Tombstone, BatchAppend, persistent subscriptions, projections or
-// stream metadata ($$ streams); no system events in $all; no users or
-// ACLs (put TLS and authentication in front, or listen on a trusted
-// network); regular expressions are RE2; positions are the store's
-// (commit = prepare); FellBehind is never sent.
+// stream metadata ($$ streams); no system events in $all; users are a
+// check of name and password (Options.Authenticate, over TLS given to
+// Serve), with no ACLs, and Options.ReadOnly refuses every append;
+// regular expressions are RE2; positions are the store's (commit =
+// prepare); FellBehind is never sent.
 package esdbserver
