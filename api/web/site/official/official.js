@@ -55,10 +55,12 @@ async function call(path, opts = {}) {
   }
 }
 
+// expired goes back to the sign-in form, once: the other requests that
+// fail with it do not redraw the form under someone typing in it.
 function expired() {
   signOut(ROLE);
   notice("Your sign-in has expired. Sign in again to go on.");
-  show();
+  if (shown) show();
 }
 
 function notice(message) {
