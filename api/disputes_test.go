@@ -23,6 +23,12 @@ func TestDisputes_RaiseReadDecide(t *testing.T) {
 	var d doseOut
 	e.post(t, "/api/v1/doses", dose(id, 1, "2021-05-01", "S1")).decode(t, http.StatusCreated, &d)
 
+	var before struct{ Beneficiary struct{ Doses []any } }
+	e.get(t, "/api/v1/beneficiaries/"+id).decode(t, http.StatusOK, &before)
+	if len(before.Beneficiary.Doses) != 1 {
+		t.Fatalf("before the dispute: doses %v", before.Beneficiary.Doses)
+	}
+
 	// The citizen says they were never vaccinated.
 	var raised struct {
 		DisputeID string `json:"dispute_id"`
@@ -62,10 +68,10 @@ func TestDisputes_RaiseReadDecide(t *testing.T) {
 	e.do(t, http.MethodPost, "/api/v1/disputes/"+raised.DisputeID+"/resolve", decide, specValid, official...).decode(t, http.StatusOK, nil)
 	e.do(t, http.MethodPost, "/api/v1/disputes/"+raised.DisputeID+"/resolve", decide, specValid, official...).mustError(t, http.StatusConflict, "dispute_resolved")
 	e.do(t, http.MethodPost, "/api/v1/disputes/8c1f1a0e-8d0b-4f4e-9b4a-0c3f2f1e0d9c/resolve", decide, specValid, official...).mustError(t, http.StatusNotFound, "dispute_not_found")
-	var person struct{ Doses []any }
+	var person struct{ Beneficiary struct{ Doses []any } }
 	e.get(t, "/api/v1/beneficiaries/"+id).decode(t, http.StatusOK, &person)
-	if len(person.Doses) != 0 {
-		t.Fatalf("after the dispute was upheld: doses %v", person.Doses)
+	if len(person.Beneficiary.Doses) != 0 {
+		t.Fatalf("after the dispute was upheld: doses %v", person.Beneficiary.Doses)
 	}
 	e.do(t, http.MethodGet, "/api/v1/disputes?status=upheld", nil, specValid, official...).decode(t, http.StatusOK, &list)
 	if len(list.Disputes) != 1 || list.Disputes[0].Status != "upheld" {

@@ -44,7 +44,7 @@ async function loadPeople() {
   $("people").replaceChildren(...me.people.map(personItem));
   $("book-for").replaceChildren(...me.people.map((p) => el("option", { value: p.id }, `${p.name} (${p.id})`)));
   $("register").classList.toggle("hidden", me.people.length >= 4);
-  $("register-status").textContent = me.people.length >= 4 ? "Four people are registered under this number, the most it can hold." : "";
+  if (me.people.length >= 4) $("register-status").textContent = "Four people are registered under this number, the most it can hold.";
 }
 
 function personItem(p) {
@@ -136,9 +136,9 @@ $("register").addEventListener("submit", async (ev) => {
       request_id: uuid(), mobile: session(ROLE).mobile, name: v("r-name"), birth_date: v("r-birth"), gender: v("r-gender"),
       id_type: v("r-idtype"), id_number: v("r-idnumber"), state: v("r-state"), district: v("r-district"), pincode: v("r-pincode"),
     } });
-    status.textContent = `Registered: beneficiary reference ${r.beneficiary_id}.`;
     $("register").reset();
     await loadPeople();
+    status.textContent = `Registered: beneficiary reference ${r.beneficiary_id}.`;
   } catch (err) {
     status.textContent = err.message;
   }
