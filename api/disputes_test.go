@@ -47,12 +47,16 @@ func TestDisputes_RaiseReadDecide(t *testing.T) {
 
 	// The officials' list shows both, without statements; the person's
 	// list has them.
-	var list struct{ Disputes []struct{ ID, Kind, Status, District string } }
+	var list struct {
+		Disputes []struct{ ID, Kind, Status, District string }
+	}
 	e.do(t, http.MethodGet, "/api/v1/disputes?status=open&district=Kolkata", nil, specValid, official...).decode(t, http.StatusOK, &list)
 	if len(list.Disputes) != 2 || list.Disputes[0].District != "Kolkata" {
 		t.Fatalf("open disputes %+v", list.Disputes)
 	}
-	var mine struct{ Disputes []struct{ ID, Text, Value, Status string } }
+	var mine struct {
+		Disputes []struct{ ID, Text, Value, Status string }
+	}
 	e.do(t, http.MethodGet, "/api/v1/beneficiaries/"+id+"/disputes", nil, specValid, citizen...).decode(t, http.StatusOK, &mine)
 	statements := map[string]string{}
 	for _, d := range mine.Disputes {
