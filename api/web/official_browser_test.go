@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
@@ -676,6 +677,17 @@ func TestOfficial_Dashboard(t *testing.T) {
 			if c := chart(b, id); c.Width < 500 || c.Painted < 100 {
 				t.Errorf("%s on a desktop: %+v", id, c)
 			}
+		}
+		// Pointing at a day's bar reads it out under the chart.
+		at := browsertest.Eval[[]float64](b, `(() => {
+			document.getElementById("chart-days").scrollIntoView();
+			const o = document.querySelector("#chart-days .u-over").getBoundingClientRect();
+			return [o.left + o.width * 0.1, o.top + o.height - 5];
+		})()`)
+		b.Do("point at the first day", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1]))
+		waitFor(t, b, "the legend to read 3 May", `document.querySelector("#chart-days .u-legend").textContent.includes("3 May 2021")`)
+		if got := browsertest.Eval[string](b, `document.querySelector("#chart-days .u-legend").textContent`); !strings.Contains(got, "Day3 May 2021Doses6") {
+			t.Errorf("pointing at 3 May, the legend reads %q", got)
 		}
 		painted(b)
 		b.Screenshot("desktop")
