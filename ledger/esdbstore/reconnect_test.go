@@ -2,6 +2,7 @@ package esdbstore_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -122,5 +123,54 @@ func TestStore_Reconnect(t *testing.T) {
 	}
 	if n := len(storetest.MustReadStream(t, s, "patient-1", ledger.ReadOptions{})); n != 4 {
 		t.Errorf("patient-1 has %d events, want 4", n)
+	}
+}
+
+// TestStore_SubscribeSurvivesRepeatedRestarts restarts the server more
+// times than Options.Retries allows failures in a row: a subscription
+// that reconnected in between counts afresh, and follows on.
+func TestStore_SubscribeSurvivesRepeatedRestarts(t *testing.T) {
+	ps, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &restartable{tb: t, addr: "127.0.0.1:0", store: ps}
+	r.start()
+	t.Cleanup(func() {
+		if r.stop != nil {
+			r.stop()
+		}
+		ps.Close()
+	})
+	s := MustOpen(t, "esdb://"+r.addr+"?tls=false&discoveryInterval=20", esdbstore.Options{
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Retries: 1})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := make(chan ledger.Event, 10)
+	subDone := make(chan error, 1)
+	go func() {
+		for e, err := range s.Subscribe(ctx, ledger.Start, ledger.Filter{}) {
+			if err != nil {
+				subDone <- err
+				return
+			}
+			got <- e
+		}
+	}()
+	for i := range 3 {
+		e := storetest.NewEvent("DoseAdministered", i)
+		storetest.MustAppend(t, ps, fmt.Sprintf("patient-%d", i), ledger.NoStream(), e)
+		select {
+		case g := <-got:
+			if g.ID != e.ID {
+				t.Fatalf("got %s, want %s", g.ID, e.ID)
+			}
+		case err := <-subDone:
+			t.Fatalf("subscription ended after %d restarts: %v", i, err)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no event after %d restarts", i)
+		}
+		r.stop()
+		r.start()
 	}
 }

@@ -36,9 +36,14 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				yield(ledger.Event{}, err)
 				return
 			}
-			err := s.follow(ctx, &after, filter, yield)
+			connected, err := s.follow(ctx, &after, filter, yield)
 			if err == errStop {
 				return
+			}
+			if connected {
+				// Count only failures in a row: a subscription that ran
+				// for a week and dropped starts its retries afresh.
+				failures, wait = 0, s.opts.MinBackoff
 			}
 			if ctx.Err() != nil {
 				yield(ledger.Event{}, ctx.Err())
@@ -69,12 +74,12 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 }
 
 // follow runs one subscription until it drops, returning why, or errStop
-// when the loop stopped. It advances *after as events and checkpoints
-// arrive.
-func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledger.Filter, yield func(ledger.Event, error) bool) error {
+// when the loop stopped, and whether the server confirmed it. It advances
+// *after as events and checkpoints arrive.
+func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledger.Filter, yield func(ledger.Event, error) bool) (connected bool, err error) {
 	c, err := s.current()
 	if err != nil {
-		return err
+		return false, err
 	}
 	from := allFrom(*after)
 	sub, err := withCtx(ctx, s, func() (*esdb.Subscription, error) {
@@ -86,14 +91,14 @@ func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledge
 		})
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer sub.Close()
 	for {
 		se := sub.Recv()
 		switch {
 		case se.SubscriptionDropped != nil:
-			return se.SubscriptionDropped.Error
+			return true, se.SubscriptionDropped.Error
 		case se.CheckPointReached != nil:
 			if p := ledger.Position(se.CheckPointReached.Commit); p > *after {
 				*after = p
@@ -107,14 +112,14 @@ func (s *Store) follow(ctx context.Context, after *ledger.Position, filter ledge
 			if err != nil {
 				// Not transient: the loop ends with it.
 				yield(ledger.Event{}, err)
-				return errStop
+				return true, errStop
 			}
 			*after = e.Position
 			if !filter.Match(e.Stream, e.Type) {
 				continue
 			}
 			if !yield(e, nil) {
-				return errStop
+				return true, errStop
 			}
 		}
 	}
