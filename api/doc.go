@@ -67,8 +67,11 @@
 // in the file form certs.ReadTrustList reads, for offline verifiers: the
 // verifier page (package web) and `doseledger verify --trust`.
 //
-// # What does not exist yet
+// # Disputes and certificates
 //
-// Certificate download for citizens, disputes, corrections, lookup by booking code,
-// Prometheus metrics and the web pages come with the rest of issue 5.
+// A citizen disputes a dose ("I was not vaccinated") or a detail (with
+// the right value); officials list and decide disputes, and an upheld one
+// voids the dose or corrects the detail in the same append. Certificates
+// download as JSON (with the QR text and the JWS), PDF, QR PNG and a
+// .smart-health-card file, from Config.Certificates.
 package api
