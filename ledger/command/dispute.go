@@ -123,7 +123,7 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 		case d == nil:
 			return fmt.Errorf("resolve %s: %w", r.DisputeID, ledger.ErrDisputeNotFound)
 		case d.Decision != "":
-			return fmt.Errorf("resolve %s: %w: %s", r.DisputeID, ledger.ErrDisputeResolved, d.Decision)
+			return fmt.Errorf("%w (%s)", ledger.ErrDisputeResolved, d.Decision)
 		}
 		now := h.now()
 		var events []ledger.Proposed
