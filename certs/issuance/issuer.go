@@ -163,6 +163,9 @@ func (is *Issuer) Run(ctx context.Context) error {
 			return errors.Join(err, is.checkpoint(context.WithoutCancel(ctx), true))
 		}
 		if _, err := is.apply(ctx, e); err != nil {
+			if ctx.Err() != nil {
+				break // stopping: e is taken up again after the checkpoint
+			}
 			is.log.Error("certificate issuer", "event", e.ID, "stream", e.Stream, "err", err)
 			is.failed = true
 			continue
