@@ -55,22 +55,38 @@ func (ss *streamsService) Read(req *streams.ReadReq, srv streams.Streams_ReadSer
 	if sub && backwards {
 		return status.Error(codes.InvalidArgument, "subscriptions go forwards")
 	}
+	// A read ends when its client leaves or the server stops.
+	ctx, cancel := context.WithCancel(srv.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	var serr error
 	switch so := o.GetStreamOption().(type) {
 	case *streams.ReadReq_Options_Stream:
 		if sub {
-			serr = s.subscribeStream(srv.Context(), so.Stream, out)
+			serr = s.subscribeStream(ctx, so.Stream, out)
 		} else {
-			serr = s.readStream(srv.Context(), so.Stream, backwards, o.GetCount(), out)
+			serr = s.readStream(ctx, so.Stream, backwards, o.GetCount(), out)
 		}
 	case *streams.ReadReq_Options_All:
 		if sub {
-			serr = s.subscribeAll(srv.Context(), so.All, filter, out)
+			serr = s.subscribeAll(ctx, so.All, filter, out)
 		} else {
-			serr = s.readAll(srv.Context(), so.All, backwards, o.GetCount(), filter, out)
+			serr = s.readAll(ctx, so.All, backwards, o.GetCount(), filter, out)
 		}
 	default:
 		return status.Error(codes.InvalidArgument, "a read names a stream or $all")
+	}
+	select {
+	case <-s.stopping:
+		// As when an EventStoreDB node goes down: clients reconnect.
+		return status.Error(codes.Unavailable, "the server is stopping")
+	default:
 	}
 	var st interface{ GRPCStatus() *status.Status }
 	if serr == nil || errors.As(serr, &st) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/gossip"
@@ -62,6 +63,11 @@ type Server struct {
 	instance  uuid.UUID
 	auth      func(user, password string) bool
 	readOnly  bool
+
+	// stopping is closed when Serve's ctx is done: reads and
+	// subscriptions in flight end, so the gRPC server stops at once.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // New returns a Server over store. The caller keeps owning store and
@@ -75,7 +81,8 @@ func New(store ledger.Store, opts Options) *Server {
 	if page <= 0 {
 		page = 512
 	}
-	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New(), auth: opts.Authenticate, readOnly: opts.ReadOnly}
+	return &Server{store: store, log: log, advertise: opts.Advertise, pageSize: page, instance: uuid.New(), auth: opts.Authenticate, readOnly: opts.ReadOnly,
+		stopping: make(chan struct{})}
 }
 
 // Register registers the server's services on g.
@@ -117,8 +124,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, opts ...grpc.Serve
 		return err
 	case <-ctx.Done():
 	}
-	// Subscriptions never end by themselves: give calls in flight a moment,
-	// then cut the rest.
+	s.stopOnce.Do(func() { close(s.stopping) })
+	// Reads end on stopping; give appends in flight a moment, then cut
+	// what is left.
 	stopped := make(chan struct{})
 	go func() { g.GracefulStop(); close(stopped) }()
 	select {
