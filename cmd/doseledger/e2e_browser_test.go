@@ -203,7 +203,9 @@ func startServe(t *testing.T, dir string) (base string, stop func()) {
 	for range 200 {
 		if res, err := http.Get(base + "/readyz"); err == nil {
 			res.Body.Close()
-			return base, stop
+			if res.StatusCode == http.StatusOK {
+				return base, stop
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -157,7 +157,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		json.NewEncoder(w).Encode(map[string]any{"status": status, "last_position": uint64(last),
 			"read_models_position": uint64(proj.Position()), "data_dir": m.Config.DataDir})
 	})
+	// Ready once the read models hold what the ledger held at start: until
+	// then a query would answer from an old state.
+	startedAt, err := l.Store.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if at := proj.Position(); at < startedAt {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "catching up: read models at %d of %d\n", uint64(at), uint64(startedAt))
+			return
+		}
 		w.Write([]byte("ready\n"))
 	})
 	// Everything else is the API, which answers in JSON, errors included.
