@@ -15,7 +15,7 @@ func (e *env) signIn(tb testing.TB, mobile string, role auth.Role) string {
 	tb.Helper()
 	e.do(tb, http.MethodPost, "/api/v1/auth/otp", map[string]string{"mobile": mobile}, specValid, anonymous...).decode(tb, http.StatusAccepted, nil)
 	var out struct{ Token, Role, Actor string }
-	body := map[string]string{"mobile": mobile, "otp": e.otps.code(mobile[len(mobile)-10:]), "role": string(role)}
+	body := map[string]string{"mobile": mobile, "otp": e.otps.Code(mobile[len(mobile)-10:]), "role": string(role)}
 	e.do(tb, http.MethodPost, "/api/v1/auth/token", body, specValid, anonymous...).decode(tb, http.StatusOK, &out)
 	if out.Role != string(role) || out.Token == "" {
 		tb.Fatalf("signed in as %+v, want %s", out, role)
@@ -91,7 +91,7 @@ func TestAuth_StaffRoles(t *testing.T) {
 
 	// A vaccinator asking to be an official is refused.
 	e.do(t, http.MethodPost, "/api/v1/auth/otp", map[string]string{"mobile": "9000000001"}, specValid, anonymous...).decode(t, http.StatusAccepted, nil)
-	e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": "9000000001", "otp": e.otps.code("9000000001"), "role": "official"},
+	e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": "9000000001", "otp": e.otps.Code("9000000001"), "role": "official"},
 		specValid, anonymous...).mustError(t, http.StatusForbidden, "forbidden")
 
 	sessionID := ""

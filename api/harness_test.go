@@ -28,6 +28,7 @@ import (
 
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/api/auth/authtest"
 	"github.com/doseledger/doseledger/certs"
 	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/ledger"
@@ -131,7 +132,7 @@ type env struct {
 	// sent with every request that has no Authorization header of its
 	// own: an admin's, so tests of what an endpoint does need not sign in.
 	auth  *auth.Service
-	otps  *otpBox
+	otps  *authtest.Outbox
 	token string
 	// issuer keeps certificates current, as the server's does.
 	issuer *issuance.Issuer
@@ -185,7 +186,7 @@ func newEnv(tb testing.TB) *env {
 	})
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.h, e.store, e.proj = h, store, proj
-	e.otps = &otpBox{}
+	e.otps = &authtest.Outbox{}
 	staff, err := auth.OpenDirectory(filepath.Join(tb.TempDir(), "staff.json"))
 	if err != nil {
 		tb.Fatal(err)
@@ -417,28 +418,6 @@ var testStaff = []auth.Member{
 	{ID: "anita", Name: "Anita Rao", Mobile: "9000000001", Roles: []auth.Role{auth.Vaccinator}},
 	{ID: "ravi", Name: "Ravi Kumar", Mobile: "9000000002", Roles: []auth.Role{auth.Official}},
 	{ID: "meera", Name: "Meera Iyer", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}},
-}
-
-// otpBox is the tests' Sender: it keeps the last code sent to a number.
-type otpBox struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (o *otpBox) SendOTP(_ context.Context, mobile, code string, _ time.Time) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.codes == nil {
-		o.codes = map[string]string{}
-	}
-	o.codes[mobile] = code
-	return nil
-}
-
-func (o *otpBox) code(mobile string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.codes[mobile]
 }
 
 // tokenFor mints a token for p without signing in.

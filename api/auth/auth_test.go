@@ -5,35 +5,13 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/api/auth/authtest"
 )
-
-// outbox is a Sender that keeps the last code sent to each number.
-type outbox struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (o *outbox) SendOTP(_ context.Context, mobile, code string, _ time.Time) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.codes == nil {
-		o.codes = map[string]string{}
-	}
-	o.codes[mobile] = code
-	return nil
-}
-
-func (o *outbox) code(mobile string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.codes[mobile]
-}
 
 type clock struct{ ns atomic.Int64 }
 
@@ -45,9 +23,9 @@ func newClock() *clock {
 func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 func account(mobile string) string   { return "ACCT" + mobile + "XY" }
-func newService(t *testing.T, c *clock) (*auth.Service, *outbox) {
+func newService(t *testing.T, c *clock) (*auth.Service, *authtest.Outbox) {
 	t.Helper()
-	box := &outbox{}
+	box := &authtest.Outbox{}
 	dir, err := auth.OpenDirectory(filepath.Join(t.TempDir(), "staff.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +48,7 @@ func TestSignIn_CitizenAndStaff(t *testing.T) {
 	if _, err := s.SendOTP(ctx, "98765 43210", "10.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	code := box.code("9876543210")
+	code := box.Code("9876543210")
 	if len(code) != 6 {
 		t.Fatalf("code %q, want 6 digits", code)
 	}
@@ -95,16 +73,16 @@ func TestSignIn_CitizenAndStaff(t *testing.T) {
 
 	// Staff sign in with the role the directory gives them, and no other.
 	s.SendOTP(ctx, "9000000001", "10.0.0.2")
-	p, _, err = s.SignIn("9000000001", box.code("9000000001"), auth.Vaccinator, "10.0.0.2")
+	p, _, err = s.SignIn("9000000001", box.Code("9000000001"), auth.Vaccinator, "10.0.0.2")
 	if err != nil || p.Actor() != "vaccinator:anita" || p.Name != "Anita Rao" {
 		t.Fatalf("vaccinator sign-in: %+v, %v", p, err)
 	}
 	s.SendOTP(ctx, "9000000001", "10.0.0.2")
-	if _, _, err := s.SignIn("9000000001", box.code("9000000001"), auth.Official, "10.0.0.2"); !errors.Is(err, auth.ErrNotStaff) {
+	if _, _, err := s.SignIn("9000000001", box.Code("9000000001"), auth.Official, "10.0.0.2"); !errors.Is(err, auth.ErrNotStaff) {
 		t.Errorf("a vaccinator asking to be an official: %v, want ErrNotStaff", err)
 	}
 	s.SendOTP(ctx, "9123456789", "10.0.0.3")
-	if _, _, err := s.SignIn("9123456789", box.code("9123456789"), auth.Admin, "10.0.0.3"); !errors.Is(err, auth.ErrNotStaff) {
+	if _, _, err := s.SignIn("9123456789", box.Code("9123456789"), auth.Admin, "10.0.0.3"); !errors.Is(err, auth.ErrNotStaff) {
 		t.Errorf("a citizen asking to be admin: %v, want ErrNotStaff", err)
 	}
 }
@@ -115,14 +93,14 @@ func TestOTP_ExpiresAndBurnsAfterWrongGuesses(t *testing.T) {
 	ctx := context.Background()
 
 	s.SendOTP(ctx, "9876543210", "a")
-	code := box.code("9876543210")
+	code := box.Code("9876543210")
 	c.Add(auth.OTPLifetime + time.Second)
 	if _, _, err := s.SignIn("9876543210", code, auth.Citizen, "a"); !errors.Is(err, auth.ErrWrongOTP) {
 		t.Errorf("expired code: %v, want ErrWrongOTP", err)
 	}
 
 	s.SendOTP(ctx, "9876543210", "a")
-	code = box.code("9876543210")
+	code = box.Code("9876543210")
 	wrong := "000000"
 	if code == wrong {
 		wrong = "000001"

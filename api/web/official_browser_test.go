@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,35 +24,13 @@ import (
 
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/api/auth"
+	"github.com/doseledger/doseledger/api/auth/authtest"
 	"github.com/doseledger/doseledger/api/web"
 	"github.com/doseledger/doseledger/api/web/browsertest"
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command/commandtest"
 	"github.com/doseledger/doseledger/projections"
 )
-
-// otpCatcher is the auth Sender of these tests: it keeps the last code
-// sent to each number, for the test to type in as the official would.
-type otpCatcher struct {
-	mu    sync.Mutex
-	codes map[string]string
-}
-
-func (o *otpCatcher) SendOTP(_ context.Context, mobile, code string, _ time.Time) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.codes == nil {
-		o.codes = map[string]string{}
-	}
-	o.codes[mobile] = code
-	return nil
-}
-
-func (o *otpCatcher) code(mobile string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.codes[mobile]
-}
 
 // dashClock is the ledger's clock, moved day by day as the data is made.
 type dashClock struct{ ns atomic.Int64 }
@@ -73,7 +50,7 @@ func (c *dashClock) set(t *testing.T, at string) {
 // embedded site, on httptest.
 type dashServer struct {
 	*httptest.Server
-	otps  *otpCatcher
+	otps  *authtest.Outbox
 	clock *dashClock
 	admin string // a token that may do anything, to make the test's data
 	ravi  string // the official's token, to read what the page should show
@@ -83,7 +60,7 @@ const officialMobile = "9000000002"
 
 func newDashServer(t *testing.T) *dashServer {
 	t.Helper()
-	s := &dashServer{otps: &otpCatcher{}, clock: &dashClock{}}
+	s := &dashServer{otps: &authtest.Outbox{}, clock: &dashClock{}}
 	s.clock.set(t, "2021-05-01 09:00")
 	l := commandtest.Open(t, s.clock.Now)
 	for _, v := range []string{"Covishield", "Covaxin"} {
@@ -390,7 +367,7 @@ func TestOfficial_Dashboard(t *testing.T) {
 	b.Screenshot("signin")
 	b.Do("ask for a code", chromedp.SendKeys(chromedp.ID("official-mobile"), officialMobile), chromedp.Click(chromedp.ID("official-send")),
 		chromedp.WaitVisible(chromedp.ID("official-otp")))
-	code := srv.otps.code(officialMobile)
+	code := srv.otps.Code(officialMobile)
 	if len(code) != 6 {
 		t.Fatalf("no code sent to %s: %q", officialMobile, code)
 	}
