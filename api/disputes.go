@@ -99,12 +99,6 @@ func (s *server) disputes(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type resolveRequest struct {
-	RequestID string `json:"request_id"`
-	Decision  string `json:"decision"`
-	Note      string `json:"note"`
-}
-
 // resolveDispute: POST /api/v1/disputes/{dispute_id}/resolve, an
 // official's decision; upheld, the dose is voided or the detail corrected
 // in the same append.
@@ -113,11 +107,7 @@ func (s *server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req resolveRequest
-	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
-		return err
-	}
-	rid, err := requestID(req.RequestID)
+	req, rid, err := s.decodeDecision(w, r)
 	if err != nil {
 		return err
 	}

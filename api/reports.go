@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/google/uuid"
+
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
@@ -96,10 +98,22 @@ func (s *server) anomalies(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type reviewRequest struct {
+// decisionRequest is the body of an official's decision: on a flagged
+// dose, on a dispute.
+type decisionRequest struct {
 	RequestID string `json:"request_id"`
 	Decision  string `json:"decision"`
 	Note      string `json:"note"`
+}
+
+// decodeDecision reads a decision and its request id.
+func (s *server) decodeDecision(w http.ResponseWriter, r *http.Request) (decisionRequest, uuid.UUID, error) {
+	var req decisionRequest
+	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
+		return req, uuid.Nil, err
+	}
+	rid, err := requestID(req.RequestID)
+	return req, rid, err
 }
 
 // reviewAnomaly: POST /api/v1/anomalies/{dose_event_id}/review records an
@@ -109,11 +123,7 @@ func (s *server) reviewAnomaly(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req reviewRequest
-	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
-		return err
-	}
-	rid, err := requestID(req.RequestID)
+	req, rid, err := s.decodeDecision(w, r)
 	if err != nil {
 		return err
 	}
