@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -28,7 +29,7 @@ import (
 )
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
-         [--cpuprofile FILE] [--mutexprofile FILE] [--keep]
+         [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -42,8 +43,9 @@ directory, listening on loopback, and drives it over HTTP from this process:
  2. A registration burst: --registrations people registered by --concurrency
     clients at once, each request a citizen's own, reporting requests/s and
     latency (p50, p99, max, measured by the client from sending the request
-    to reading the whole answer). After the server has shut down, every
-    beneficiary id it acknowledged is read back from the ledger.
+    to reading the whole answer). After the server has shut down (with
+    --crash: been killed with SIGKILL), every beneficiary id it acknowledged
+    is read back from the ledger.
 
 The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. Exit
@@ -57,7 +59,13 @@ type loadConfig struct {
 	RaceCPUProfile             string // profile of the booking race, if set
 	MutexProfile               string // where the burst waits on locks, if set
 	Dir                        string // the server's data directory; removed afterwards unless Keep
-	Keep                       bool
+	// Crash runs the server as a child process and kills it with SIGKILL
+	// after the burst, so that what is read back is what survived a crash.
+	Crash bool
+	// ServerCommand makes the child's command from the server's
+	// arguments (default: this executable); tests run the test binary.
+	ServerCommand func(args []string) (*exec.Cmd, error)
+	Keep          bool
 }
 
 // latency summarises request latencies.
@@ -104,7 +112,9 @@ type loadReport struct {
 	FirstFailure   string
 	BurstElapsed   time.Duration
 	BurstLatency   latency
-	BurstCPU       time.Duration // CPU time this process (server and load generator) used in the burst
+	BurstCPU       time.Duration // CPU time the server and the load generator used in the burst
+	ServerCPU      time.Duration // with --crash, the server's part of BurstCPU (0 if not known)
+	GeneratorCPU   time.Duration // with --crash, the load generator's part
 	Durable        int           // acknowledged ids found in the ledger after shutdown
 	Events         ledger.Position
 	SetupElapsed   time.Duration
@@ -145,6 +155,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
 	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
+	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -199,12 +210,19 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 			humanCount(uint64(rate)))
 		fmt.Fprintf(w, "  latency %s; %s failed\n", r.BurstLatency, humanCount(uint64(r.Failed)))
 		if r.BurstCPU > 0 && r.Registered > 0 {
+			per := func(d time.Duration) time.Duration { return (d / time.Duration(r.Registered)).Round(time.Microsecond) }
 			fmt.Fprintf(w, "  CPU: %s (server and load generator), %.2f of %d cores, %s per registration\n",
-				r.BurstCPU.Round(time.Millisecond), r.BurstCPU.Seconds()/r.BurstElapsed.Seconds(), runtime.NumCPU(),
-				(r.BurstCPU / time.Duration(r.Registered)).Round(time.Microsecond))
+				r.BurstCPU.Round(time.Millisecond), r.BurstCPU.Seconds()/r.BurstElapsed.Seconds(), runtime.NumCPU(), per(r.BurstCPU))
+			if r.ServerCPU > 0 {
+				fmt.Fprintf(w, "  of which the server %s per registration, the load generator %s\n", per(r.ServerCPU), per(r.GeneratorCPU))
+			}
 		}
-		fmt.Fprintf(w, "  durable: %s of %s acknowledged ids read back from the ledger after shutdown\n",
-			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)))
+		after := "a clean shutdown"
+		if cfg.Crash {
+			after = "the server was killed (SIGKILL)"
+		}
+		fmt.Fprintf(w, "  durable: %s of %s acknowledged ids read back from the ledger after %s\n",
+			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)), after)
 	}
 	fmt.Fprintf(w, "ledger: %s events; server log %s bytes\n", humanCount(uint64(r.Events)), humanCount(uint64(r.ServerLogBytes)))
 }
@@ -302,20 +320,43 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		return rep, err
 	}
 	defer logFile.Close()
-	srvCtx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
+	// The server runs in this process, or with --crash as a child that is
+	// killed with SIGKILL after the burst.
+	serverArgs := []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr}
 	served := make(chan error, 1)
-	go func() {
-		served <- NewMain(io.Discard, logFile).Run(srvCtx, []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr})
-	}()
-	serverStopped := false
-	stop := func() error {
-		if serverStopped {
+	var stop func() error
+	var child *exec.Cmd
+	if cfg.Crash {
+		if child, err = cfg.childServer(serverArgs); err != nil {
+			return rep, err
+		}
+		child.Stdout, child.Stderr = io.Discard, logFile
+		if err := child.Start(); err != nil {
+			return rep, fmt.Errorf("start the server: %w", err)
+		}
+		go func() { served <- child.Wait() }()
+		killed := false
+		stop = func() error {
+			if !killed {
+				killed = true
+				child.Process.Kill() // SIGKILL: nothing is flushed or closed
+				<-served
+			}
 			return nil
 		}
-		serverStopped = true
-		stopServer()
-		return <-served
+	} else {
+		srvCtx, stopServer := context.WithCancel(ctx)
+		defer stopServer()
+		go func() { served <- NewMain(io.Discard, logFile).Run(srvCtx, serverArgs) }()
+		stopped := false
+		stop = func() error {
+			if stopped {
+				return nil
+			}
+			stopped = true
+			stopServer()
+			return <-served
+		}
 	}
 	defer stop()
 
@@ -445,6 +486,10 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		runtime.SetMutexProfileFraction(1)
 	}
 	burstStart, cpuStart := time.Now(), processCPU()
+	var serverCPUStart time.Duration
+	if child != nil {
+		serverCPUStart = procCPU(child.Process.Pid)
+	}
 	for w := range cfg.Concurrency {
 		wg.Go(func() {
 			for {
@@ -470,6 +515,15 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	}
 	wg.Wait()
 	rep.BurstElapsed, rep.BurstCPU = time.Since(burstStart), processCPU()-cpuStart
+	if child != nil {
+		// This process is the load generator alone; the server's CPU is
+		// the child's.
+		rep.GeneratorCPU = rep.BurstCPU
+		if end := procCPU(child.Process.Pid); end > 0 && serverCPUStart > 0 {
+			rep.ServerCPU = end - serverCPUStart
+			rep.BurstCPU += rep.ServerCPU
+		}
+	}
 	stopProfile()
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(0)
@@ -482,7 +536,8 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		return rep, err
 	}
 
-	// Shut the server down, then read back what it acknowledged.
+	// Shut the server down (or kill it), then read back what it
+	// acknowledged.
 	transport.CloseIdleConnections()
 	if err := stop(); err != nil {
 		return rep, fmt.Errorf("the server stopped with an error: %w", err)
@@ -491,6 +546,18 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		rep.ServerLogBytes = st.Size()
 	}
 	return rep, m.readBack(ctx, cfg, burst, &rep)
+}
+
+// childServer returns the command that runs the server as a child.
+func (cfg loadConfig) childServer(args []string) (*exec.Cmd, error) {
+	if cfg.ServerCommand != nil {
+		return cfg.ServerCommand(args)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("--crash runs this program as the server: %w", err)
+	}
+	return exec.Command(exe, args...), nil
 }
 
 // prepareLoadLedger creates the ledger in cfg.Dir with the vaccine's

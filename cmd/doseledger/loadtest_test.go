@@ -6,6 +6,9 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +47,46 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 	}
 	if rep.ServerLogBytes == 0 {
 		t.Error("the server logged nothing to server.log")
+	}
+}
+
+// TestLoadtest_Crash kills the server (SIGKILL) straight after the burst:
+// every registration it acknowledged must be in the ledger all the same.
+func TestLoadtest_Crash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process and makes about 400 requests")
+	}
+	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Dir: t.TempDir(), Crash: true,
+		ServerCommand: func(args []string) (*exec.Cmd, error) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestLoadtest_ServerChild$")
+			cmd.Env = append(os.Environ(), "DOSELEDGER_TEST_SERVE="+strings.Join(args, "\x1f"))
+			return cmd, nil
+		}}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	rep, err := m.runLoadtest(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Problems(cfg); len(p) > 0 {
+		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
+	}
+	if rep.Registered != 300 || rep.Durable != 300 {
+		t.Errorf("%d registered, %d in the ledger after the kill; want 300 and 300", rep.Registered, rep.Durable)
+	}
+	if runtime.GOOS == "linux" && (rep.ServerCPU <= 0 || rep.GeneratorCPU <= 0) {
+		t.Errorf("server CPU %s, generator CPU %s: want both measured", rep.ServerCPU, rep.GeneratorCPU)
+	}
+}
+
+// TestLoadtest_ServerChild is the server TestLoadtest_Crash runs as a
+// child process and kills; run on its own, it does nothing.
+func TestLoadtest_ServerChild(t *testing.T) {
+	args := os.Getenv("DOSELEDGER_TEST_SERVE")
+	if args == "" {
+		t.Skip("the server of TestLoadtest_Crash")
+	}
+	if err := NewMain(io.Discard, os.Stderr).Run(context.Background(), strings.Split(args, "\x1f")); err != nil {
+		t.Fatal(err)
 	}
 }
 
