@@ -107,6 +107,15 @@ func checkWorker(t *testing.T, s *Site, page string, scripts []string) {
 	if m == nil {
 		t.Fatal("sw.js has no FILES list")
 	}
+	imports := regexp.MustCompile(`importScripts\("([^"]+)"\)`).FindAllStringSubmatch(sw, -1)
+	if len(imports) == 0 {
+		t.Error("sw.js loads no worker (importScripts)")
+	}
+	for _, q := range imports {
+		if rec := get(t, s, http.MethodGet, q[1]); rec.Code != http.StatusOK {
+			t.Errorf("sw.js imports %s, which answers %d", q[1], rec.Code)
+		}
+	}
 	var cached []string
 	for _, q := range regexp.MustCompile(`"([^"]+)"`).FindAllStringSubmatch(m[1], -1) {
 		cached = append(cached, q[1])
