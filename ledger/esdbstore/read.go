@@ -69,7 +69,12 @@ func (s *Store) page(ctx context.Context, open func(*esdb.Client) (*esdb.ReadStr
 		}
 		defer rs.Close()
 		for {
+			// Recv's errors may send to the client's connection goroutine.
+			if !s.enter() {
+				return ledger.ErrClosed
+			}
 			ev, err := rs.Recv()
+			s.leave()
 			if errors.Is(err, io.EOF) {
 				return nil
 			}

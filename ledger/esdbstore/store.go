@@ -65,10 +65,11 @@ type Store struct {
 	opts Options
 
 	// mu guards client, replaced when the client gives up on the
-	// connection, and closed.
+	// connection, and closed, and calls' Add (see enter).
 	mu     sync.Mutex
 	client *esdb.Client
 	closed bool
+	calls  sync.WaitGroup
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -163,15 +164,32 @@ func redact(url string) string {
 	return url[:i+3] + user + url[at:]
 }
 
-// Close closes the connection. Subscriptions end with ledger.ErrClosed.
+// closeWait bounds how long Close waits for calls in flight.
+const closeWait = 5 * time.Second
+
+// Close closes the connection once the calls in flight have returned;
+// calls after it, and subscriptions, end with ledger.ErrClosed. If calls
+// are still waiting for an unreachable server after a few seconds, it
+// leaves the client to the garbage collector rather than close it under
+// them (the client would panic them).
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	return s.client.Close()
+	client := s.client
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+		return client.Close()
+	case <-time.After(closeWait):
+		s.log.Warn("eventstoredb calls still in flight at close; the connection is left open")
+		return nil
+	}
 }
 
 // current returns the client in use, or ledger.ErrClosed.
@@ -225,6 +243,11 @@ func withCtx[T any](ctx context.Context, s *Store, fn func() (T, error)) (T, err
 	go func() {
 		var r result
 		defer func() { done <- r }()
+		if !s.enter() {
+			r.err = ledger.ErrClosed
+			return
+		}
+		defer s.leave()
 		defer s.recoverClosed(&r.err)
 		r.v, r.err = fn()
 	}()
@@ -236,6 +259,37 @@ func withCtx[T any](ctx context.Context, s *Store, fn func() (T, error)) (T, err
 		return zero, ctx.Err()
 	}
 }
+
+// ctxErr is ctx.Err(), except that once ctx's deadline has passed it
+// waits for ctx to say so: gRPC's own timer for the same deadline may
+// fail a call a moment before ctx is done, and the caller is owed
+// context.DeadlineExceeded, not gRPC's error.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// enter records a call into the client, or returns false once the store
+// is closed; leave ends it. Close waits for the calls in flight before it
+// closes the client, whose Close races with (and panics) a call that is
+// sending to its connection goroutine.
+func (s *Store) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.calls.Add(1)
+	return true
+}
+
+func (s *Store) leave() { s.calls.Done() }
 
 // recoverClosed turns the client's panic when a call races Close (the
 // client closes a channel its calls send on) into ledger.ErrClosed. Any
@@ -315,8 +369,8 @@ func (s *Store) mapErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	if err := ctxErr(ctx); err != nil {
+		return err
 	}
 	if s.isClosed() {
 		return ledger.ErrClosed

@@ -45,8 +45,8 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				// for a week and dropped starts its retries afresh.
 				failures, wait = 0, s.opts.MinBackoff
 			}
-			if ctx.Err() != nil {
-				yield(ledger.Event{}, ctx.Err())
+			if err := ctxErr(ctx); err != nil {
+				yield(ledger.Event{}, err)
 				return
 			}
 			if s.isClosed() {
