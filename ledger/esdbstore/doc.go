@@ -13,7 +13,9 @@
 // EventStoreDB's own; occurred_at, actor and schema travel in its custom
 // metadata and recorded_at is the server's "created" time (see package
 // ledger/internal/esdbwire). EventStoreDB's system events (stream or type
-// starting with '$') never reach the ledger.
+// starting with '$') never reach the ledger. With Options.StreamPrefix,
+// several ledgers share one database: each prefixes its stream names and
+// sees only its own streams in $all.
 //
 // Reads of $all start at a position inclusively in EventStoreDB, so
 // ReadAll reads from the position it is given and passes over the event
@@ -34,6 +36,13 @@
 // *ledger.RevisionError with the stream's actual revision, the
 // esdbserver's ALREADY_EXISTS as ledger.ErrDuplicateEventID, a closed
 // store as ledger.ErrClosed.
+//
+// The v4.2.0 client waits for its connection without a context, stops for
+// good when discovery gives up, and panics calls that race its Close. So
+// the store keeps it rediscovering (unless the connection string sets
+// maxDiscoverAttempts), abandons a call when its ctx is done, replaces a
+// client that stopped, and closes the client only once the calls in
+// flight have returned.
 //
 // # Idempotency
 //
