@@ -90,8 +90,9 @@ type PDFCertificate struct {
 // It returns an error wrapping ErrInvalidRequest if a field is missing,
 // malformed, longer than MaxPDFField or has a control character;
 // ErrUnsupportedText (and ErrInvalidRequest) if a field has a character
-// outside Windows-1252, such as Devanagari; the error of QRCodePNG if the
-// QR text cannot be drawn; or the error of w.
+// outside Windows-1252, such as Devanagari, or if c.QRCode is the zero
+// QRCode or c.QRPNG is not a PNG of the code's size; the error of
+// NewQRCode if the QR text cannot be encoded; or the error of w.
 func RenderPDF(w io.Writer, c PDFCertificate) error {
 	p, err := preparePDF(c)
 	if err != nil {
