@@ -90,7 +90,8 @@ func (m *Main) certificate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	is, err := issuance.New(issuance.Config{Store: l.Store, People: l.Handler, Ring: ring, Issuer: c.issuer, Logger: m.Log})
+	is, err := issuance.New(issuance.Config{Store: l.Store, People: l.Handler, Ring: ring, Issuer: c.issuer, Logger: m.Log,
+		Checkpoint: m.issuerCheckpoint()})
 	if err != nil {
 		return err
 	}
@@ -123,6 +124,14 @@ func (m *Main) certificate(ctx context.Context, args []string) error {
 
 // openIssuerRing opens the issuer's key ring in the data directory, and
 // makes its first key if it has none.
+// issuerCheckpoint is where the certificate issuer keeps its place in the
+// log, so that a restart does not read it all again. It goes with the key
+// ring: restoring an older ring means deleting it, so that revocations are
+// replayed into the ring.
+func (m *Main) issuerCheckpoint() issuance.Checkpoint {
+	return issuance.FileCheckpoint{Path: filepath.Join(m.Config.DataDir, "issuer", "checkpoint.json")}
+}
+
 func (m *Main) openIssuerRing() (*certs.KeyRing, error) {
 	path := filepath.Join(m.Config.DataDir, "issuer", "keyring.json")
 	ring, err := certs.OpenKeyRing(path, nil)

@@ -57,6 +57,10 @@ func TestMain_CertificateThenVerify(t *testing.T) {
 	if info, err := os.Stat(filepath.Join(dir, "issuer", "keyring.json")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("key ring file: %v %v", info, err)
 	}
+	// The issuer keeps its place, so the next run starts from there.
+	if b, err := os.ReadFile(filepath.Join(dir, "issuer", "checkpoint.json")); err != nil || !bytes.Contains(b, []byte(`"position"`)) {
+		t.Errorf("issuer checkpoint: %v %s", err, b)
+	}
 
 	text, _, err := run(t, "--data", dir, "certificate", "--beneficiary", id, "--text", "--issuer", "https://certs.doseledger.test/issuer")
 	if err != nil || !strings.HasPrefix(text, "shc:/") {

@@ -84,7 +84,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	issuerURL := envOr("DOSELEDGER_ISSUER", defaultIssuer)
 	issuer, err := issuance.New(issuance.Config{Store: l.Store, People: l.Handler, Ring: ring,
-		Issuer: issuerURL, Logger: m.Log})
+		Issuer: issuerURL, Logger: m.Log, Checkpoint: m.issuerCheckpoint()})
 	if err != nil {
 		return err
 	}
