@@ -177,6 +177,10 @@ func TestTokens_Refused(t *testing.T) {
 			t.Errorf("%s: %v, want ErrUnauthenticated", name, err)
 		}
 	}
+	// Checked once (and remembered), then expired: refused all the same.
+	if p, err := tokens.Verify(tok.Value); err != nil || p.ID != "ravi" {
+		t.Fatalf("a fresh token: %+v %v", p, err)
+	}
 	c.Add(auth.TTLs[auth.Official] + time.Second)
 	if _, err := tokens.Verify(tok.Value); !errors.Is(err, auth.ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("expired token: %v", err)
@@ -227,5 +231,17 @@ func TestDirectory_SavesAndRefusesBadEntries(t *testing.T) {
 	}
 	if len(again.Members()) != 1 {
 		t.Errorf("members %+v", again.Members())
+	}
+}
+
+// BenchmarkVerify checks a token already seen, as every request after a
+// sign-in does.
+func BenchmarkVerify(b *testing.B) {
+	tokens, _ := auth.NewTokens([]byte(strings.Repeat("k", auth.SecretLen)), nil)
+	tok, _ := tokens.Issue(auth.Principal{Role: auth.Citizen, ID: "ABCDEFGHIJKLMNOP"})
+	for b.Loop() {
+		if _, err := tokens.Verify(tok.Value); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
