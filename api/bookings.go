@@ -3,21 +3,25 @@ package api
 import (
 	"net/http"
 
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 )
 
-type bookRequest struct {
+// appointmentRequest is the body of a booking and of a reschedule.
+type appointmentRequest struct {
 	RequestID     string `json:"request_id"`
 	BeneficiaryID string `json:"beneficiary_id"`
 	SessionID     string `json:"session_id"`
 	Slot          string `json:"slot"`
 }
 
-// book: POST /api/v1/bookings. The answer is the appointment with its
-// 4-digit code. A retried request (same request_id) answers with the
-// appointment it made the first time.
-func (s *server) book(w http.ResponseWriter, r *http.Request) error {
-	var req bookRequest
+// appoint decodes an appointment request, checks the caller may act for
+// the person, runs do, and answers with the appointment and its code.
+func (s *server) appoint(w http.ResponseWriter, r *http.Request, status int,
+	do func(rid uuid.UUID, req appointmentRequest) (ledger.Appointment, error)) error {
+	var req appointmentRequest
 	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
 		return err
 	}
@@ -28,18 +32,26 @@ func (s *server) book(w http.ResponseWriter, r *http.Request) error {
 	if err := mayActFor(r, req.BeneficiaryID); err != nil {
 		return err
 	}
-	a, err := s.h.Book(r.Context(), command.Book{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
-		SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
+	a, err := do(rid, req)
 	if err != nil {
 		return err
 	}
 	s.settleLast(r.Context())
-	v := appointmentOf(a)
-	writeJSON(w, http.StatusCreated, struct {
+	writeJSON(w, status, struct {
 		BeneficiaryID string `json:"beneficiary_id"`
 		appointmentView
-	}{req.BeneficiaryID, v})
+	}{req.BeneficiaryID, appointmentOf(a)})
 	return nil
+}
+
+// book: POST /api/v1/bookings. The answer is the appointment with its
+// 4-digit code. A retried request (same request_id) answers with the
+// appointment it made the first time.
+func (s *server) book(w http.ResponseWriter, r *http.Request) error {
+	return s.appoint(w, r, http.StatusCreated, func(rid uuid.UUID, req appointmentRequest) (ledger.Appointment, error) {
+		return s.h.Book(r.Context(), command.Book{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
+			SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
+	})
 }
 
 type cancelBookingRequest struct {
@@ -70,36 +82,11 @@ func (s *server) cancelBooking(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type rescheduleRequest struct {
-	RequestID     string `json:"request_id"`
-	BeneficiaryID string `json:"beneficiary_id"`
-	SessionID     string `json:"session_id"`
-	Slot          string `json:"slot"`
-}
-
 // reschedule: POST /api/v1/bookings/reschedule moves the person's active
 // appointment to another session or slot, with a new code.
 func (s *server) reschedule(w http.ResponseWriter, r *http.Request) error {
-	var req rescheduleRequest
-	if err := decodeBody(w, r, s.cfg.MaxBody, &req); err != nil {
-		return err
-	}
-	rid, err := requestID(req.RequestID)
-	if err != nil {
-		return err
-	}
-	if err := mayActFor(r, req.BeneficiaryID); err != nil {
-		return err
-	}
-	a, err := s.h.Reschedule(r.Context(), command.Reschedule{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
-		SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
-	if err != nil {
-		return err
-	}
-	s.settleLast(r.Context())
-	writeJSON(w, http.StatusOK, struct {
-		BeneficiaryID string `json:"beneficiary_id"`
-		appointmentView
-	}{req.BeneficiaryID, appointmentOf(a)})
-	return nil
+	return s.appoint(w, r, http.StatusOK, func(rid uuid.UUID, req appointmentRequest) (ledger.Appointment, error) {
+		return s.h.Reschedule(r.Context(), command.Reschedule{RequestID: rid, BeneficiaryID: req.BeneficiaryID,
+			SessionID: req.SessionID, Slot: req.Slot}, actorOf(r))
+	})
 }
