@@ -82,13 +82,18 @@ func (s *server) recordBatch(w http.ResponseWriter, r *http.Request) error {
 }
 
 // recordItem records one dose of a batch. A malformed item or one the
-// ledger refuses is answered as refused; only the request's own end
-// (the client gone) is returned as an error.
+// ledger refuses is answered as refused; the request's own end (the
+// client gone) and a failure of the server's own are returned as errors,
+// which fail the request so that the device sends the batch again.
 func (s *server) recordItem(r *http.Request, d doseRequest, decodeErr error) (doseResultView, error) {
 	refused := func(err error) (doseResultView, error) {
 		e := errorFor(err)
 		if e.Status >= 500 {
+			// Not the dose's fault (the server is stopping, the store
+			// failed): the request fails, the device keeps the dose and
+			// sends it again, and what was recorded stays recorded.
 			s.log.ErrorContext(r.Context(), "batch item failed", "event_id", d.EventID, "err", err)
+			return doseResultView{}, err
 		}
 		return doseResultView{EventID: d.EventID, Status: DoseRefused, Anomalies: []string{},
 			Error: &errorDetail{Code: e.Code, Message: e.Message}}, nil

@@ -76,10 +76,19 @@ func acceptsCSV(r *http.Request) bool {
 	return false
 }
 
+// bookingMatch is a booking a code finds, with the name to check
+// against the person's photo ID.
+type bookingMatch struct {
+	Booking projections.DueEntry `json:"booking"`
+	Name    string               `json:"name"`
+}
+
 // bookingByCode: GET /api/v1/sessions/{id}/bookings/{code}, the
 // vaccinator's lookup of the person in front of them by the 4-digit code
-// they were given when they booked: the due-list entry and the name, to
-// check against their photo ID. The read of the name is logged.
+// they were given when they booked. Codes are short, so two bookings of a
+// session can share one: every booking still waiting for its dose with
+// that code is listed, each with the name, for the vaccinator to pick the
+// one on the photo ID. Each read of a name is logged.
 func (s *server) bookingByCode(w http.ResponseWriter, r *http.Request) error {
 	id, code := r.PathValue("id"), r.PathValue("code")
 	site, date, ok := splitSessionID(id)
@@ -89,29 +98,28 @@ func (s *server) bookingByCode(w http.ResponseWriter, r *http.Request) error {
 	if len(code) != 4 || strings.Trim(code, "0123456789") != "" {
 		return badRequest("invalid_input", "a booking code is 4 digits, got "+strconv.Quote(code))
 	}
-	var (
-		entry projections.DueEntry
-		found bool
-	)
+	var found []projections.DueEntry
 	s.proj.View(func(m *projections.Models) {
-		sc := m.Schedule(site, date, s.today())
-		for _, e := range sc.Due {
-			if e.Code == code {
-				entry, found = e, true
-				return
+		for _, e := range m.Schedule(site, date, s.today()).Due {
+			if e.Code == code && e.Status == projections.DueBooked {
+				found = append(found, e)
 			}
 		}
 	})
-	if !found {
-		return notFound("no booking with code " + code + " in session " + id)
+	if len(found) == 0 {
+		return notFound("no booking waiting for its dose with code " + code + " in session " + id)
 	}
-	if err := s.mayRead(r, entry.BeneficiaryID, "booking lookup"); err != nil {
-		return err
+	matches := make([]bookingMatch, 0, len(found))
+	for _, e := range found {
+		if err := s.mayRead(r, e.BeneficiaryID, "booking lookup"); err != nil {
+			return err
+		}
+		personal, err := s.h.Personal(r.Context(), e.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		matches = append(matches, bookingMatch{Booking: e, Name: personal.Name})
 	}
-	personal, err := s.h.Personal(r.Context(), entry.BeneficiaryID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "booking": entry, "name": personal.Name})
+	writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "bookings": matches})
 	return nil
 }

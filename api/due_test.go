@@ -76,6 +76,20 @@ func TestDue_JSONAndCSV(t *testing.T) {
 	e.do(t, http.MethodGet, "/api/v1/sessions/"+s+"/due?format=xml", nil, specInvalid).mustError(t, http.StatusBadRequest, "invalid_query")
 }
 
+// lookup is the answer to a booking-code lookup.
+type lookup struct {
+	SessionID string `json:"session_id"`
+	Bookings  []struct {
+		Name    string
+		Booking struct {
+			BeneficiaryID string `json:"beneficiary_id"`
+			Dose          int
+			Code          string
+			Status        string
+		}
+	}
+}
+
 func TestBookingByCode(t *testing.T) {
 	e := newEnv(t)
 	sessionID := e.publish(t, "S1", "2021-05-03")
@@ -83,17 +97,10 @@ func TestBookingByCode(t *testing.T) {
 	b := e.book(t, id, sessionID)
 	vaccinator := bearer(e.tokenFor(t, auth.Principal{Role: auth.Vaccinator, ID: "anita", Name: "Anita Rao"}))
 
-	var out struct {
-		SessionID string `json:"session_id"`
-		Name      string
-		Booking   struct {
-			BeneficiaryID string `json:"beneficiary_id"`
-			Dose          int
-			Code          string
-		}
-	}
+	var out lookup
 	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+b.Code, nil, specValid, vaccinator...).decode(t, http.StatusOK, &out)
-	if out.Booking.BeneficiaryID != id || out.Booking.Code != b.Code || out.Booking.Dose != 1 || !strings.HasPrefix(out.Name, "Asha Kumari") {
+	if len(out.Bookings) != 1 || out.Bookings[0].Booking.BeneficiaryID != id || out.Bookings[0].Booking.Code != b.Code ||
+		out.Bookings[0].Booking.Dose != 1 || !strings.HasPrefix(out.Bookings[0].Name, "Asha Kumari") {
 		t.Fatalf("lookup %+v", out)
 	}
 	if !strings.Contains(e.logs.String(), `"what":"booking lookup"`) {
@@ -107,4 +114,40 @@ func TestBookingByCode(t *testing.T) {
 	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/12a4", nil, specInvalid, vaccinator...).mustError(t, http.StatusBadRequest, "invalid_input")
 	citizen := bearer(e.tokenFor(t, auth.Principal{Role: auth.Citizen, ID: strings.Split(id, "-")[0]}))
 	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+b.Code, nil, specValid, citizen...).mustError(t, http.StatusForbidden, "forbidden")
+
+	// Once the dose is given, the code no longer finds the booking.
+	e.clock.Set(t, "2021-05-03 10:00")
+	e.post(t, "/api/v1/doses", dose(id, 1, "2021-05-03", "S1")).decode(t, http.StatusCreated, nil)
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+b.Code, nil, specValid, vaccinator...).mustError(t, http.StatusNotFound, "not_found")
+}
+
+// TestBookingByCode_SharedCode books people into one session until two
+// hold the same 4-digit code (a few hundred make it all but certain), and
+// checks the lookup lists both, with their names, rather than one.
+func TestBookingByCode_SharedCode(t *testing.T) {
+	e := newEnv(t)
+	sessionID := ""
+	var out sessionOut
+	e.post(t, "/api/v1/sessions", session("S2", "2021-05-04", map[string]int{"1": 1000})).decode(t, http.StatusCreated, &out)
+	sessionID = out.ID
+	byCode := map[string]string{}
+	var code string
+	for i := 0; i < 1000 && code == ""; i++ {
+		id := e.register(t)
+		b := e.book(t, id, sessionID)
+		if _, taken := byCode[b.Code]; taken {
+			code = b.Code
+		}
+		byCode[b.Code] = id
+	}
+	if code == "" {
+		t.Fatal("1,000 bookings and no two codes alike: the codes are not 4 digits")
+	}
+	var got lookup
+	vaccinator := bearer(e.tokenFor(t, auth.Principal{Role: auth.Vaccinator, ID: "anita"}))
+	e.do(t, http.MethodGet, "/api/v1/sessions/"+sessionID+"/bookings/"+code, nil, specValid, vaccinator...).decode(t, http.StatusOK, &got)
+	if len(got.Bookings) != 2 || got.Bookings[0].Booking.BeneficiaryID == got.Bookings[1].Booking.BeneficiaryID ||
+		got.Bookings[0].Name == "" || got.Bookings[1].Name == "" {
+		t.Fatalf("code %s shared by two bookings; lookup %+v", code, got)
+	}
 }

@@ -59,19 +59,37 @@ $("lookup-form").addEventListener("submit", async (ev) => {
   const code = $("code").value.trim();
   if (!current) { status.textContent = "Open the session first."; return; }
   try {
-    const b = await call(`/api/v1/sessions/${encodeURIComponent(current.id)}/bookings/${code}`);
-    openDose({ id: b.booking.beneficiary_id, name: b.name, dose: b.booking.dose, vaccine: b.booking.vaccine, entry: b.booking });
-    status.textContent = "";
+    const found = await call(`/api/v1/sessions/${encodeURIComponent(current.id)}/bookings/${code}`);
+    choose(found.bookings.map((b) => ({ id: b.booking.beneficiary_id, name: b.name, dose: b.booking.dose, vaccine: b.booking.vaccine, entry: b.booking })));
   } catch (err) {
-    const entry = current.due.find((e) => e.code === code);
-    if (err.status === 0 && entry) {
-      openDose({ id: entry.beneficiary_id, name: "(offline: check the photo ID)", dose: entry.dose, vaccine: entry.vaccine, entry });
-      status.textContent = "Offline: found in the saved due list.";
+    const entries = current.due.filter((e) => e.code === code && e.status === "booked");
+    if (err.status === 0 && entries.length) {
+      choose(entries.map((entry) => ({ id: entry.beneficiary_id, name: "(offline: check the photo ID)", dose: entry.dose, vaccine: entry.vaccine, entry })));
+      if (entries.length === 1) status.textContent = "Offline: found in the saved due list.";
     } else {
       status.textContent = err.message;
     }
   }
 });
+
+// choose opens the dose form for the one person a code finds, or lists
+// them when two bookings share the code (codes are 4 digits), for the
+// vaccinator to pick the one whose photo ID matches.
+function choose(people) {
+  const status = $("lookup-status");
+  if (people.length === 1) {
+    status.textContent = "";
+    openDose(people[0]);
+    return;
+  }
+  status.replaceChildren(el("span", {}, "Two or more bookings have this code. Pick the one on the photo ID:"),
+    el("ul", { class: "people" }, people.map((p) => {
+      const e = p.entry;
+      const pick = el("button", { type: "button", class: "secondary" }, `${p.name} · ${e.id_type} ending ${e.id_last4} · born ${e.birth_year}`);
+      pick.addEventListener("click", () => { status.textContent = ""; openDose(p); });
+      return el("li", {}, pick);
+    })));
+}
 
 function openDose(p) {
   person = p;
@@ -156,6 +174,9 @@ export async function sync() {
       for (const r of answer.results) {
         const entry = batch.find((e) => e.event_id === r.event_id) || batch[r.index];
         if (!entry) continue;
+        // Only an answer the server gives for this dose settles it; any
+        // other keeps it waiting, to be sent again.
+        if (!["new", "already_recorded", "flagged", "refused"].includes(r.status)) continue;
         entry.state = r.status === "refused" ? "refused" : r.status === "flagged" ? "flagged" : "sent";
         entry.note = r.status === "refused" ? r.error.message
           : r.status === "flagged" ? `recorded, flagged for review: ${r.anomalies.join(", ")}`
