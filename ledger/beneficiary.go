@@ -129,7 +129,7 @@ func (b *Beneficiary) Apply(e Event, p Payload) {
 	case *DoseVoided:
 		b.ApplyVoid(p)
 	case *DisputeRaised, *DisputeResolved:
-		b.applyDispute(p)
+		b.applyDispute(e, p)
 	}
 }
 

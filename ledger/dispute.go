@@ -62,8 +62,10 @@ type Dispute struct {
 	DoseEventID string
 	Field       string
 	Statement   Sealed
-	// Decision is empty while the dispute is open.
-	Decision string
+	// Decision is empty while the dispute is open; DecidedBy is the id of
+	// the event that recorded it, so that a retried decision is known.
+	Decision  string
+	DecidedBy string
 }
 
 // OpenDisputes counts b's unresolved disputes.
@@ -77,7 +79,7 @@ func (b Beneficiary) OpenDisputes() int {
 	return n
 }
 
-func (b *Beneficiary) applyDispute(p Payload) {
+func (b *Beneficiary) applyDispute(e Event, p Payload) {
 	switch p := p.(type) {
 	case *DisputeRaised:
 		if b.Disputes == nil {
@@ -87,7 +89,7 @@ func (b *Beneficiary) applyDispute(p Payload) {
 			Field: p.Field, Statement: p.Statement}
 	case *DisputeResolved:
 		if d := b.Disputes[p.DisputeID]; d != nil {
-			d.Decision = p.Decision
+			d.Decision, d.DecidedBy = p.Decision, e.ID.String()
 		}
 	}
 }

@@ -44,7 +44,9 @@ func (h *Handler) RaiseDispute(ctx context.Context, r RaiseDispute, actor Actor)
 	case r.Kind != ledger.DisputeNotVaccinated:
 		return "", invalidf("dispute kind %q: want %s or %s", r.Kind, ledger.DisputeNotVaccinated, ledger.DisputeWrongDetails)
 	}
-	id := derive(r.RequestID, "dispute")
+	// The person is part of the id: a request id reused for another
+	// person is another dispute, not a clash naming that person.
+	id := derive(r.RequestID, "dispute "+r.BeneficiaryID)
 	err := h.retry(ctx, "raise dispute", func() error {
 		own, err := h.beneficiary(ctx, r.BeneficiaryID)
 		if err != nil {
@@ -102,8 +104,9 @@ type ResolveDispute struct {
 // ResolveDispute records the decision. Upheld, it carries the dispute out
 // in the same append: a not_vaccinated dispute voids its dose, a
 // wrong_details one corrects the field to the value the person gave, the
-// official being who approved it. It returns ledger.ErrDisputeNotFound,
-// ledger.ErrDisputeResolved, or the errors of a void or a correction.
+// official being who approved it. A retried request (same RequestID)
+// records nothing more. It returns ledger.ErrDisputeNotFound,
+// ledger.ErrDisputeResolved, or the errors of a correction.
 func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Actor) error {
 	switch {
 	case !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.DisputeID == "":
@@ -122,6 +125,8 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 		switch {
 		case d == nil:
 			return fmt.Errorf("resolve %s: %w", r.DisputeID, ledger.ErrDisputeNotFound)
+		case d.DecidedBy == derive(r.RequestID, "dispute resolved").String() && r.RequestID != uuid.Nil:
+			return nil // this request was recorded already
 		case d.Decision != "":
 			return fmt.Errorf("%w (%s)", ledger.ErrDisputeResolved, d.Decision)
 		}
@@ -137,8 +142,10 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 			if carry, err = h.carryOut(ctx, own, d, r.Note, actor); err != nil {
 				return err
 			}
-			if err := add(carry, "dispute carried out"); err != nil {
-				return err
+			if carry != nil {
+				if err := add(carry, "dispute carried out"); err != nil {
+					return err
+				}
 			}
 		}
 		if err := add(&ledger.DisputeResolved{DisputeID: d.ID, BeneficiaryID: r.BeneficiaryID, Decision: r.Decision,
@@ -150,11 +157,12 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 	})
 }
 
-// carryOut is the event that carries out an upheld dispute.
+// carryOut is the event that carries out an upheld dispute, or nil if
+// there is nothing left to do (the disputed dose was voided meanwhile).
 func (h *Handler) carryOut(ctx context.Context, own ledger.Beneficiary, d *ledger.Dispute, note string, actor Actor) (ledger.Payload, error) {
 	if d.Kind == ledger.DisputeNotVaccinated {
 		if own.Voided[d.DoseEventID] {
-			return nil, fmt.Errorf("resolve %s: %w", d.ID, ledger.ErrDoseVoided)
+			return nil, nil // voided meanwhile: upheld, with nothing left to carry out
 		}
 		return &ledger.DoseVoided{BeneficiaryID: own.ID, DoseEventID: d.DoseEventID,
 			Reason: "dispute " + d.ID + " upheld: " + note, VoidedBy: string(actor)}, nil

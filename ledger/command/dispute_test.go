@@ -56,9 +56,14 @@ func TestDispute_NotVaccinatedUpheldVoidsTheDose(t *testing.T) {
 		t.Fatalf("statement in clear: %s", raw)
 	}
 
-	if err := f.h.ResolveDispute(ctx, command.ResolveDispute{RequestID: uuid.New(), BeneficiaryID: id, DisputeID: did,
-		Decision: ledger.DisputeUpheld, Note: "site register shows no dose"}, official); err != nil {
+	resolve := command.ResolveDispute{RequestID: uuid.New(), BeneficiaryID: id, DisputeID: did,
+		Decision: ledger.DisputeUpheld, Note: "site register shows no dose"}
+	if err := f.h.ResolveDispute(ctx, resolve, official); err != nil {
 		t.Fatal(err)
+	}
+	// The answer was lost; the official's device sends the decision again.
+	if err := f.h.ResolveDispute(ctx, resolve, official); err != nil {
+		t.Fatalf("a retried decision: %v", err)
 	}
 	b, events = f.beneficiaryState(t, id)
 	if len(b.Doses) != 0 || !b.Voided[dose.EventID.String()] || b.OpenDisputes() != 0 {
@@ -158,5 +163,31 @@ func TestDispute_Refused(t *testing.T) {
 	if err := f.h.ResolveDispute(ctx, command.ResolveDispute{RequestID: uuid.New(), BeneficiaryID: id, DisputeID: "x",
 		Decision: "maybe", Note: "x"}, official); !errors.Is(err, ledger.ErrInvalidCommand) {
 		t.Errorf("decision maybe: %v", err)
+	}
+}
+
+// TestDispute_UpheldAfterTheDoseWasVoided: the dose went meanwhile (voided
+// for another reason); upholding the dispute records the decision alone.
+func TestDispute_UpheldAfterTheDoseWasVoided(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	dose := f.MustDose(t, id, 1, "COVAXIN", "s", "2021-03-01")
+	did, err := f.h.RaiseDispute(ctx, command.RaiseDispute{RequestID: uuid.New(), BeneficiaryID: id, Kind: ledger.DisputeNotVaccinated,
+		DoseEvent: dose.EventID, Text: "not me"}, "citizen:x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.VoidDose(ctx, uuid.New(), id, dose.EventID, "entered against the wrong person", official); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.ResolveDispute(ctx, command.ResolveDispute{RequestID: uuid.New(), BeneficiaryID: id, DisputeID: did,
+		Decision: ledger.DisputeUpheld, Note: "already voided"}, official); err != nil {
+		t.Fatal(err)
+	}
+	b, events := f.beneficiaryState(t, id)
+	n := len(events)
+	if b.Disputes[did].Decision != ledger.DisputeUpheld || events[n-1].Type != ledger.TypeDisputeResolved || events[n-2].Type != ledger.TypeDoseVoided {
+		t.Fatalf("decision %q; last events %s, %s", b.Disputes[did].Decision, events[n-2].Type, events[n-1].Type)
 	}
 }
