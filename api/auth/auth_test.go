@@ -245,3 +245,28 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestDirectory_TemporaryMembersAreNotSaved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff.json")
+	d, _ := auth.OpenDirectory(path)
+	if err := d.PutTemporary(auth.Member{ID: "demo-admin", Name: "Demo", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Lookup("9000000009", auth.Admin); !ok {
+		t.Fatal("a temporary member cannot sign in")
+	}
+	// A real member saved afterwards does not carry the temporary one along.
+	if err := d.Put(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := auth.OpenDirectory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := again.Lookup("9000000009", auth.Admin); ok {
+		t.Error("the temporary member was written to the file")
+	}
+	if _, ok := again.Lookup("9000000002", auth.Official); !ok {
+		t.Error("the saved member is missing")
+	}
+}

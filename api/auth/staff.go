@@ -54,6 +54,8 @@ type Directory struct {
 
 	mu      sync.RWMutex
 	members []Member
+	// temporary are the ids of members never written to the file.
+	temporary map[string]bool
 }
 
 // OpenDirectory reads the staff list at path.
@@ -79,7 +81,14 @@ func OpenDirectory(path string) (*Directory, error) {
 }
 
 // Put adds m, or replaces the member with its id, and saves the file.
-func (d *Directory) Put(m Member) error {
+func (d *Directory) Put(m Member) error { return d.put(m, true) }
+
+// PutTemporary adds m for this process only: the file is not written, so
+// the member is gone at the next start. A demo server's staff are added
+// so, not to outlive the demo.
+func (d *Directory) PutTemporary(m Member) error { return d.put(m, false) }
+
+func (d *Directory) put(m Member, save bool) error {
 	if err := m.check(); err != nil {
 		return err
 	}
@@ -98,8 +107,17 @@ func (d *Directory) Put(m Member) error {
 	} else {
 		members = append(members, m)
 	}
-	if err := d.save(members); err != nil {
-		return err
+	if save {
+		delete(d.temporary, m.ID)
+		kept := slices.DeleteFunc(slices.Clone(members), func(o Member) bool { return d.temporary[o.ID] })
+		if err := d.save(kept); err != nil {
+			return err
+		}
+	} else {
+		if d.temporary == nil {
+			d.temporary = map[string]bool{}
+		}
+		d.temporary[m.ID] = true
 	}
 	d.members = members
 	return nil

@@ -30,19 +30,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		"Everyone signs in with a mobile number and an OTP. No SMS gateway is\n"+
 		"configured: OTPs are written to the log and to data/outbox.ndjson. Staff\n"+
 		"roles come from data/staff.json (doseledger staff add); --demo adds one demo\n"+
-		"member of each role. Staff reads of a person's record are logged to\n"+
+		"member of each role, for that run only. Staff reads of a person's record are logged to\n"+
 		"data/access.ndjson.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
-	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people)")
+	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people); let demo staff sign in (this run only)")
 	esdbFlags := addESDBFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *demo {
 		if err := m.seedDemo(ctx); err != nil {
-			return err
-		}
-		if err := m.seedDemoStaff(); err != nil {
 			return err
 		}
 	}
@@ -139,7 +136,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		<-notifyDone
 	}()
 
-	signin, accessLog, closeAccess, err := m.signIn(l, outbox)
+	signin, accessLog, closeAccess, err := m.signIn(l, outbox, *demo)
 	if err != nil {
 		return err
 	}
@@ -203,7 +200,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // the key store (so they outlive a restart), staff from data/staff.json,
 // and OTPs written to the log and the outbox file. It also opens the
 // access log, data/access.ndjson, where staff reads of a record go.
-func (m *Main) signIn(l *ledgerHandle, outbox *projections.FileDeliverer) (*auth.Service, *slog.Logger, func() error, error) {
+func (m *Main) signIn(l *ledgerHandle, outbox *projections.FileDeliverer, demo bool) (*auth.Service, *slog.Logger, func() error, error) {
 	secret, err := l.Keys.Secret("api-token", auth.SecretLen)
 	if err != nil {
 		return nil, nil, nil, err
@@ -211,6 +208,11 @@ func (m *Main) signIn(l *ledgerHandle, outbox *projections.FileDeliverer) (*auth
 	staff, err := auth.OpenDirectory(m.staffPath())
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if demo {
+		if err := m.addDemoStaff(staff); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	if len(staff.Members()) == 0 {
 		m.Log.Warn("no staff in the directory: only citizens can sign in (doseledger staff add, or serve --demo)", "file", m.staffPath())

@@ -76,17 +76,15 @@ var demoStaff = []auth.Member{
 	{ID: "demo-admin", Name: "Demo Admin", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}},
 }
 
-// seedDemoStaff fills an empty staff directory with demoStaff.
-func (m *Main) seedDemoStaff() error {
-	dir, err := auth.OpenDirectory(m.staffPath())
-	if err != nil || len(dir.Members()) > 0 {
-		return err
-	}
+// addDemoStaff lets demoStaff sign in to this run of the server only:
+// they are not written to the staff file, so no demo number keeps a
+// role once the demo is over.
+func (m *Main) addDemoStaff(dir *auth.Directory) error {
 	for _, s := range demoStaff {
-		if err := dir.Put(s); err != nil {
+		if err := dir.PutTemporary(s); err != nil {
 			return err
 		}
-		m.Log.Info("demo staff member: sign in with this number and the OTP from the log", "mobile", s.Mobile, "role", s.Roles[0])
+		m.Log.Info("demo staff member (this run only): sign in with this number and the OTP from the log", "mobile", s.Mobile, "role", s.Roles[0])
 	}
 	return nil
 }
