@@ -127,15 +127,22 @@ function button(label, action, status, attrs = {}) {
   return b;
 }
 
+// One request id per registration attempt: a retry after a lost answer
+// (same form, same id) registers the person once; editing the form makes
+// it a new request.
+let registerRequest = uuid();
+$("register").addEventListener("input", () => { registerRequest = uuid(); });
+
 $("register").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const status = $("register-status");
   const v = (id) => $(id).value.trim();
   try {
     const r = await call("/api/v1/beneficiaries", { body: {
-      request_id: uuid(), mobile: session(ROLE).mobile, name: v("r-name"), birth_date: v("r-birth"), gender: v("r-gender"),
+      request_id: registerRequest, mobile: session(ROLE).mobile, name: v("r-name"), birth_date: v("r-birth"), gender: v("r-gender"),
       id_type: v("r-idtype"), id_number: v("r-idnumber"), state: v("r-state"), district: v("r-district"), pincode: v("r-pincode"),
     } });
+    registerRequest = uuid();
     $("register").reset();
     await loadPeople();
     status.textContent = `Registered: beneficiary reference ${r.beneficiary_id}.`;

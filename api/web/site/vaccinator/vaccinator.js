@@ -133,6 +133,12 @@ $("dose-form").addEventListener("submit", async (ev) => {
 
 // --- walk-ins ---
 
+// One request id per registration attempt: a retry after a lost answer
+// (same form, same id) registers the person once; editing the form makes
+// it a new request.
+let registerRequest = uuid();
+$("walkin-form").addEventListener("input", () => { registerRequest = uuid(); });
+
 $("walkin-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const status = $("walkin-status");
@@ -140,11 +146,12 @@ $("walkin-form").addEventListener("submit", async (ev) => {
   const s = current.session;
   const v = (id) => $(id).value.trim();
   try {
-    const r = await call("/api/v1/beneficiaries", { body: { request_id: uuid(), mobile: v("w-mobile"), name: v("w-name"),
+    const r = await call("/api/v1/beneficiaries", { body: { request_id: registerRequest, mobile: v("w-mobile"), name: v("w-name"),
       birth_date: v("w-birth"), gender: v("w-gender"), id_type: v("w-idtype"), id_number: v("w-idnumber"),
       state: s.state, district: s.district, pincode: s.pincode } });
     status.textContent = `Registered ${r.beneficiary_id}.`;
     openDose({ id: r.beneficiary_id, name: v("w-name"), dose: 1, vaccine: s.vaccine });
+    registerRequest = uuid();
     $("walkin-form").reset();
   } catch (err) {
     status.textContent = err.message;
