@@ -57,7 +57,9 @@ func (DisputeResolved) EventType() string { return TypeDisputeResolved }
 
 // Dispute is a dispute as a person's stream holds it.
 type Dispute struct {
-	ID          string
+	ID string
+	// RaisedBy is the actor who raised it: they may not decide it.
+	RaisedBy    string
 	Kind        string
 	DoseEventID string
 	Field       string
@@ -85,7 +87,7 @@ func (b *Beneficiary) applyDispute(e Event, p Payload) {
 		if b.Disputes == nil {
 			b.Disputes = map[string]*Dispute{}
 		}
-		b.Disputes[p.DisputeID] = &Dispute{ID: p.DisputeID, Kind: p.Kind, DoseEventID: p.DoseEventID,
+		b.Disputes[p.DisputeID] = &Dispute{ID: p.DisputeID, RaisedBy: e.Actor, Kind: p.Kind, DoseEventID: p.DoseEventID,
 			Field: p.Field, Statement: p.Statement}
 	case *DisputeResolved:
 		if d := b.Disputes[p.DisputeID]; d != nil {

@@ -127,6 +127,8 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 			return fmt.Errorf("resolve %s: %w", r.DisputeID, ledger.ErrDisputeNotFound)
 		case d.DecidedBy == derive(r.RequestID, "dispute resolved").String() && r.RequestID != uuid.Nil:
 			return nil // this request was recorded already
+		case d.RaisedBy == string(actor):
+			return invalidf("dispute %s was raised by %s, who may not also decide it", d.ID, actor)
 		case d.Decision != "":
 			return fmt.Errorf("%w (%s)", ledger.ErrDisputeResolved, d.Decision)
 		}

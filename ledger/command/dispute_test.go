@@ -191,3 +191,23 @@ func TestDispute_UpheldAfterTheDoseWasVoided(t *testing.T) {
 		t.Fatalf("decision %q; last events %s, %s", b.Disputes[did].Decision, events[n-2].Type, events[n-1].Type)
 	}
 }
+
+// TestDispute_NotDecidedByWhoRaisedIt: an official who raised a dispute for
+// someone (at a help desk) leaves the decision to another.
+func TestDispute_NotDecidedByWhoRaisedIt(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 0, "Goa")
+	did, err := f.h.RaiseDispute(ctx, command.RaiseDispute{RequestID: uuid.New(), BeneficiaryID: id, Kind: ledger.DisputeWrongDetails,
+		Field: ledger.FieldDistrict, Value: "South Goa", Text: "moved"}, official)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decide := command.ResolveDispute{RequestID: uuid.New(), BeneficiaryID: id, DisputeID: did, Decision: ledger.DisputeUpheld, Note: "ok"}
+	if err := f.h.ResolveDispute(ctx, decide, official); !errors.Is(err, ledger.ErrInvalidCommand) {
+		t.Fatalf("decided by who raised it: %v", err)
+	}
+	if err := f.h.ResolveDispute(ctx, decide, "official:other"); err != nil {
+		t.Fatal(err)
+	}
+}
