@@ -43,7 +43,7 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 			t.Fatalf("%v\n%s", err, stderr)
 		}
 	}
-	base, stop := startServe(t, dir)
+	base, stop, _ := startServe(t, dir)
 	outbox := filepath.Join(dir, "outbox.ndjson")
 
 	// The official publishes today's session through the API.
@@ -174,8 +174,8 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 }
 
 // startServe runs serve on dir at a free port until the test ends or stop
-// is called, and returns its base URL.
-func startServe(t *testing.T, dir string) (base string, stop func()) {
+// is called, and returns its base URL and its log.
+func startServe(t *testing.T, dir string) (base string, stop func(), log *syncWriter) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,8 +185,9 @@ func startServe(t *testing.T, dir string) (base string, stop func()) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out, errb syncWriter
-	go func() { done <- NewMain(&out, &errb).Run(ctx, []string{"--data", dir, "serve", "--addr", addr}) }()
+	var out syncWriter
+	errb := &syncWriter{}
+	go func() { done <- NewMain(&out, errb).Run(ctx, []string{"--data", dir, "serve", "--addr", addr}) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -204,13 +205,13 @@ func startServe(t *testing.T, dir string) (base string, stop func()) {
 		if res, err := http.Get(base + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return base, stop
+				return base, stop, errb
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("serve never answered:\n%s", errb.String())
-	return "", nil
+	return "", nil, nil
 }
 
 // apiSignIn signs mobile in as role through the API, reading the OTP from

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -86,27 +85,10 @@ func TestMain_Usage(t *testing.T) {
 }
 
 func TestMain_ServeHealth(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, _ := startServe(t, t.TempDir())
+	resp, err := http.Get(base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out, errb bytes.Buffer
-	go func() {
-		done <- NewMain(&out, &errb).Run(ctx, []string{"--data", t.TempDir(), "serve", "--addr", addr})
-	}()
-	var resp *http.Response
-	for i := 0; i < 100; i++ {
-		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("server never answered: %v\n%s", err, errb.String())
 	}
 	var health map[string]any
 	json.NewDecoder(resp.Body).Decode(&health)
@@ -114,10 +96,7 @@ func TestMain_ServeHealth(t *testing.T) {
 	if resp.StatusCode != 200 || health["status"] != "ok" {
 		t.Errorf("healthz: %d %v", resp.StatusCode, health)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serve did not shut down cleanly: %v", err)
-	}
+	stop() // fails the test if serve does not shut down cleanly
 }
 
 func TestMain_EventsTailAndMistakes(t *testing.T) {

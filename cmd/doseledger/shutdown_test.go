@@ -20,7 +20,7 @@ func TestServe_ShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	if _, stderr, err := run(t, "--data", dir, "staff", "add", "--id", "anita", "--name", "Anita Rao", "--mobile", "9000000001", "--role", "vaccinator"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	base, stop := startServe(t, dir)
+	base, stop, _ := startServe(t, dir)
 	token := apiSignIn(t, base, dir+"/outbox.ndjson", "9000000001", "vaccinator")
 
 	var (

@@ -3,16 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestStaff_AddListAndRefuse(t *testing.T) {
@@ -46,23 +43,7 @@ func TestServe_StaffSignIn(t *testing.T) {
 	if _, stderr, err := run(t, "--data", dir, "staff", "add", "--id", "ravi", "--name", "Ravi Kumar", "--mobile", "9000000002", "--role", "official"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out, errb syncWriter
-	go func() { done <- NewMain(&out, &errb).Run(ctx, []string{"--data", dir, "serve", "--addr", addr}) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + addr
+	base, _, errb := startServe(t, dir)
 	post := func(path, body, token string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
@@ -72,14 +53,7 @@ func TestServe_StaffSignIn(t *testing.T) {
 		}
 		return send(t, req)
 	}
-	var status int
-	for i := 0; i < 100; i++ {
-		if status, _ = post("/api/v1/auth/otp", `{"mobile":"9000000002"}`, ""); status != 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if status != http.StatusAccepted {
+	if status, _ := post("/api/v1/auth/otp", `{"mobile":"9000000002"}`, ""); status != http.StatusAccepted {
 		t.Fatalf("otp: %d\n%s", status, errb.String())
 	}
 	code := lastOTP(t, filepath.Join(dir, "outbox.ndjson"), "9000000002")
