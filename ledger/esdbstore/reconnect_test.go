@@ -16,6 +16,42 @@ import (
 
 // restartable is an esdbserver on a fixed loopback address over one
 // embedded store, that a test stops and starts again, as a node restarts.
+// newRestartable starts a server over a new pebblestore, both closed when
+// the test ends.
+func newRestartable(t *testing.T) *restartable {
+	t.Helper()
+	ps, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &restartable{tb: t, addr: "127.0.0.1:0", store: ps}
+	r.start()
+	t.Cleanup(func() {
+		if r.stop != nil {
+			r.stop()
+		}
+		ps.Close()
+	})
+	return r
+}
+
+// follow subscribes to s from the start: the events arrive on got, and
+// done gets the error that ended the subscription (nil when ctx did).
+func follow(ctx context.Context, s ledger.Store, size int) (got chan ledger.Event, done chan error) {
+	got, done = make(chan ledger.Event, size), make(chan error, 1)
+	go func() {
+		for e, err := range s.Subscribe(ctx, ledger.Start, ledger.Filter{}) {
+			if err != nil {
+				done <- err
+				return
+			}
+			got <- e
+		}
+		done <- nil
+	}()
+	return got, done
+}
+
 type restartable struct {
 	tb    testing.TB
 	addr  string
@@ -47,35 +83,13 @@ func (r *restartable) start() {
 // append, and starts it again: the append lands once and the subscription
 // resumes where it was, missing and repeating nothing.
 func TestStore_Reconnect(t *testing.T) {
-	ps, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &restartable{tb: t, addr: "127.0.0.1:0", store: ps}
-	r.start()
-	t.Cleanup(func() {
-		if r.stop != nil {
-			r.stop()
-		}
-		ps.Close()
-	})
+	r := newRestartable(t)
 	s := MustOpen(t, "esdb://"+r.addr+"?tls=false&discoveryInterval=50", esdbstore.Options{
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Retries: 50})
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	got := make(chan ledger.Event, 100)
-	subDone := make(chan error, 1)
-	go func() {
-		for e, err := range s.Subscribe(ctx, ledger.Start, ledger.Filter{}) {
-			if err != nil {
-				subDone <- err
-				return
-			}
-			got <- e
-		}
-		subDone <- nil
-	}()
+	got, subDone := follow(ctx, s, 100)
 	receive := func(ids ...ledger.EventID) {
 		t.Helper()
 		for _, want := range ids {
@@ -130,33 +144,13 @@ func TestStore_Reconnect(t *testing.T) {
 // times than Options.Retries allows failures in a row: a subscription
 // that reconnected in between counts afresh, and follows on.
 func TestStore_SubscribeSurvivesRepeatedRestarts(t *testing.T) {
-	ps, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &restartable{tb: t, addr: "127.0.0.1:0", store: ps}
-	r.start()
-	t.Cleanup(func() {
-		if r.stop != nil {
-			r.stop()
-		}
-		ps.Close()
-	})
+	r := newRestartable(t)
+	ps := r.store
 	s := MustOpen(t, "esdb://"+r.addr+"?tls=false&discoveryInterval=20", esdbstore.Options{
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Retries: 1})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	got := make(chan ledger.Event, 10)
-	subDone := make(chan error, 1)
-	go func() {
-		for e, err := range s.Subscribe(ctx, ledger.Start, ledger.Filter{}) {
-			if err != nil {
-				subDone <- err
-				return
-			}
-			got <- e
-		}
-	}()
+	got, subDone := follow(ctx, s, 10)
 	for i := range 3 {
 		e := storetest.NewEvent("DoseAdministered", i)
 		storetest.MustAppend(t, ps, fmt.Sprintf("patient-%d", i), ledger.NoStream(), e)
