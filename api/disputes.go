@@ -113,11 +113,8 @@ func (s *server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
 	}
 	var who string
 	s.proj.View(func(m *projections.Models) {
-		for _, d := range m.Disputes(projections.DisputeQuery{}) {
-			if d.ID == did.String() {
-				who = d.BeneficiaryID
-				return
-			}
+		if d, ok := m.Dispute(did.String()); ok {
+			who = d.BeneficiaryID
 		}
 	})
 	if who == "" {

@@ -130,11 +130,8 @@ func (s *server) reviewAnomaly(w http.ResponseWriter, r *http.Request) error {
 	// The read models know whose dose it is.
 	var who string
 	s.proj.View(func(m *projections.Models) {
-		for _, a := range m.Anomalies(projections.AnomalyQuery{}) {
-			if a.DoseEventID == dose.String() {
-				who = a.BeneficiaryID
-				break
-			}
+		if a, ok := m.Anomaly(dose.String()); ok {
+			who = a.BeneficiaryID
 		}
 	})
 	if who == "" {

@@ -48,6 +48,14 @@ func (m *Models) applyDisputeResolved(e ledger.Event, p *ledger.DisputeResolved)
 	}
 }
 
+// Dispute returns the dispute with id.
+func (m *Models) Dispute(id string) (Dispute, bool) {
+	if d := m.disputes.get(id); d != nil {
+		return *d, true
+	}
+	return Dispute{}, false
+}
+
 // DisputeQuery selects disputes; empty fields match all.
 type DisputeQuery struct {
 	Status, State, District, BeneficiaryID string

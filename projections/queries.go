@@ -252,6 +252,14 @@ func CheckAnomalyQuery(q AnomalyQuery) error {
 	return nil
 }
 
+// Anomaly returns the flagged dose with event id doseEventID.
+func (m *Models) Anomaly(doseEventID string) (Anomaly, bool) {
+	if a := m.anomalies.get(doseEventID); a != nil {
+		return a.clone(), true
+	}
+	return Anomaly{}, false
+}
+
 // Anomalies returns the anomalies the query selects, oldest record first.
 func (m *Models) Anomalies(q AnomalyQuery) []Anomaly {
 	var out []Anomaly
