@@ -127,7 +127,9 @@ func Open(url string, opts Options) (*Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opts.ConnectTimeout)
 	defer cancel()
 	if _, err := s.LastPosition(ctx); err != nil {
-		client.Close()
+		// Close as Close does: the client's own Close races with a call
+		// still in flight (withCtx may have left one waiting).
+		s.Close()
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("eventstoredb at %s: no answer within %s (is it running, and are its TLS settings and certificate the ones the connection string gives?)", redact(url), opts.ConnectTimeout)
 		}
