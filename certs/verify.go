@@ -16,9 +16,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-json-experiment/json/jsontext"
 	gojson "github.com/goccy/go-json"
 	"github.com/klauspost/compress/flate"
+
+	"github.com/doseledger/doseledger/ledger"
 )
 
 // Limits on what a Verifier reads. Inputs over them are refused with
@@ -451,15 +452,14 @@ func malformed(format string, args ...any) error {
 // inside strings and numbers such as 01 or 1., keeps invalid UTF-8 where
 // encoding/json writes U+FFFD, and panics on some malformed input:
 // goccy/go-json#604), so the claims are first checked to be UTF-8 and JSON.
-// The JSON check is jsontext's (go-json-experiment, the package behind
-// Go's encoding/json/v2), the same RFC 8259 grammar as encoding/json's
-// Valid in about 60 % of its time; FuzzDecodeClaims holds the result to
-// encoding/json's answers.
+// ledger.ValidJSON checks the JSON as encoding/json would, in about 60 %
+// of its time; FuzzDecodeClaims holds the result to encoding/json's
+// answers.
 func decodeClaims(data []byte) (*claims, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("claims are not UTF-8")
 	}
-	if !jsontext.Value(data).IsValid(claimsSyntax...) {
+	if !ledger.ValidJSON(data) {
 		return nil, errors.New("claims are not JSON")
 	}
 	c := new(claims)
@@ -468,12 +468,6 @@ func decodeClaims(data []byte) (*claims, error) {
 	}
 	return c, nil
 }
-
-// claimsSyntax makes jsontext's check the grammar alone, as encoding/json
-// reads it: duplicate names are taken (the last one counts) and escaped
-// lone surrogates too (read as U+FFFD); raw bytes were checked to be UTF-8
-// before.
-var claimsSyntax = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // init compiles goccy's decoder for claims on one goroutine: goccy v0.10
 // fills its decoder cache without locking on first use

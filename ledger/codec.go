@@ -120,11 +120,10 @@ func Decode(e Event) (Payload, error) {
 	}
 	// goccy/go-json decodes payloads about five times faster than
 	// encoding/json, which decides how fast read models rebuild. But goccy
-	// v0.10 can read past its buffer on malformed input and panic
-	// (goccy/go-json#604), so it is only ever given JSON that
-	// encoding/json's scanner has passed. FuzzDecode holds the two decoders
-	// to the same answers.
-	if !json.Valid(e.Data) {
+	// is lax and v0.10 can panic on malformed input (goccy/go-json#604), so
+	// it is only ever given what ValidJSON has passed. FuzzDecode holds the
+	// two decoders to the same answers.
+	if !ValidJSON(e.Data) {
 		return nil, fmt.Errorf("decode %s %s: %w", e.Type, e.ID, json.Unmarshal(e.Data, new(any)))
 	}
 	if err := gojson.Unmarshal(e.Data, p); err != nil {

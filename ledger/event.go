@@ -105,7 +105,7 @@ func isJSONObject(b json.RawMessage) bool {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '{':
-			return json.Valid(b)
+			return ValidJSON(b)
 		}
 		return false
 	}

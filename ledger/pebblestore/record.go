@@ -139,14 +139,14 @@ func init() {
 //
 // It decodes with goccy/go-json, not encoding/json: a replay decodes every
 // record, and measured on this layout goccy takes a fifth of the time
-// (BENCHMARKS.md). The payload is still checked with encoding/json below,
+// (BENCHMARKS.md). The record is checked with ledger.ValidJSON first,
 // and FuzzDecodeRecord checks that whatever is accepted encodes again
 // through the strict encoder and decodes to the same event.
 func decodeRecord(b []byte) (ledger.Event, error) {
 	// goccy v0.10 can read past its buffer on malformed input and panic
-	// (goccy/go-json#604): it only ever sees what encoding/json's scanner
-	// has passed, and a torn or corrupted record stops here.
-	if !json.Valid(b) {
+	// (goccy/go-json#604): it only ever sees what ledger.ValidJSON has
+	// passed, and a torn or corrupted record stops here.
+	if !ledger.ValidJSON(b) {
 		return ledger.Event{}, fmt.Errorf("%w: record is not well-formed JSON", ErrCorrupt)
 	}
 	var r recordJSON
