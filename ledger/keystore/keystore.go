@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -17,7 +19,19 @@ import (
 // Store is a key store on disk. Its methods may be called concurrently.
 type Store struct {
 	db *pebble.DB
-	mu sync.Mutex // serialises CreateKey's read-then-write and Erase
+
+	// A key is created by a read and then a synced write, which must not
+	// interleave with another creation of the same subject's key (it would
+	// replace a key already used to seal). Creations of different
+	// subjects' keys go on at once, so that Pebble commits them with one
+	// sync between them: a lock per stripe of subjects, not one for the
+	// store, whose holder would wait for the disk while every other
+	// registration waited for it (BENCHMARKS.md, issue 5).
+	stripes [64]sync.Mutex
+	seed    maphash.Seed
+	// erasing is held for writing by Erase, which flushes and compacts
+	// the whole store, and for reading by every creation.
+	erasing sync.RWMutex
 }
 
 var _ ledger.Keys = (*Store)(nil)
@@ -45,11 +59,36 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}})
+	db, err := pebble.Open(dir, pebbleOptions(log))
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, seed: maphash.MakeSeed()}, nil
+}
+
+// pebbleOptions puts bloom filters on every level: nearly every lookup is
+// of a new person's key, which is in no table, and without filters such a
+// lookup searched every table's index (a fifth of a registration's key
+// store time under load).
+func pebbleOptions(log *slog.Logger) *pebble.Options {
+	levels := make([]pebble.LevelOptions, 7)
+	for i := range levels {
+		levels[i] = pebble.LevelOptions{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}
+	}
+	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels}
+	return o.EnsureDefaults()
+}
+
+// lock locks the stripe of key k for a read-then-write, and returns its
+// unlock.
+func (s *Store) lock(k []byte) (unlock func()) {
+	s.erasing.RLock()
+	m := &s.stripes[maphash.Bytes(s.seed, k)%uint64(len(s.stripes))]
+	m.Lock()
+	return func() {
+		m.Unlock()
+		s.erasing.RUnlock()
+	}
 }
 
 // Close closes the store.
@@ -85,8 +124,7 @@ func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
 	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
 		return v, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock(k)()
 	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
 		return v, err
 	}
@@ -103,8 +141,8 @@ func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
 // Erase replaces the subject's key with a tombstone and scrubs the old key
 // from the store's files. Erasing an unknown or erased subject is no error.
 func (s *Store) Erase(_ context.Context, subject string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.erasing.Lock()
+	defer s.erasing.Unlock()
 	k := personKey(subject)
 	if err := s.db.Set(k, erasedMarker, pebble.Sync); err != nil {
 		return fmt.Errorf("erase %s: %w", subject, err)
@@ -138,8 +176,7 @@ func (s *Store) waitObsoleteDeleted(subject string) error {
 // hashes), creating a random one of size bytes on first use.
 func (s *Store) Secret(name string, size int) ([]byte, error) {
 	k := append([]byte("s/"), name...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock(k)()
 	v, err := s.get(k)
 	if !errors.Is(err, ledger.ErrNoKey) {
 		return v, err
