@@ -1,13 +1,16 @@
 package auth
 
 import (
-	"errors"
+	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
@@ -38,8 +41,9 @@ type Tokens struct {
 	secret []byte
 	now    func() time.Time
 
-	// verified remembers tokens already checked: parsing and checking one
-	// with jwt costs about 85 µs, a tenth of a registration's CPU.
+	// verified remembers tokens already checked: checking one costs
+	// about 10 µs (it was 45 – 85 µs through jwt.Parse), a request after
+	// that a map lookup.
 	mu       sync.Mutex
 	verified map[string]verifiedToken
 }
@@ -123,33 +127,75 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 	return p, nil
 }
 
-// parse checks a token with jwt and reads its principal and expiry.
+// parse checks a token's signature with jws and then its claims, and
+// reads its principal and expiry. jwt.Parse would do both in one call, but
+// it reads the claims into a generic token (261 allocations): 45 µs
+// against 10 µs for jws.Verify, and every new citizen's first request
+// pays it (BenchmarkVerifyNew). The claims are checked here as jwt's
+// validation did: issuer, audience, subject and role present, exp
+// required and not past, nbf and iat not in the future.
 func (t *Tokens) parse(token string) (Principal, time.Time, error) {
-	tok, err := jwt.ParseString(token, jwt.WithKey(jwa.HS256, t.secret), jwt.WithValidate(true),
-		jwt.WithClock(jwt.ClockFunc(t.now)), jwt.WithIssuer(tokenIssuer), jwt.WithAudience(tokenAudience),
-		jwt.WithRequiredClaim("exp"), jwt.WithRequiredClaim("role"))
-	if err != nil {
-		reason := "invalid token"
-		if errors.Is(err, jwt.ErrTokenExpired()) {
-			reason = "token expired"
-		}
+	refuse := func(reason string) (Principal, time.Time, error) {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 	}
-	p := Principal{ID: tok.Subject()}
-	if v, ok := tok.Get("role"); ok {
-		s, _ := v.(string)
-		if p.Role, err = ParseRole(s); err != nil {
-			return Principal{}, time.Time{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
-		}
+	payload, err := jws.Verify([]byte(token), jws.WithKey(jwa.HS256, t.secret))
+	if err != nil {
+		return refuse("invalid token")
 	}
-	if v, ok := tok.Get("name"); ok {
-		p.Name, _ = v.(string)
+	var c tokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return refuse("invalid token")
 	}
-	if p.ID == "" {
-		return Principal{}, time.Time{}, fmt.Errorf("%w: token has no subject", ErrUnauthenticated)
+	now := t.now()
+	switch {
+	case c.Iss != tokenIssuer || !c.Aud.has(tokenAudience) || c.Sub == "" || c.Exp == nil || c.Role == "":
+		return refuse("invalid token")
+	case !now.Before(c.Exp.time()):
+		return refuse("token expired")
+	case c.Nbf != nil && now.Before(c.Nbf.time()), c.Iat != nil && now.Before(c.Iat.time()):
+		return refuse("token not valid yet")
 	}
-	return p, tok.Expiration(), nil
+	role, err := ParseRole(c.Role)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	return Principal{ID: c.Sub, Role: role, Name: c.Name}, c.Exp.time(), nil
 }
+
+// tokenClaims are the claims Issue writes.
+type tokenClaims struct {
+	Iss  string   `json:"iss"`
+	Aud  audience `json:"aud"`
+	Sub  string   `json:"sub"`
+	Exp  *seconds `json:"exp"`
+	Nbf  *seconds `json:"nbf"`
+	Iat  *seconds `json:"iat"`
+	Role string   `json:"role"`
+	Name string   `json:"name"`
+}
+
+// seconds is a JWT NumericDate: seconds since 1970, maybe fractional.
+type seconds float64
+
+func (s seconds) time() time.Time {
+	sec, frac := math.Modf(float64(s))
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+// audience is a JWT aud claim: one string or an array of them (RFC 7519
+// section 4.1.3).
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(a))
+}
+
+func (a audience) has(s string) bool { return slices.Contains(a, s) }
 
 // BearerToken returns the token of an Authorization header value
 // ("Bearer <token>"), or "" if there is none.
