@@ -121,9 +121,8 @@ func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
 // subject.
 func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
 	k := personKey(subject)
-	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
-		return v, err
-	}
+	// Looked up under the stripe's lock only: nearly every call is for a
+	// new subject, so a look before locking would be a second lookup.
 	defer s.lock(k)()
 	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
 		return v, err
