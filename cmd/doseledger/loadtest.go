@@ -485,6 +485,23 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(1)
 	}
+	// Each client's connection is open before the clock starts, as a
+	// keep-alive client's would be.
+	conns := make([]*burstConn, cfg.Concurrency)
+	if err := parallel(ctx, 64, cfg.Concurrency, func(w int) (err error) {
+		conns[w], err = dialBurst(ctx, addr)
+		return err
+	}); err != nil {
+		return rep, fmt.Errorf("connect the burst's clients: %w", err)
+	}
+	closeConns := func() {
+		for _, bc := range conns {
+			if bc != nil {
+				bc.Close()
+			}
+		}
+	}
+	defer closeConns()
 	burstStart, cpuStart := time.Now(), processCPU()
 	var serverCPUStart time.Duration
 	if child != nil {
@@ -498,7 +515,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 					return
 				}
 				t := time.Now()
-				err := registerOne(ctx, c, &burst[i])
+				err := conns[w].register(ctx, &burst[i])
 				perClient[w] = append(perClient[w], time.Since(t))
 				failMu.Lock()
 				if err == nil {
@@ -515,6 +532,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	}
 	wg.Wait()
 	rep.BurstElapsed, rep.BurstCPU = time.Since(burstStart), processCPU()-cpuStart
+	closeConns()
 	if child != nil {
 		// This process is the load generator alone; the server's CPU is
 		// the child's.
