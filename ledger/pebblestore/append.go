@@ -150,6 +150,8 @@ type writer struct {
 	key, val     []byte
 	index        []indexEntry // the batch's stream and ID keys
 	indexKeys    []byte
+	tailBuf      []byte // the batch's records, copied for the tail; a new buffer each batch
+	tailEnds     []int  // where each record ends in tailBuf
 
 	// commit, if set, replaces the batch's apply; tests use it to make
 	// commits fail.
@@ -258,6 +260,7 @@ type inflight struct {
 	b    *pebble.Batch // nil if the batch wrote nothing
 	reqs []*appendRequest
 	last ledger.Position // the newest position once b is durable
+	tail []tailRecord    // b's records, for the tail once b is durable
 }
 
 // applyBatch checks reqs in order, writes those that pass in one batch and
@@ -284,6 +287,9 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	b := s.db.NewBatchWithSize(nevents * 512)
 	pos := w.lastPos
 	w.index, w.indexKeys = w.index[:0], w.indexKeys[:0]
+	// The tail keeps the records, so each batch copies them to a buffer
+	// of its own.
+	w.tailBuf, w.tailEnds = make([]byte, 0, nevents*512), w.tailEnds[:0]
 	for _, r := range reqs {
 		r.err = w.plan(b, r, &pos)
 	}
@@ -314,6 +320,7 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 		w.checkUnapplied(err)
 		return f
 	}
+	f.tail = w.tailRecords(pos)
 	w.lastPos = pos
 	w.lastRecorded = recorded
 	for stream, rev := range w.pendingHeads {
@@ -329,6 +336,24 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	}
 	f.b, f.last = b, pos
 	return f
+}
+
+// tailRecords returns the records of the batch just applied, which ends at
+// last, for the tail: the very bytes written to the database. It returns
+// nil if they are not all there (they always are), and the tail then
+// starts again after the batch.
+func (w *writer) tailRecords(last ledger.Position) []tailRecord {
+	n := int(last - w.lastPos)
+	if len(w.tailEnds) != n {
+		return nil
+	}
+	recs := make([]tailRecord, n)
+	start := 0
+	for i, end := range w.tailEnds {
+		recs[i] = tailRecord{pos: w.lastPos + ledger.Position(i+1), raw: w.tailBuf[start:end:end]}
+		start = end
+	}
+	return recs
 }
 
 // syncLoop is the syncer goroutine: it waits for each applied batch to be
@@ -355,6 +380,9 @@ func (s *Store) syncLoop(syncq <-chan *inflight, done chan<- struct{}) {
 				r.result, r.err = ledger.AppendResult{}, fmt.Errorf("append %s: %w", r.stream, err)
 			}
 		} else if f.b != nil {
+			// The tail first, so that a reader woken by the publish
+			// finds the batch there.
+			s.tail.add(f.tail)
 			s.publish(f.last)
 		}
 		for _, r := range f.reqs {
@@ -417,6 +445,8 @@ func (w *writer) plan(b *pebble.Batch, r *appendRequest, pos *ledger.Position) e
 		op := b.SetDeferred(posKeyLen, recordLen(p, r.streamPart, rev, e, w.recordedAt))
 		putPosKey(op.Key, p)
 		appendRecord(op.Value[:0], p, r.streamPart, rev, e, w.recordedAt)
+		w.tailBuf = append(w.tailBuf, op.Value...)
+		w.tailEnds = append(w.tailEnds, len(w.tailBuf))
 		op.Finish()
 
 		w.addIndex(appendStreamKey(w.indexKeys, r.stream, rev), p)

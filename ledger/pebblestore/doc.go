@@ -44,6 +44,23 @@
 // Close. Subscribe reads like ReadAll, then waits on a channel the syncer
 // closes (and replaces) after each durable batch.
 //
+// Followers that keep up read from the tail instead: the newest 4096
+// committed records (4 MiB at most), kept in memory. The writer keeps a
+// copy of each record it writes to a batch; the syncer adds the batch's
+// records to the tail once the batch is durable, before it publishes it,
+// and never adds a batch whose apply or sync failed. A read of the log
+// (ReadAll or Subscribe) that the tail holds whole, from after its
+// position up to the newest durable event, takes its records from there;
+// anything older, including everything written before the store was
+// opened, comes from the database. A record in the tail is decoded by the
+// first reader that needs it, from the very bytes the database holds, and
+// its event is shared by every reader after, Data included: readers must
+// not modify an event's Data. (Decoding in the writer instead put about
+// 5µs an event on the writer goroutine, which every append waits for.) Three followers of 16 writers' appends cost 20 to 35µs of
+// CPU an event when each read made an iterator and each follower decoded
+// every record, and 6 to 10µs from the tail, most of it the one decoding
+// (BenchmarkSubscribe_LiveFollowers, BENCHMARKS.md).
+//
 // # Engine
 //
 // Pebble runs with a 32 MiB block cache, 64 MiB memtables, table-level

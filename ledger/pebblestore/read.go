@@ -204,6 +204,8 @@ func step(it *pebble.Iterator, backwards bool) bool {
 // to max events (0 for no limit). The sequence ends with ctx's error when
 // ctx is done, with an error wrapping ledger.ErrClosed if the store is
 // closed, and with one wrapping ErrCorrupt at a record that does not decode.
+// Events read from the tail share their Data with other readers: treat it
+// as read-only.
 func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledger.Filter, max int) iter.Seq2[ledger.Event, error] {
 	return func(yield func(ledger.Event, error) bool) {
 		n := 0
@@ -212,12 +214,12 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 				yield(ledger.Event{}, err)
 				return
 			}
-			recs, err := s.readLogChunk(after)
+			chunk, err := s.readLogChunk(after)
 			if err != nil {
 				yield(ledger.Event{}, fmt.Errorf("read all: %w", err))
 				return
 			}
-			events, decodeErr := decodeLogChunk(recs)
+			events, decodeErr := chunk.decode()
 			for _, e := range events {
 				after = e.Position
 				if !filter.Match(e.Stream, e.Type) {
@@ -234,7 +236,7 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 				yield(ledger.Event{}, fmt.Errorf("read all: %w", decodeErr))
 				return
 			}
-			if len(recs) < readChunk {
+			if chunk.len() < readChunk {
 				return
 			}
 		}
@@ -245,7 +247,9 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 // those stored, then each new one once its batch is committed, until ctx is
 // done or the loop stops. The sequence ends with ctx's error when ctx is
 // done, with an error wrapping ledger.ErrClosed when the store closes, and
-// with one wrapping ErrCorrupt at a record that does not decode.
+// with one wrapping ErrCorrupt at a record that does not decode. Events
+// read from the tail share their Data with other readers: treat it as
+// read-only.
 func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter ledger.Filter) iter.Seq2[ledger.Event, error] {
 	return func(yield func(ledger.Event, error) bool) {
 		for {
@@ -256,12 +260,12 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				yield(ledger.Event{}, err)
 				return
 			}
-			recs, err := s.readLogChunk(after)
+			chunk, err := s.readLogChunk(after)
 			if err != nil {
 				yield(ledger.Event{}, fmt.Errorf("subscribe: %w", err))
 				return
 			}
-			events, decodeErr := decodeLogChunk(recs)
+			events, decodeErr := chunk.decode()
 			for _, e := range events {
 				after = e.Position
 				if filter.Match(e.Stream, e.Type) && !yield(e, nil) {
@@ -272,7 +276,7 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				yield(ledger.Event{}, fmt.Errorf("subscribe: %w", decodeErr))
 				return
 			}
-			if len(recs) == readChunk {
+			if chunk.len() == readChunk {
 				continue
 			}
 			select {
@@ -288,12 +292,37 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 	}
 }
 
-// readLogChunk reads up to readChunk committed records after position.
-func (s *Store) readLogChunk(after ledger.Position) ([]rawRecord, error) {
-	var recs []rawRecord
+// logChunk is up to readChunk committed records of the log, in order,
+// read from the database or taken from the tail.
+type logChunk struct {
+	recs []rawRecord
+	tail []*tailRecord
+}
+
+// len returns the number of records in c.
+func (c logChunk) len() int { return len(c.recs) + len(c.tail) }
+
+// decode returns c's events in order. At a record that does not decode it
+// returns the events before it and the error.
+func (c logChunk) decode() ([]ledger.Event, error) {
+	if c.tail != nil {
+		return decodeChunk(len(c.tail), func(i int) (ledger.Event, error) { return c.tail[i].decoded() })
+	}
+	return decodeChunk(len(c.recs), func(i int) (ledger.Event, error) { return decodeLogRecord(c.recs[i]) })
+}
+
+// readLogChunk reads up to readChunk committed records after position:
+// from the tail if it holds them all, as it does for a reader that is
+// keeping up, and otherwise from the database.
+func (s *Store) readLogChunk(after ledger.Position) (logChunk, error) {
+	var c logChunk
 	err := s.view(func(db *pebble.DB) error {
 		committed := ledger.Position(s.committed.Load())
 		if after >= committed {
+			return nil
+		}
+		if recs, ok := s.tail.read(after, committed, readChunk); ok {
+			c.tail = recs
 			return nil
 		}
 		it, err := db.NewIter(&pebble.IterOptions{
@@ -304,6 +333,7 @@ func (s *Store) readLogChunk(after ledger.Position) ([]rawRecord, error) {
 			return err
 		}
 		defer it.Close()
+		var recs []rawRecord
 		var arena []byte
 		var ends []int
 		for valid := it.First(); valid && len(recs) < readChunk; valid = it.Next() {
@@ -327,32 +357,34 @@ func (s *Store) readLogChunk(after ledger.Position) ([]rawRecord, error) {
 			recs[i].value = arena[start:ends[i]:ends[i]]
 			start = ends[i]
 		}
+		c.recs = recs
 		return nil
 	})
-	return recs, err
+	return c, err
 }
 
-// decodeLogChunk decodes the records of one read, in order. A full chunk
-// is split across the cores: decoding records is most of the cost of
-// reading the log, and a replay reads all of it.
-func decodeLogChunk(recs []rawRecord) ([]ledger.Event, error) {
-	events := make([]ledger.Event, len(recs))
-	errs := make([]error, len(recs))
-	decode := func(lo, hi int) {
+// decodeChunk returns the n events that decode returns for 0 to n-1, in
+// order; at the first error it returns the events before it and the
+// error. A full chunk is split across the cores: decoding records is most
+// of the cost of reading the log, and a replay reads all of it.
+func decodeChunk(n int, decode func(i int) (ledger.Event, error)) ([]ledger.Event, error) {
+	events := make([]ledger.Event, n)
+	errs := make([]error, n)
+	run := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if events[i], errs[i] = decodeLogRecord(recs[i]); errs[i] != nil {
+			if events[i], errs[i] = decode(i); errs[i] != nil {
 				return
 			}
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || len(recs) < readChunk/2 {
-		decode(0, len(recs))
+	if workers < 2 || n < readChunk/2 {
+		run(0, n)
 	} else {
 		var wg sync.WaitGroup
-		step := (len(recs) + workers - 1) / workers
-		for lo := 0; lo < len(recs); lo += step {
-			wg.Go(func() { decode(lo, min(lo+step, len(recs))) })
+		step := (n + workers - 1) / workers
+		for lo := 0; lo < n; lo += step {
+			wg.Go(func() { run(lo, min(lo+step, n)) })
 		}
 		wg.Wait()
 	}

@@ -76,6 +76,9 @@ type Store struct {
 	notifyMu sync.Mutex
 	notify   chan struct{}
 
+	// tail holds the newest committed records for readers that keep up.
+	tail *tail
+
 	// failed holds the error that stopped the store taking appends, if
 	// one did; see syncLoop.
 	failed atomic.Pointer[error]
@@ -134,6 +137,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		notify:     make(chan struct{}),
+		tail:       newTail(last + 1),
 	}
 	s.committed.Store(uint64(last))
 	// Positions have no gaps, so last is the number of events and of IDs,
@@ -256,6 +260,8 @@ func (s *Store) Close() error {
 		s.closed = true
 		err := s.db.Close()
 		s.closeMu.Unlock()
+		// Reads of a closed store fail before they look at the tail.
+		s.tail.clear()
 		if err != nil {
 			s.closeErr = fmt.Errorf("close: %w", err)
 		}
