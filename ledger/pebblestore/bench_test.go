@@ -37,17 +37,7 @@ func BenchmarkAppend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			events := make([][]ledger.Proposed, writers)
-			streams := make([][]string, writers)
-			occurred := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-			for i := range b.N {
-				w := i % writers
-				streams[w] = append(streams[w], fmt.Sprintf("patient-%d-%d", w, len(events[w])/4))
-				events[w] = append(events[w], ledger.Proposed{
-					ID: ledger.NewEventID(), Type: "DoseAdministered", OccurredAt: occurred,
-					Actor: "nurse-7", Schema: 1, Data: benchData(i),
-				})
-			}
+			events, streams := doseWorkload(b.N, writers)
 			lat := make([][]time.Duration, writers)
 			ctx := b.Context()
 			var wg sync.WaitGroup
@@ -131,4 +121,21 @@ func BenchmarkRawPebbleSyncedBatch(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 		})
 	}
+}
+
+// doseWorkload makes n dose events split across writers, each writer
+// moving to a new stream every 4 events, with the stream of each.
+func doseWorkload(n, writers int) (events [][]ledger.Proposed, streams [][]string) {
+	events = make([][]ledger.Proposed, writers)
+	streams = make([][]string, writers)
+	occurred := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		w := i % writers
+		streams[w] = append(streams[w], fmt.Sprintf("patient-%d-%d", w, len(events[w])/4))
+		events[w] = append(events[w], ledger.Proposed{
+			ID: ledger.NewEventID(), Type: "DoseAdministered", OccurredAt: occurred,
+			Actor: "nurse-7", Schema: 1, Data: benchData(i),
+		})
+	}
+	return events, streams
 }

@@ -26,17 +26,7 @@ func BenchmarkSubscribe_LiveFollowers(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			events := make([][]ledger.Proposed, writers)
-			streams := make([][]string, writers)
-			occurred := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-			for i := range b.N {
-				w := i % writers
-				streams[w] = append(streams[w], fmt.Sprintf("patient-%d-%d", w, len(events[w])/4))
-				events[w] = append(events[w], ledger.Proposed{
-					ID: ledger.NewEventID(), Type: "DoseAdministered", OccurredAt: occurred,
-					Actor: "nurse-7", Schema: 1, Data: benchData(i),
-				})
-			}
+			events, streams := doseWorkload(b.N, writers)
 			ctx, cancel := context.WithCancel(b.Context())
 			defer cancel()
 			var wg sync.WaitGroup
