@@ -102,12 +102,7 @@ func mustReopenReadAll(t *testing.T, s *Store, dir string, afters []ledger.Posit
 // appends failing, some retried), see exactly the events a reopened store
 // reads from the database, field for field, each decoded once and shared.
 func TestStore_TailFollowersConcurrent(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openTailTestStore(t)
 	ctx := t.Context()
 	voids := ledger.Filter{StreamPrefixes: []string{"patient-1", "end-"}, Types: []string{"DoseVoided", endType}}
 	followers := []*follower{
@@ -201,12 +196,7 @@ func TestStore_TailFollowersConcurrent(t *testing.T) {
 // followers and ReadAll start in the database and carry on in the tail
 // while appends go on, without a gap or a repeat where they change over.
 func TestStore_TailFallback(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openTailTestStore(t)
 	ctx := t.Context()
 	for i := 0; i < tailRecords+1000; i += 100 {
 		storetest.MustAppend(t, s, fmt.Sprintf("patient-%d", i), ledger.NoStream(), storetest.NewEvents("DoseAdministered", 100)...)
@@ -270,12 +260,7 @@ func TestStore_TailFallback(t *testing.T) {
 // is served to no reader, and nor is one whose sync fails, though both
 // are in the database.
 func TestStore_TailUncommitted(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openTailTestStore(t)
 	errSync := errors.New("fdatasync: input/output error")
 	hold := make(chan struct{})
 	held := make(chan struct{})
@@ -343,7 +328,7 @@ func TestStore_TailUncommitted(t *testing.T) {
 
 	// The failed batch was synced all the same: a reopened store has it,
 	// from the database, and follows on from it from the tail.
-	s, err = Open(dir, Options{})
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,12 +351,7 @@ func TestStore_TailUncommitted(t *testing.T) {
 // apply never reaches the tail, and that the next batch, which takes its
 // positions, follows on without a gap.
 func TestStore_TailCommitFailure(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir := openTailTestStore(t)
 	errFire := errors.New("disk on fire")
 	var fail bool // set and cleared between appends, which order it
 	s.w.commit = func(b *pebble.Batch) error {
@@ -474,4 +454,17 @@ func TestTail_Bounds(t *testing.T) {
 	check(tl, next, next)
 	tl.add(tailBatch(next, 1, 10))
 	check(tl, next, next+1)
+}
+
+// openTailTestStore opens a store in a new directory, closed when the test
+// ends, and returns it with its directory for reopening.
+func openTailTestStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
 }
