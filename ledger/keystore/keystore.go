@@ -1,17 +1,18 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -22,13 +23,12 @@ type Store struct {
 
 	// A key is created by a read and then a synced write, which must not
 	// interleave with another creation of the same subject's key (it would
-	// replace a key already used to seal). Creations of different
-	// subjects' keys go on at once, so that Pebble commits them with one
-	// sync between them: a lock per stripe of subjects, not one for the
-	// store, whose holder would wait for the disk while every other
-	// registration waited for it (BENCHMARKS.md, issue 5).
-	stripes [64]sync.Mutex
-	seed    maphash.Seed
+	// replace a key already used to seal). Callers for one subject share
+	// one creation; creations of different subjects never wait for each
+	// other, so Pebble commits them with one sync between them. A lock
+	// per stripe of subjects, held across the sync, made registrations
+	// queue behind each other's syncs under load (BENCHMARKS.md, issue 5).
+	creating singleflight.Group
 	// erasing is held for writing by Erase, which flushes and compacts
 	// the whole store, and for reading by every creation.
 	erasing sync.RWMutex
@@ -63,7 +63,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
-	return &Store{db: db, seed: maphash.MakeSeed()}, nil
+	return &Store{db: db}, nil
 }
 
 // pebbleOptions puts bloom filters on every level: nearly every lookup is
@@ -79,15 +79,42 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 	return o.EnsureDefaults()
 }
 
-// lock locks the stripe of key k for a read-then-write, and returns its
-// unlock.
-func (s *Store) lock(k []byte) (unlock func()) {
-	s.erasing.RLock()
-	m := &s.stripes[maphash.Bytes(s.seed, k)%uint64(len(s.stripes))]
-	m.Lock()
-	return func() {
-		m.Unlock()
-		s.erasing.RUnlock()
+// createOnce returns the value under k, or stores and returns the one
+// made by create if there is none. Concurrent calls for one k share one
+// lookup and one write; each caller gets its own copy of the value.
+func (s *Store) createOnce(k []byte, create func() ([]byte, error)) ([]byte, error) {
+	v, err, shared := s.creating.Do(string(k), func() (any, error) {
+		s.erasing.RLock()
+		defer s.erasing.RUnlock()
+		if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
+			return v, err
+		}
+		v, err := create()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.Set(k, v, pebble.Sync); err != nil {
+			return nil, fmt.Errorf("key store: %w", err)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if shared {
+		return bytes.Clone(v.([]byte)), nil
+	}
+	return v.([]byte), nil
+}
+
+// randomBytes returns a function that makes n random bytes.
+func randomBytes(n int) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		b := make([]byte, n)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 }
 
@@ -120,21 +147,7 @@ func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
 // random one if there is none. It returns ledger.ErrErased for an erased
 // subject.
 func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
-	k := personKey(subject)
-	// Looked up under the stripe's lock only: nearly every call is for a
-	// new subject, so a look before locking would be a second lookup.
-	defer s.lock(k)()
-	if v, err := s.get(k); !errors.Is(err, ledger.ErrNoKey) {
-		return v, err
-	}
-	key := make([]byte, ledger.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	if err := s.db.Set(k, key, pebble.Sync); err != nil {
-		return nil, fmt.Errorf("key store: %w", err)
-	}
-	return key, nil
+	return s.createOnce(personKey(subject), randomBytes(ledger.KeySize))
 }
 
 // Erase replaces the subject's key with a tombstone and scrubs the old key
@@ -174,20 +187,7 @@ func (s *Store) waitObsoleteDeleted(subject string) error {
 // Secret returns the named system secret (such as the key of the lookup
 // hashes), creating a random one of size bytes on first use.
 func (s *Store) Secret(name string, size int) ([]byte, error) {
-	k := append([]byte("s/"), name...)
-	defer s.lock(k)()
-	v, err := s.get(k)
-	if !errors.Is(err, ledger.ErrNoKey) {
-		return v, err
-	}
-	v = make([]byte, size)
-	if _, err := rand.Read(v); err != nil {
-		return nil, err
-	}
-	if err := s.db.Set(k, v, pebble.Sync); err != nil {
-		return nil, fmt.Errorf("key store: %w", err)
-	}
-	return v, nil
+	return s.createOnce(append([]byte("s/"), name...), randomBytes(size))
 }
 
 // engineLogger routes Pebble's messages to slog: errors only, since
