@@ -31,13 +31,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		"configured: OTPs are written to the log and to data/outbox.ndjson. Staff\n"+
 		"roles come from data/staff.json (doseledger staff add); --demo adds one demo\n"+
 		"member of each role, for that run only. Staff reads of a person's record are logged to\n"+
-		"data/access.ndjson.")
+		"data/access.ndjson. Runs four Go processors per core, since durable writes\n"+
+		"wait in system calls; the GOMAXPROCS variable overrides that.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people); let demo staff sign in (this run only)")
 	esdbFlags := addESDBFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	m.Log.Debug("Go processors for the server", "gomaxprocs", tuneProcsForServe())
 	if *demo {
 		if err := m.seedDemo(ctx); err != nil {
 			return err
