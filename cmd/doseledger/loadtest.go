@@ -29,7 +29,7 @@ import (
 )
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
-         [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE] [--keep]
+         [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -43,7 +43,11 @@ directory, listening on loopback, and drives it over HTTP from this process:
  2. A registration burst: --registrations people registered by --concurrency
     clients at once, each request a citizen's own, reporting requests/s and
     latency (p50, p99, max, measured by the client from sending the request
-    to reading the whole answer). After the server has shut down (with
+    to reading the whole answer). With --rate, requests are instead due at
+    that steady rate (an open loop, as wrk2 does): each is sent at its due
+    time on the first of the --concurrency connections free, and its
+    latency is measured from the due time, so a server falling behind
+    shows as latency, not as a slower sender. After the server has shut down (with
     --crash: been killed with SIGKILL), every beneficiary id it acknowledged
     is read back from the ledger.
 
@@ -55,10 +59,14 @@ status 1 if any check fails.`
 type loadConfig struct {
 	Clients, Seats, Booked     int
 	Registrations, Concurrency int
-	CPUProfile                 string // profile of the registration burst, if set
-	RaceCPUProfile             string // profile of the booking race, if set
-	MutexProfile               string // where the burst waits on locks, if set
-	Dir                        string // the server's data directory; removed afterwards unless Keep
+	// Rate, if above 0, is the burst's steady rate of requests a second
+	// (an open loop); otherwise every client sends as fast as it is
+	// answered.
+	Rate           float64
+	CPUProfile     string // profile of the registration burst, if set
+	RaceCPUProfile string // profile of the booking race, if set
+	MutexProfile   string // where the burst waits on locks, if set
+	Dir            string // the server's data directory; removed afterwards unless Keep
 	// Crash runs the server as a child process and kills it with SIGKILL
 	// after the burst, so that what is read back is what survived a crash.
 	Crash bool
@@ -152,6 +160,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Booked, "booked", 400, "seats of the session taken before the race")
 	fs.IntVar(&cfg.Registrations, "registrations", 100000, "registrations in the burst")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "clients registering at once in the burst")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "send the burst's requests at this steady rate a second, on --concurrency connections, and measure latency from each one's scheduled time (default: as fast as answered)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
 	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
@@ -163,8 +172,8 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	switch {
 	case cfg.Clients < 1 || cfg.Seats < 1 || cfg.Booked < 0 || cfg.Booked+cfg.Seats > ledger.MaxCapacity:
 		return fmt.Errorf("--clients and --seats must be at least 1, and --booked + --seats at most %d", ledger.MaxCapacity)
-	case cfg.Registrations < 0 || cfg.Concurrency < 1:
-		return fmt.Errorf("--registrations must be 0 or more and --concurrency at least 1")
+	case cfg.Registrations < 0 || cfg.Concurrency < 1 || cfg.Rate < 0:
+		return fmt.Errorf("--registrations and --rate must be 0 or more and --concurrency at least 1")
 	case cfg.Clients+cfg.Booked+cfg.Registrations > 90_000_000:
 		return fmt.Errorf("too many people for the load test's mobile numbers")
 	}
@@ -205,9 +214,13 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 	fmt.Fprintf(w, "  all answered in %s; latency %s\n", r.RaceElapsed.Round(time.Millisecond), r.RaceLatency)
 	if cfg.Registrations > 0 {
 		rate := float64(r.Registered) / max(r.BurstElapsed.Seconds(), 1e-9)
-		fmt.Fprintf(w, "registration burst: %s registrations from %s clients in %s: %s/s\n",
+		offered := ""
+		if cfg.Rate > 0 {
+			offered = fmt.Sprintf(", sent at %s/s (latency from each one's scheduled time)", humanCount(uint64(cfg.Rate)))
+		}
+		fmt.Fprintf(w, "registration burst: %s registrations from %s clients in %s: %s/s%s\n",
 			humanCount(uint64(cfg.Registrations)), humanCount(uint64(cfg.Concurrency)), r.BurstElapsed.Round(time.Millisecond),
-			humanCount(uint64(rate)))
+			humanCount(uint64(rate)), offered)
 		fmt.Fprintf(w, "  latency %s; %s failed\n", r.BurstLatency, humanCount(uint64(r.Failed)))
 		if r.BurstCPU > 0 && r.Registered > 0 {
 			per := func(d time.Duration) time.Duration { return (d / time.Duration(r.Registered)).Round(time.Microsecond) }
@@ -515,6 +528,10 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 					return
 				}
 				t := time.Now()
+				if cfg.Rate > 0 {
+					t = burstStart.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+					time.Sleep(time.Until(t))
+				}
 				err := conns[w].register(ctx, &burst[i])
 				perClient[w] = append(perClient[w], time.Since(t))
 				failMu.Lock()

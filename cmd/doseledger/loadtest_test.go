@@ -50,6 +50,31 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 	}
 }
 
+// TestLoadtest_Rate sends the burst at a steady rate: the last request is
+// not sent before its scheduled time, so the burst cannot end sooner, and
+// every registration is still answered and durable.
+func TestLoadtest_Rate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and makes about 300 requests")
+	}
+	cfg := loadConfig{Clients: 20, Seats: 2, Booked: 2, Registrations: 200, Concurrency: 8, Rate: 1000, Dir: t.TempDir()}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	rep, err := m.runLoadtest(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Problems(cfg); len(p) > 0 {
+		t.Errorf("problems: %s", strings.Join(p, "; "))
+	}
+	// The 200th request is scheduled 199 ms after the first.
+	if rep.BurstElapsed < 199*time.Millisecond {
+		t.Errorf("200 registrations at 1,000/s took %s; the last is not due before 199ms", rep.BurstElapsed)
+	}
+	if rep.Registered != 200 || rep.Durable != 200 {
+		t.Errorf("burst: %d registered, %d durable; want 200 and 200", rep.Registered, rep.Durable)
+	}
+}
+
 // TestLoadtest_Crash kills the server (SIGKILL) straight after the burst:
 // every registration it acknowledged must be in the ledger all the same.
 func TestLoadtest_Crash(t *testing.T) {
@@ -127,5 +152,8 @@ func TestLoadtest_Flags(t *testing.T) {
 	}
 	if _, _, err := run(t, "loadtest", "--seats", "0"); err == nil {
 		t.Error("--seats 0 was accepted")
+	}
+	if _, _, err := run(t, "loadtest", "--rate", "-5"); err == nil {
+		t.Error("--rate -5 was accepted")
 	}
 }
