@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -43,9 +44,12 @@ type Tokens struct {
 
 	// verified remembers tokens already checked: checking one costs
 	// about 10 µs (it was 45 – 85 µs through jwt.Parse), a request after
-	// that a map lookup.
+	// that a map lookup. Tokens are kept by their SHA-256, not as
+	// strings: a token is a slice of its request's headers, and keeping
+	// it kept them all, a kilobyte a citizen that every collection marked
+	// again (BENCHMARKS.md, issue 5).
 	mu       sync.Mutex
-	verified map[string]verifiedToken
+	verified map[[sha256.Size]byte]verifiedToken
 }
 
 type verifiedToken struct {
@@ -65,7 +69,7 @@ func NewTokens(secret []byte, now func() time.Time) (*Tokens, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{secret: append([]byte(nil), secret...), now: now, verified: map[string]verifiedToken{}}, nil
+	return &Tokens{secret: append([]byte(nil), secret...), now: now, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
 }
 
 // Token is an issued bearer token.
@@ -105,8 +109,9 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: token is over %d bytes", ErrUnauthenticated, maxTokenLen)
 	}
 	now := t.now()
+	key := sha256.Sum256([]byte(token))
 	t.mu.Lock()
-	v, ok := t.verified[token]
+	v, ok := t.verified[key]
 	t.mu.Unlock()
 	if ok {
 		if now.Before(v.expires) {
@@ -122,7 +127,7 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 	if len(t.verified) >= maxVerified {
 		clear(t.verified)
 	}
-	t.verified[token] = verifiedToken{p: p, expires: expires}
+	t.verified[key] = verifiedToken{p: p, expires: expires}
 	t.mu.Unlock()
 	return p, nil
 }
