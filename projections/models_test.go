@@ -2,6 +2,9 @@ package projections_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,4 +41,44 @@ func TestModels_ApplyUnknownAndRepeated(t *testing.T) {
 	if len(rows) != 1 || rows[0].Registrations != 1 {
 		t.Errorf("registrations after an overlapping replay: %+v, want 1", rows)
 	}
+}
+
+// Read models keep what they need of a registration, not its payload: a
+// kept string of a decoded payload would keep the whole payload buffer
+// (sealed details and all) for as long as the person is in the models,
+// and every collection would mark it again. Each registration here carries
+// 4 KB of sealed details; the models must grow by far less than that a
+// person.
+func TestModels_PeopleKeepNoPayload(t *testing.T) {
+	const people = 5000
+	at := time.Date(2021, 4, 1, 5, 0, 0, 0, time.UTC)
+	sealed := ledger.Sealed("v1." + strings.Repeat("x", 4096))
+	m := projections.NewModels()
+	before := heapInUse()
+	for i := range people {
+		id := ledger.BeneficiaryID(fmt.Sprintf("ACCOUNT%09d", i), 1)
+		reg, err := ledger.NewProposed(&ledger.BeneficiaryRegistered{BeneficiaryID: id, State: "Kerala", District: "Ernakulam",
+			Pincode: "682001", Gender: "F", IDType: "aadhaar", IDLast4: "1234", BirthYear: 1960, Personal: sealed}, ledger.Meta{OccurredAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Apply(ledger.Event{ID: reg.ID, Type: reg.Type, Stream: ledger.BeneficiaryStream(id), Position: ledger.Position(i + 1),
+			RecordedAt: at, OccurredAt: at, Schema: 1, Data: reg.Data})
+	}
+	per := (heapInUse() - before) / people
+	t.Logf("%d bytes a person", per)
+	if per > 2048 {
+		t.Errorf("the models grew by %d bytes a registered person; a payload is over 4,096", per)
+	}
+	if m.Applied != people {
+		t.Fatalf("applied %d of %d", m.Applied, people)
+	}
+	runtime.KeepAlive(m)
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }

@@ -2,6 +2,8 @@ package projections
 
 import (
 	"slices"
+	"strings"
+	"unique"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -52,13 +54,18 @@ func (p *Person) rules() ledger.Beneficiary {
 }
 
 func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered) {
-	p := m.people.upsert(r.BeneficiaryID)
-	if p.Registered {
+	if p := m.people.get(r.BeneficiaryID); p != nil && p.Registered {
 		return
 	}
-	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
-	p.State, p.District, p.Pincode = r.State, r.District, r.Pincode
-	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, r.Gender, r.IDType, r.IDLast4
+	// A decoded payload's strings share one buffer with the whole payload
+	// (sealed details and all), which a kept string would keep for as
+	// long as the person is in the models: a person's row keeps copies,
+	// and the values many people share once (BENCHMARKS.md, issue 5).
+	id := strings.Clone(r.BeneficiaryID)
+	p := m.people.upsert(id)
+	p.ID, p.Registered, p.RegisteredOn = id, true, dateKey(e.OccurredAt)
+	p.State, p.District, p.Pincode = shared(r.State), shared(r.District), shared(r.Pincode)
+	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, shared(r.Gender), shared(r.IDType), strings.Clone(r.IDLast4)
 	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
 	// Doses reported before the registration reached the ledger.
 	m.recountCompletion(p)
@@ -74,8 +81,8 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 	b.Reg = ledger.BeneficiaryRegistered{State: p.State, District: p.District, Pincode: p.Pincode,
 		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
 	b.Apply(ledger.Event{}, c)
-	p.State, p.District, p.Pincode = b.Reg.State, b.Reg.District, b.Reg.Pincode
-	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, b.Reg.Gender, b.Reg.IDLast4
+	p.State, p.District, p.Pincode = shared(b.Reg.State), shared(b.Reg.District), shared(b.Reg.Pincode)
+	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, shared(b.Reg.Gender), strings.Clone(b.Reg.IDLast4)
 	m.recountCompletion(p) // counted where they now live
 }
 
@@ -130,3 +137,8 @@ func (m *Models) recountCompletion(p *Person) {
 
 // placeKey is the key of a count by day and place.
 func placeKey(date, state, district string) string { return date + "|" + state + "|" + district }
+
+// shared returns s as one copy shared by every row that holds the same
+// value (states, districts, pincodes, genders, ID types), and never a
+// string of a decoded payload's buffer.
+func shared(s string) string { return unique.Make(s).Value() }
