@@ -15,7 +15,7 @@ import (
 type Options struct {
 	// SaveEvery and SaveInterval bound how much is re-applied after a
 	// crash: the models are saved after that many events or that long,
-	// whichever comes first (defaults 100,000 and 1s).
+	// whichever comes first (defaults 100,000 and DefaultSaveInterval).
 	SaveEvery    int
 	SaveInterval time.Duration
 	// PageSize is how many events catch-up reads at a time
@@ -23,6 +23,14 @@ type Options struct {
 	PageSize int
 	Logger   *slog.Logger
 }
+
+// DefaultSaveInterval is how often a live projector saves. A save holds
+// applying up while it encodes the rows changed since the last one, and
+// every write that waits for the models to show it waits that long: at
+// 10,000 registrations a second, a save every second or two held them up
+// 30 – 50 ms; five a second keep each save to a few milliseconds
+// (BENCHMARKS.md, issue 5).
+const DefaultSaveInterval = 200 * time.Millisecond
 
 // Projector keeps the read models up to date with the ledger: it catches
 // up from its checkpoint, then follows new events as they are appended,
@@ -48,7 +56,7 @@ func NewProjector(store ledger.Store, disk *Disk, opts Options) (*Projector, err
 		opts.SaveEvery = 100_000
 	}
 	if opts.SaveInterval <= 0 {
-		opts.SaveInterval = time.Second
+		opts.SaveInterval = DefaultSaveInterval
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
