@@ -12,7 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -111,7 +114,9 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // a system secret kept outside the log, like the people's keys: without it
 // the hashes cannot be tested against guessed numbers.
 type Hasher struct {
-	key []byte
+	// macs holds HMACs keyed and ready: making one hashes the key into
+	// two blocks, and a registration makes four hashes.
+	macs *sync.Pool
 }
 
 // NewHasher returns a Hasher with a key of at least 32 bytes.
@@ -119,17 +124,29 @@ func NewHasher(key []byte) (Hasher, error) {
 	if len(key) < 32 {
 		return Hasher{}, fmt.Errorf("hasher key is %d bytes, want at least 32", len(key))
 	}
-	return Hasher{key: append([]byte(nil), key...)}, nil
+	key = append([]byte(nil), key...)
+	return Hasher{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}, nil
 }
 
 var hashEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
+// mac returns HMAC-SHA-256 under the hasher's key of the parts, one after
+// the other.
+func (h Hasher) mac(parts ...string) [sha256.Size]byte {
+	m := h.macs.Get().(hash.Hash)
+	m.Reset()
+	for _, p := range parts {
+		io.WriteString(m, p)
+	}
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	h.macs.Put(m)
+	return sum
+}
+
 func (h Hasher) sum(domain, value string) string {
-	m := hmac.New(sha256.New, h.key)
-	m.Write([]byte(domain))
-	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return hashEncoding.EncodeToString(m.Sum(nil))
+	sum := h.mac(domain, "\x00", value)
+	return hashEncoding.EncodeToString(sum[:])
 }
 
 // Mobile returns the keyed hash of a mobile number, after NormalizeMobile.
@@ -191,9 +208,7 @@ func digits(s string) string {
 // vaccinator checks at the site. It is keyed, so it cannot be worked out
 // from the appointment id, and the same for a retried booking.
 func (h Hasher) BookingCode(appointmentID string) string {
-	m := hmac.New(sha256.New, h.key)
-	m.Write([]byte("booking-code\x00" + appointmentID))
-	s := m.Sum(nil)
+	s := h.mac("booking-code\x00", appointmentID)
 	n := (uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])) % 10000
 	return fmt.Sprintf("%04d", n)
 }

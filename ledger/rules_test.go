@@ -1,8 +1,14 @@
 package ledger_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,4 +221,52 @@ func TestHasher(t *testing.T) {
 	if c := h.BookingCode("x"); len(c) != 4 {
 		t.Errorf("booking code %q", c)
 	}
+}
+
+// Hashes are stored in the ledger (mobile and ID hashes, and the account
+// that prefixes every beneficiary id), so their bytes are frozen: each is
+// HMAC-SHA-256 of domain, a zero byte and the value, in unpadded base32;
+// a booking code is the first four bytes of the HMAC of
+// "booking-code\x00" and the appointment id, modulo 10,000. The hasher must
+// give the same answers from many goroutines at once.
+func TestHasher_Frozen(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	h, err := ledger.NewHasher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := func(s string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(s))
+		return m.Sum(nil)
+	}
+	b32 := base32.StdEncoding.WithPadding(base32.NoPadding)
+	wantMobile := b32.EncodeToString(mac("mobile\x009876543210"))
+	wantID := b32.EncodeToString(mac("id:aadhaar\x00123456789012"))
+	s := mac("booking-code\x00appointment-1")
+	wantCode := fmt.Sprintf("%04d", binary.BigEndian.Uint32(s)%10000)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if got := h.Mobile("+91 98765 43210"); got != wantMobile {
+					t.Errorf("Mobile = %s, want %s", got, wantMobile)
+					return
+				}
+				if got := h.Account("9876543210"); got != wantMobile[:16] {
+					t.Errorf("Account = %s, want %s", got, wantMobile[:16])
+					return
+				}
+				if got := h.IDNumber("aadhaar", "1234 5678 9012"); got != wantID {
+					t.Errorf("IDNumber = %s, want %s", got, wantID)
+					return
+				}
+				if got := h.BookingCode("appointment-1"); got != wantCode {
+					t.Errorf("BookingCode = %s, want %s", got, wantCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
