@@ -150,7 +150,7 @@ type writer struct {
 	key, val     []byte
 	index        []indexEntry // the batch's stream and ID keys
 	indexKeys    []byte
-	tailBuf      []byte // the batch's records, copied for the tail; a new buffer each batch
+	tailBuf      []byte // the batch's records, gathered for the tail; reused, copied out to fit
 	tailEnds     []int  // where each record ends in tailBuf
 
 	// commit, if set, replaces the batch's apply; tests use it to make
@@ -287,9 +287,7 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	b := s.db.NewBatchWithSize(nevents * 512)
 	pos := w.lastPos
 	w.index, w.indexKeys = w.index[:0], w.indexKeys[:0]
-	// The tail keeps the records, so each batch copies them to a buffer
-	// of its own.
-	w.tailBuf, w.tailEnds = make([]byte, 0, nevents*512), w.tailEnds[:0]
+	w.tailBuf, w.tailEnds = w.tailBuf[:0], w.tailEnds[:0]
 	for _, r := range reqs {
 		r.err = w.plan(b, r, &pos)
 	}
@@ -347,10 +345,15 @@ func (w *writer) tailRecords(last ledger.Position) []tailRecord {
 	if len(w.tailEnds) != n {
 		return nil
 	}
+	// The tail keeps the records, so each batch's go to a buffer of their
+	// own, of their size: a buffer sized for the batch's requests, of
+	// which most may fail (a booking race), kept a megabyte for a few
+	// records.
+	buf := bytes.Clone(w.tailBuf)
 	recs := make([]tailRecord, n)
 	start := 0
 	for i, end := range w.tailEnds {
-		recs[i] = tailRecord{pos: w.lastPos + ledger.Position(i+1), raw: w.tailBuf[start:end:end]}
+		recs[i] = tailRecord{pos: w.lastPos + ledger.Position(i+1), raw: buf[start:end:end]}
 		start = end
 	}
 	return recs
