@@ -81,3 +81,58 @@ func signRaw(t *testing.T, secret []byte, claims string) string {
 	}
 	return string(signed)
 }
+
+// TestTokens_SignatureChecked covers both ways a signature is checked: a
+// token with the header Issue writes is checked without parsing the
+// header, any other through jws.Verify. Each way, a token signed with
+// another key or changed after signing is refused, and a good one passes.
+func TestTokens_SignatureChecked(t *testing.T) {
+	c := newClock()
+	secret := []byte(strings.Repeat("k", auth.SecretLen))
+	tokens, _ := auth.NewTokens(secret, c.Now)
+	other, _ := auth.NewTokens([]byte(strings.Repeat("x", auth.SecretLen)), c.Now)
+	ours, _ := tokens.Issue(auth.Principal{Role: auth.Citizen, ID: "asha"})
+	forged, _ := other.Issue(auth.Principal{Role: auth.Citizen, ID: "asha"})
+	otherID, _ := tokens.Issue(auth.Principal{Role: auth.Official, ID: "ravi"})
+	claims := fmt.Sprintf(`{"iss":"doseledger","aud":"doseledger-api","sub":"asha","exp":%d,"role":"citizen"}`, c.Now().Add(time.Minute).Unix())
+	// The same claims under a header Issue does not write (a key id).
+	hdr := jws.NewHeaders()
+	hdr.Set(jws.KeyIDKey, "k1")
+	withKid, err := jws.Sign([]byte(claims), jws.WithKey(jwa.HS256, secret, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kidOtherKey, _ := jws.Sign([]byte(claims), jws.WithKey(jwa.HS256, []byte(strings.Repeat("x", auth.SecretLen)), jws.WithProtectedHeaders(hdr)))
+	parts := strings.Split(ours.Value, ".")
+	otherParts := strings.Split(otherID.Value, ".")
+	flip := func(s string) string { // change the signature's first character
+		b := []byte(s)
+		b[strings.LastIndex(s, ".")+1] ^= 1
+		return string(b)
+	}
+	for name, tc := range map[string]struct {
+		token string
+		ok    bool
+	}{
+		"issued here":                       {ours.Value, true},
+		"another header, this key":          {string(withKid), true},
+		"signed with another key":           {forged.Value, false},
+		"another header, another key":       {string(kidOtherKey), false},
+		"signature changed":                 {flip(ours.Value), false},
+		"another header, signature changed": {flip(string(withKid)), false},
+		"payload swapped":                   {parts[0] + "." + otherParts[1] + "." + parts[2], false},
+		"signature padded (jws reads it)":   {ours.Value + "=", true},
+		"no signature":                      {parts[0] + "." + parts[1] + ".", false},
+		"alg none":                          {"eyJhbGciOiJub25lIn0." + parts[1] + ".", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := tokens.Verify(tc.token)
+			if tc.ok && (err != nil || p.ID != "asha") {
+				t.Errorf("Verify = %+v, %v; want asha", p, err)
+			}
+			if !tc.ok && !errors.Is(err, auth.ErrUnauthenticated) {
+				t.Errorf("Verify = %+v, %v; want ErrUnauthenticated", p, err)
+			}
+		})
+	}
+}

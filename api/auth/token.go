@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -41,6 +42,11 @@ const (
 type Tokens struct {
 	secret []byte
 	now    func() time.Time
+	// header is the protected header Issue writes, as it appears in the
+	// token, and hmac checks a signature of it with jwx's HS256
+	// verifier: see signedPayload.
+	header string
+	hmac   jws.Verifier
 
 	// verified remembers tokens already checked: checking one costs
 	// about 10 µs (it was 45 – 85 µs through jwt.Parse), a request after
@@ -69,7 +75,17 @@ func NewTokens(secret []byte, now func() time.Time) (*Tokens, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{secret: append([]byte(nil), secret...), now: now, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
+	t := &Tokens{secret: append([]byte(nil), secret...), now: now, verified: map[[sha256.Size]byte]verifiedToken{}}
+	var err error
+	if t.hmac, err = jws.NewVerifier(jwa.HS256); err != nil {
+		return nil, err
+	}
+	sample, err := t.Issue(Principal{Role: Citizen, ID: "sample"})
+	if err != nil {
+		return nil, err
+	}
+	t.header, _, _ = strings.Cut(sample.Value, ".")
+	return t, nil
 }
 
 // Token is an issued bearer token.
@@ -143,7 +159,7 @@ func (t *Tokens) parse(token string) (Principal, time.Time, error) {
 	refuse := func(reason string) (Principal, time.Time, error) {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 	}
-	payload, err := jws.Verify([]byte(token), jws.WithKey(jwa.HS256, t.secret))
+	payload, err := t.signedPayload(token)
 	if err != nil {
 		return refuse("invalid token")
 	}
@@ -165,6 +181,28 @@ func (t *Tokens) parse(token string) (Principal, time.Time, error) {
 		return refuse(err.Error())
 	}
 	return Principal{ID: c.Sub, Role: role, Name: c.Name}, c.Exp.time(), nil
+}
+
+// signedPayload checks the token's signature and returns its payload.
+// jws.Verify parses the protected header into a generic map first, which
+// is most of a new token's cost (every citizen's first request pays it).
+// A token whose header is byte for byte the one Issue writes (alg HS256,
+// typ JWT) needs no parsing: its signature is checked with jwx's own
+// HS256 verifier. Any other token, and any this path cannot decode, goes
+// through jws.Verify, so what is accepted is what jws accepts.
+func (t *Tokens) signedPayload(token string) ([]byte, error) {
+	protected, payload, sig, err := jws.SplitCompactString(token)
+	if err == nil && string(protected) == t.header {
+		rawSig, errSig := base64.RawURLEncoding.DecodeString(string(sig))
+		rawPayload, errPayload := base64.RawURLEncoding.DecodeString(string(payload))
+		if errSig == nil && errPayload == nil {
+			if err := t.hmac.Verify([]byte(token[:len(protected)+1+len(payload)]), rawSig, t.secret); err != nil {
+				return nil, err
+			}
+			return rawPayload, nil
+		}
+	}
+	return jws.Verify([]byte(token), jws.WithKey(jwa.HS256, t.secret))
 }
 
 // tokenClaims are the claims Issue writes.
