@@ -43,7 +43,7 @@ type tail struct {
 // and never modified: an event's Data is the one slice for all of them,
 // so consumers must treat it as read-only. None in this repository writes
 // to it: the read models, duplicate finder and certificate issuer decode
-// it with ledger.Decode (goccy copies its input), the ESDB server and the
+// it with ledger.Decode (which neither keeps nor changes it), the ESDB server and the
 // export hand it to encoders, and the events command prints it.
 type tailRecord struct {
 	pos ledger.Position
