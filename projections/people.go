@@ -2,7 +2,6 @@ package projections
 
 import (
 	"slices"
-	"strings"
 	"unique"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -57,15 +56,11 @@ func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered
 	if p := m.people.get(r.BeneficiaryID); p != nil && p.Registered {
 		return
 	}
-	// A decoded payload's strings share one buffer with the whole payload
-	// (sealed details and all), which a kept string would keep for as
-	// long as the person is in the models: a person's row keeps copies,
-	// and the values many people share once (BENCHMARKS.md, issue 5).
-	id := strings.Clone(r.BeneficiaryID)
-	p := m.people.upsert(id)
-	p.ID, p.Registered, p.RegisteredOn = id, true, dateKey(e.OccurredAt)
+	// Values many people share are kept once (BENCHMARKS.md, issue 5).
+	p := m.people.upsert(r.BeneficiaryID)
+	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
 	p.State, p.District, p.Pincode = shared(r.State), shared(r.District), shared(r.Pincode)
-	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, shared(r.Gender), shared(r.IDType), strings.Clone(r.IDLast4)
+	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, shared(r.Gender), shared(r.IDType), r.IDLast4
 	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
 	// Doses reported before the registration reached the ledger.
 	m.recountCompletion(p)
@@ -82,7 +77,7 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
 	b.Apply(ledger.Event{}, c)
 	p.State, p.District, p.Pincode = shared(b.Reg.State), shared(b.Reg.District), shared(b.Reg.Pincode)
-	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, shared(b.Reg.Gender), strings.Clone(b.Reg.IDLast4)
+	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, shared(b.Reg.Gender), b.Reg.IDLast4
 	m.recountCompletion(p) // counted where they now live
 }
 
@@ -139,6 +134,5 @@ func (m *Models) recountCompletion(p *Person) {
 func placeKey(date, state, district string) string { return date + "|" + state + "|" + district }
 
 // shared returns s as one copy shared by every row that holds the same
-// value (states, districts, pincodes, genders, ID types), and never a
-// string of a decoded payload's buffer.
+// value (states, districts, pincodes, genders, ID types).
 func shared(s string) string { return unique.Make(s).Value() }

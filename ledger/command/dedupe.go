@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -79,9 +78,6 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	default:
 		return 0, nil
 	}
-	// Kept as copies: a decoded payload's strings share one buffer, which
-	// a kept string would keep whole for as long as the finder runs.
-	id, hash = strings.Clone(id), strings.Clone(hash)
 	d.owner[id] = hash
 	survivor, seen := d.first[hash]
 	if !seen || d.owner[survivor] != hash {
