@@ -152,11 +152,18 @@ func TestOTP_RateLimits(t *testing.T) {
 	}
 }
 
+// tokenPair returns Tokens with the secret it returns, and Tokens with
+// another secret, both on c's time.
+func tokenPair(c *clock) (tokens, other *auth.Tokens, secret []byte) {
+	secret = []byte(strings.Repeat("k", auth.SecretLen))
+	tokens, _ = auth.NewTokens(secret, c.Now)
+	other, _ = auth.NewTokens([]byte(strings.Repeat("o", auth.SecretLen)), c.Now)
+	return tokens, other, secret
+}
+
 func TestTokens_Refused(t *testing.T) {
 	c := newClock()
-	secret := []byte(strings.Repeat("k", auth.SecretLen))
-	tokens, _ := auth.NewTokens(secret, c.Now)
-	other, _ := auth.NewTokens([]byte(strings.Repeat("o", auth.SecretLen)), c.Now)
+	tokens, other, _ := tokenPair(c)
 	tok, err := tokens.Issue(auth.Principal{Role: auth.Official, ID: "ravi"})
 	if err != nil {
 		t.Fatal(err)

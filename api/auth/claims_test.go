@@ -88,9 +88,7 @@ func signRaw(t *testing.T, secret []byte, claims string) string {
 // another key or changed after signing is refused, and a good one passes.
 func TestTokens_SignatureChecked(t *testing.T) {
 	c := newClock()
-	secret := []byte(strings.Repeat("k", auth.SecretLen))
-	tokens, _ := auth.NewTokens(secret, c.Now)
-	other, _ := auth.NewTokens([]byte(strings.Repeat("x", auth.SecretLen)), c.Now)
+	tokens, other, secret := tokenPair(c)
 	ours, _ := tokens.Issue(auth.Principal{Role: auth.Citizen, ID: "asha"})
 	forged, _ := other.Issue(auth.Principal{Role: auth.Citizen, ID: "asha"})
 	otherID, _ := tokens.Issue(auth.Principal{Role: auth.Official, ID: "ravi"})
@@ -102,7 +100,7 @@ func TestTokens_SignatureChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kidOtherKey, _ := jws.Sign([]byte(claims), jws.WithKey(jwa.HS256, []byte(strings.Repeat("x", auth.SecretLen)), jws.WithProtectedHeaders(hdr)))
+	kidOtherKey, _ := jws.Sign([]byte(claims), jws.WithKey(jwa.HS256, []byte(strings.Repeat("o", auth.SecretLen)), jws.WithProtectedHeaders(hdr)))
 	parts := strings.Split(ours.Value, ".")
 	otherParts := strings.Split(otherID.Value, ".")
 	flip := func(s string) string { // change the signature's first character
