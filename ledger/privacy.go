@@ -128,6 +128,10 @@ func NewHasher(key []byte) (Hasher, error) {
 	return Hasher{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}, nil
 }
 
+// IsZero reports whether h is the zero Hasher, which has no key and
+// hashes nothing: only NewHasher makes one that works.
+func (h Hasher) IsZero() bool { return h.macs == nil }
+
 var hashEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // mac returns HMAC-SHA-256 under the hasher's key of the parts, one after

@@ -41,6 +41,22 @@ type Models struct {
 	disputes  *table[Dispute]
 	// Counters for coverage, keyed as the coverage* functions build keys.
 	doseCount, regCount, completeCount *table[counter]
+	// values holds one copy of each value many rows repeat (states,
+	// districts, pincodes, genders, ID types): see shared.
+	values map[string]string
+}
+
+// shared returns the one copy of s that every row holding the same value
+// keeps. There are a few thousand such values and millions of rows.
+func (m *Models) shared(s string) string {
+	if v, ok := m.values[s]; ok {
+		return v
+	}
+	if m.values == nil {
+		m.values = map[string]string{}
+	}
+	m.values[s] = s
+	return s
 }
 
 type counter struct {

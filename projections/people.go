@@ -2,7 +2,6 @@ package projections
 
 import (
 	"slices"
-	"unique"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -59,8 +58,8 @@ func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered
 	// Values many people share are kept once (BENCHMARKS.md, issue 5).
 	p := m.people.upsert(r.BeneficiaryID)
 	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
-	p.State, p.District, p.Pincode = shared(r.State), shared(r.District), shared(r.Pincode)
-	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, shared(r.Gender), shared(r.IDType), r.IDLast4
+	p.State, p.District, p.Pincode = m.shared(r.State), m.shared(r.District), m.shared(r.Pincode)
+	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, m.shared(r.Gender), m.shared(r.IDType), r.IDLast4
 	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
 	// Doses reported before the registration reached the ledger.
 	m.recountCompletion(p)
@@ -76,8 +75,8 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 	b.Reg = ledger.BeneficiaryRegistered{State: p.State, District: p.District, Pincode: p.Pincode,
 		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
 	b.Apply(ledger.Event{}, c)
-	p.State, p.District, p.Pincode = shared(b.Reg.State), shared(b.Reg.District), shared(b.Reg.Pincode)
-	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, shared(b.Reg.Gender), b.Reg.IDLast4
+	p.State, p.District, p.Pincode = m.shared(b.Reg.State), m.shared(b.Reg.District), m.shared(b.Reg.Pincode)
+	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, m.shared(b.Reg.Gender), b.Reg.IDLast4
 	m.recountCompletion(p) // counted where they now live
 }
 
@@ -132,7 +131,3 @@ func (m *Models) recountCompletion(p *Person) {
 
 // placeKey is the key of a count by day and place.
 func placeKey(date, state, district string) string { return date + "|" + state + "|" + district }
-
-// shared returns s as one copy shared by every row that holds the same
-// value (states, districts, pincodes, genders, ID types).
-func shared(s string) string { return unique.Make(s).Value() }

@@ -184,6 +184,19 @@ func (p *Projector) applyPage(page []decoded) error {
 
 func (p *Projector) maybeSave(timer bool) error {
 	if p.pending >= p.opts.SaveEvery || (timer && p.pending > 0 && time.Since(p.saved) >= p.opts.SaveInterval) {
+		// While the last save's commit is still on its way to the disk,
+		// this one waits for a later turn rather than hold applying up.
+		if p.inflight != nil {
+			select {
+			case err := <-p.inflight:
+				p.inflight = nil
+				if err != nil {
+					return fmt.Errorf("save read models: %w", err)
+				}
+			default:
+				return nil
+			}
+		}
 		return p.save(false)
 	}
 	return nil

@@ -172,8 +172,10 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	switch {
 	case cfg.Clients < 1 || cfg.Seats < 1 || cfg.Booked < 0 || cfg.Booked+cfg.Seats > ledger.MaxCapacity:
 		return fmt.Errorf("--clients and --seats must be at least 1, and --booked + --seats at most %d", ledger.MaxCapacity)
-	case cfg.Registrations < 0 || cfg.Concurrency < 1 || cfg.Rate < 0:
-		return fmt.Errorf("--registrations and --rate must be 0 or more and --concurrency at least 1")
+	case cfg.Registrations < 0 || cfg.Concurrency < 1:
+		return fmt.Errorf("--registrations must be 0 or more and --concurrency at least 1")
+	case cfg.Rate != 0 && (cfg.Rate < 1 || cfg.Rate > 1e7):
+		return fmt.Errorf("--rate must be 0 (as fast as answered) or from 1 to 10,000,000 requests a second")
 	case cfg.Clients+cfg.Booked+cfg.Registrations > 90_000_000:
 		return fmt.Errorf("too many people for the load test's mobile numbers")
 	}
@@ -238,6 +240,18 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)), after)
 	}
 	fmt.Fprintf(w, "ledger: %s events; server log %s bytes\n", humanCount(uint64(r.Events)), humanCount(uint64(r.ServerLogBytes)))
+}
+
+// sleepUntil waits until t, and reports false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // loadClient talks to the server under test.
@@ -530,7 +544,9 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 				t := time.Now()
 				if cfg.Rate > 0 {
 					t = burstStart.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-					time.Sleep(time.Until(t))
+					if !sleepUntil(ctx, t) {
+						return
+					}
 				}
 				err := conns[w].register(ctx, &burst[i])
 				perClient[w] = append(perClient[w], time.Since(t))

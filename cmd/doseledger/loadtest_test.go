@@ -153,7 +153,9 @@ func TestLoadtest_Flags(t *testing.T) {
 	if _, _, err := run(t, "loadtest", "--seats", "0"); err == nil {
 		t.Error("--seats 0 was accepted")
 	}
-	if _, _, err := run(t, "loadtest", "--rate", "-5"); err == nil {
-		t.Error("--rate -5 was accepted")
+	for _, rate := range []string{"-5", "0.001", "1e9"} {
+		if _, _, err := run(t, "loadtest", "--rate", rate); err == nil {
+			t.Errorf("--rate %s was accepted", rate)
+		}
 	}
 }

@@ -14,13 +14,20 @@ import (
 // the cores stay busy.
 const serveProcsPerCore = 4
 
+// startProcs is GOMAXPROCS as the runtime chose it at start (the cores
+// this process may use), so that a second serve in one process (the load
+// test, tests) sets the same number again instead of multiplying it.
+var startProcs = runtime.GOMAXPROCS(0)
+
 // tuneProcsForServe sets GOMAXPROCS for a server unless the GOMAXPROCS
-// variable says otherwise, and returns what is in force.
+// variable says otherwise, and returns what is in force. Setting it stops
+// the runtime following a container's changing CPU limit; GOMAXPROCS in
+// the environment keeps that.
 func tuneProcsForServe() int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)
 	}
-	n := runtime.GOMAXPROCS(0) * serveProcsPerCore
+	n := startProcs * serveProcsPerCore
 	runtime.GOMAXPROCS(n)
 	return n
 }

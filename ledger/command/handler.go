@@ -47,6 +47,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Store == nil || cfg.Keys == nil {
 		return nil, errors.New("command: config needs a store and a key store")
 	}
+	if cfg.Hasher.IsZero() {
+		return nil, errors.New("command: config needs a hasher (ledger.NewHasher)")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
