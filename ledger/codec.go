@@ -114,10 +114,11 @@ func Decode(e Event) (Payload, error) {
 	// answer wherever encoding/json decodes (it takes a few things
 	// encoding/json refuses, such as "null" as an integer map key, which
 	// the ledger never writes). It checks the JSON as it reads, and gives
-	// each string its own memory. goccy, which decoded payloads before, is half as fast
-	// again even after a separate check, but its strings share one buffer
-	// with the whole payload: read models keeping ids and sites kept every
-	// payload, a fifth of their heap after a replay (BENCHMARKS.md).
+	// each string its own memory. goccy, which decoded payloads before, is
+	// half as fast again even after a separate check, but its strings
+	// share one buffer with the whole payload: read models keeping ids and
+	// sites kept every payload, a fifth of their heap after a replay
+	// (BENCHMARKS.md).
 	if err := jsonv2.Unmarshal(e.Data, p, jsonv1.DefaultOptionsV1()); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
 	}

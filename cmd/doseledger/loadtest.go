@@ -47,9 +47,9 @@ directory, listening on loopback, and drives it over HTTP from this process:
     that steady rate (an open loop, as wrk2 does): each is sent at its due
     time on the first of the --concurrency connections free, and its
     latency is measured from the due time, so a server falling behind
-    shows as latency, not as a slower sender. After the server has shut down (with
-    --crash: been killed with SIGKILL), every beneficiary id it acknowledged
-    is read back from the ledger.
+    shows as latency, not as a slower sender. After the server has shut
+    down (with --crash: been killed with SIGKILL), every beneficiary id it
+    acknowledged is read back from the ledger.
 
 The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. Exit
