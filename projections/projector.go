@@ -43,8 +43,8 @@ type Projector struct {
 
 	mu       sync.RWMutex
 	m        *Models
-	changed  *sync.Cond // broadcast when m.Position moves
-	pending  int        // events applied since the last save
+	waiters  *positionWaiters // told each page's last position
+	pending  int              // events applied since the last save
 	saved    time.Time
 	inflight chan error // the result of the commit in flight, if any
 }
@@ -72,7 +72,7 @@ func NewProjector(store ledger.Store, disk *Disk, opts Options) (*Projector, err
 		}
 	}
 	p := &Projector{store: store, disk: disk, opts: opts, m: m, saved: time.Now()}
-	p.changed = sync.NewCond(p.mu.RLocker())
+	p.waiters = newPositionWaiters(m.Position)
 	return p, nil
 }
 
@@ -177,8 +177,9 @@ func (p *Projector) applyPage(page []decoded) error {
 		p.m.ApplyDecoded(d.e, d.p, d.err)
 	}
 	p.pending += len(page)
+	pos := p.m.Position
 	p.mu.Unlock()
-	p.changed.Broadcast()
+	p.waiters.advance(pos)
 	return p.maybeSave(false)
 }
 
@@ -249,23 +250,7 @@ func (p *Projector) collect() error {
 // later one), or ctx is done: a client that just appended reads its own
 // write.
 func (p *Projector) WaitFor(ctx context.Context, pos ledger.Position) error {
-	// The write lock orders the wake-up after the waiter's check of ctx
-	// (a read lock would not exclude it, and the wake-up could be lost).
-	stop := context.AfterFunc(ctx, func() {
-		p.mu.Lock()
-		p.changed.Broadcast()
-		p.mu.Unlock()
-	})
-	defer stop()
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	for p.m.Position < pos {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		p.changed.Wait()
-	}
-	return nil
+	return p.waiters.wait(ctx, pos)
 }
 
 // Build applies the log from the start up to cut into fresh models, in
