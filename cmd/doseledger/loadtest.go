@@ -29,7 +29,8 @@ import (
 )
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
-         [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE] [--keep]
+         [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE]
+         [--memprofile FILE] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -66,6 +67,7 @@ type loadConfig struct {
 	CPUProfile     string // profile of the registration burst, if set
 	RaceCPUProfile string // profile of the booking race, if set
 	MutexProfile   string // where the burst waits on locks, if set
+	MemProfile     string // the heap after the burst, if set
 	Dir            string // the server's data directory; removed afterwards unless Keep
 	// Crash runs the server as a child process and kills it with SIGKILL
 	// after the burst, so that what is read back is what survived a crash.
@@ -164,6 +166,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
 	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
+	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap (server and load generator) after the burst to FILE")
 	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
@@ -579,6 +582,12 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(0)
 		if err := writeProfile("mutex", cfg.MutexProfile); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.MemProfile != "" {
+		runtime.GC() // the profile shows the heap as of the last collection
+		if err := writeProfile("heap", cfg.MemProfile); err != nil {
 			return rep, err
 		}
 	}
