@@ -53,7 +53,8 @@ directory, listening on loopback, and drives it over HTTP from this process:
     acknowledged is read back from the ledger.
 
 The load generator shares this machine's cores with the server. The server
-logs every request, as serve does, to server.log in the directory. Exit
+logs every request, as serve does, to server.log in the directory. The
+profiles cover this process: with --crash, the load generator alone. Exit
 status 1 if any check fails.`
 
 // loadConfig is what a load test does.
