@@ -209,12 +209,13 @@ func step(it *pebble.Iterator, backwards bool) bool {
 func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledger.Filter, max int) iter.Seq2[ledger.Event, error] {
 	return func(yield func(ledger.Event, error) bool) {
 		n := 0
+		var buf chunkBuffers
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(ledger.Event{}, err)
 				return
 			}
-			chunk, err := s.readLogChunk(after)
+			chunk, err := s.readLogChunk(after, &buf)
 			if err != nil {
 				yield(ledger.Event{}, fmt.Errorf("read all: %w", err))
 				return
@@ -252,6 +253,7 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 // read-only.
 func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter ledger.Filter) iter.Seq2[ledger.Event, error] {
 	return func(yield func(ledger.Event, error) bool) {
+		var buf chunkBuffers
 		for {
 			// Take the wake-up channel before reading, so that a commit
 			// after the read wakes us.
@@ -260,7 +262,7 @@ func (s *Store) Subscribe(ctx context.Context, after ledger.Position, filter led
 				yield(ledger.Event{}, err)
 				return
 			}
-			chunk, err := s.readLogChunk(after)
+			chunk, err := s.readLogChunk(after, &buf)
 			if err != nil {
 				yield(ledger.Event{}, fmt.Errorf("subscribe: %w", err))
 				return
@@ -311,10 +313,23 @@ func (c logChunk) decode() ([]ledger.Event, error) {
 	return decodeChunk(len(c.recs), func(i int) (ledger.Event, error) { return decodeLogRecord(c.recs[i]) })
 }
 
+// chunkBuffers are a log reader's buffers for the records it reads from
+// the database, reused from one chunk to the next: a chunk is decoded
+// before the next is read, and its events keep nothing of these buffers
+// (the record decoder works on its own copy; TestStore_ReadAllReusesNothing).
+// Growing a new arena for every chunk, copying and clearing it at each
+// doubling, was three fifths of a 10-million-event replay's reading
+// (BENCHMARKS.md, issue 3).
+type chunkBuffers struct {
+	recs  []rawRecord
+	arena []byte // the records' values, one after another
+	ends  []int  // where each record's value ends in arena
+}
+
 // readLogChunk reads up to readChunk committed records after position:
 // from the tail if it holds them all, as it does for a reader that is
-// keeping up, and otherwise from the database.
-func (s *Store) readLogChunk(after ledger.Position) (logChunk, error) {
+// keeping up, and otherwise from the database, into buf.
+func (s *Store) readLogChunk(after ledger.Position, buf *chunkBuffers) (logChunk, error) {
 	var c logChunk
 	err := s.view(func(db *pebble.DB) error {
 		committed := ledger.Position(s.committed.Load())
@@ -333,9 +348,7 @@ func (s *Store) readLogChunk(after ledger.Position) (logChunk, error) {
 			return err
 		}
 		defer it.Close()
-		var recs []rawRecord
-		var arena []byte
-		var ends []int
+		recs, arena, ends := buf.recs[:0], buf.arena[:0], buf.ends[:0]
 		for valid := it.First(); valid && len(recs) < readChunk; valid = it.Next() {
 			pos, ok := posFromPosKey(it.Key())
 			if !ok {
@@ -358,6 +371,7 @@ func (s *Store) readLogChunk(after ledger.Position) (logChunk, error) {
 			start = ends[i]
 		}
 		c.recs = recs
+		buf.recs, buf.arena, buf.ends = recs, arena, ends
 		return nil
 	})
 	return c, err
