@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
@@ -23,7 +25,9 @@ func sampleRecord(b *testing.B) []byte {
 }
 
 // BenchmarkDecodeRecord decodes a dose record whole, and its envelope
-// alone with encoding/json and with goccy/go-json: the measurement behind
+// alone with encoding/json, goccy/go-json (alone, and after the
+// ledger.ValidJSON check decodeRecord makes first) and go-json-experiment
+// (encoding/json/v2, which checks as it decodes): the measurement behind
 // decodeRecord's choice of decoder.
 func BenchmarkDecodeRecord(b *testing.B) {
 	rec := sampleRecord(b)
@@ -37,7 +41,14 @@ func BenchmarkDecodeRecord(b *testing.B) {
 	for _, u := range []struct {
 		name      string
 		unmarshal func([]byte, any) error
-	}{{"envelope-goccy", gojson.Unmarshal}, {"envelope-encoding-json", json.Unmarshal}} {
+	}{{"envelope-goccy", gojson.Unmarshal}, {"envelope-encoding-json", json.Unmarshal},
+		{"envelope-json-v2", func(b []byte, v any) error { return jsonv2.Unmarshal(b, v, jsonv1.DefaultOptionsV1()) }},
+		{"envelope-goccy-checked", func(b []byte, v any) error {
+			if !ledger.ValidJSON(b) {
+				b = nil
+			}
+			return gojson.Unmarshal(b, v)
+		}}} {
 		b.Run(u.name, func(b *testing.B) {
 			for b.Loop() {
 				var r recordJSON
