@@ -1,9 +1,9 @@
 package projections
 
 import (
-	"cmp"
 	"context"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -43,7 +43,6 @@ func (w *positionWaiters) advance(pos ledger.Position) {
 	for _, x := range w.waiting[:n] {
 		close(x.ready)
 	}
-	clear(w.waiting[:n]) // let the woken ones go
 	w.waiting = slices.Delete(w.waiting, 0, n)
 }
 
@@ -68,17 +67,22 @@ func (w *positionWaiters) wait(ctx context.Context, pos ledger.Position) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if i := slices.Index(w.waiting, x); i >= 0 {
-		w.waiting = slices.Delete(w.waiting, i, i+1)
-		return ctx.Err()
+	// Only waiters for x's position need looking at.
+	for i := w.first(x.pos); i < len(w.waiting) && w.waiting[i].pos == x.pos; i++ {
+		if w.waiting[i] == x {
+			w.waiting = slices.Delete(w.waiting, i, i+1)
+			return ctx.Err()
+		}
 	}
 	return nil // advance woke it meanwhile
 }
 
 // after returns the index of the first waiter for a position after pos.
 func (w *positionWaiters) after(pos ledger.Position) int {
-	i, _ := slices.BinarySearchFunc(w.waiting, pos+1, func(x *positionWaiter, p ledger.Position) int {
-		return cmp.Compare(x.pos, p)
-	})
-	return i
+	return sort.Search(len(w.waiting), func(i int) bool { return w.waiting[i].pos > pos })
+}
+
+// first returns the index of the first waiter for pos or a later one.
+func (w *positionWaiters) first(pos ledger.Position) int {
+	return sort.Search(len(w.waiting), func(i int) bool { return w.waiting[i].pos >= pos })
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,11 +28,13 @@ func TestPositionWaiters_WakeOnlyTheReached(t *testing.T) {
 	}
 	waitUntil(t, func() bool { return waiting(w) == 4 })
 
-	w.advance(13)
+	w.advance(11)
+	expectWaiting(t, done[12], done[14], done[20])
+	w.advance(12) // exactly the position two wait for
 	expectDone(t, done[12], 2)
 	expectWaiting(t, done[14], done[20])
-	w.advance(13) // no news
-	w.advance(19)
+	w.advance(12) // no news
+	w.advance(14)
 	expectDone(t, done[14], 1)
 	expectWaiting(t, done[20])
 	w.advance(25)
@@ -61,21 +64,25 @@ func TestPositionWaiters_Cancelled(t *testing.T) {
 	}
 }
 
-// Many goroutines wait for random positions while the models advance and
-// some give up: every one returns, none before its position, and none is
-// left waiting.
+// Many goroutines wait, each for a position a little ahead of the models,
+// while the models advance (sometimes to exactly a waited-for position)
+// and some waiters give up: every one returns, none before its position,
+// and none is left waiting.
 func TestPositionWaiters_Hammer(t *testing.T) {
-	const last = 20_000
+	const goroutines, rounds = 64, 200
 	w := newPositionWaiters(0)
 	var wg sync.WaitGroup
-	for g := range 64 {
+	var cancelled atomic.Int64
+	for g := range goroutines {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(g), 1))
-			for range 300 {
-				pos := ledger.Position(r.IntN(last) + 1)
+			for range rounds {
+				w.mu.Lock()
+				pos := w.applied + ledger.Position(r.IntN(20)+1)
+				w.mu.Unlock()
 				ctx, cancel := context.WithCancel(context.Background())
 				if r.IntN(4) == 0 {
-					cancel()
+					time.AfterFunc(time.Duration(r.IntN(200))*time.Microsecond, cancel)
 				}
 				err := w.wait(ctx, pos)
 				cancel()
@@ -85,19 +92,31 @@ func TestPositionWaiters_Hammer(t *testing.T) {
 				switch {
 				case err == nil && applied < pos:
 					t.Errorf("woken for %d with %d applied", pos, applied)
-				case err != nil && !errors.Is(err, context.Canceled):
+				case errors.Is(err, context.Canceled):
+					cancelled.Add(1)
+				case err != nil:
 					t.Errorf("wait for %d: %v", pos, err)
 				}
 			}
 		})
 	}
-	for pos := ledger.Position(1); pos <= last; pos += ledger.Position(rand.IntN(7) + 1) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for pos := ledger.Position(1); ; pos += ledger.Position(rand.IntN(5) + 1) {
+		select {
+		case <-done:
+			if n := waiting(w); n != 0 {
+				t.Fatalf("%d waiters left", n)
+			}
+			if cancelled.Load() == 0 {
+				t.Fatal("no wait was cancelled while it waited")
+			}
+			t.Logf("%d of %d waits cancelled", cancelled.Load(), goroutines*rounds)
+			return
+		default:
+		}
 		w.advance(pos)
-	}
-	w.advance(last)
-	wg.Wait()
-	if n := waiting(w); n != 0 {
-		t.Fatalf("%d waiters left", n)
+		time.Sleep(20 * time.Microsecond) // let waiters queue up behind the models
 	}
 }
 

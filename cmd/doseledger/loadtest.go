@@ -164,10 +164,10 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Registrations, "registrations", 100000, "registrations in the burst")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "clients registering at once in the burst")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "send the burst's requests at this steady rate a second, on --concurrency connections, and measure latency from each one's scheduled time (default: as fast as answered)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst (server and load generator) to FILE")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burst to FILE (this process: with --crash, the load generator alone)")
 	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
-	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap (server and load generator) after the burst to FILE")
+	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap after the burst to FILE (this process: with --crash, the load generator alone)")
 	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {

@@ -318,8 +318,9 @@ func (c logChunk) decode() ([]ledger.Event, error) {
 // before the next is read, and its events keep nothing of these buffers
 // (the record decoder works on its own copy; TestStore_ReadAllReusesNothing).
 // Growing a new arena for every chunk, copying and clearing it at each
-// doubling, was three fifths of a 10-million-event replay's reading
-// (BENCHMARKS.md, issue 3).
+// doubling, was about an eighth of a 10-million-event replay's CPU, and
+// reusing them took the replay from 111,000 to 165,000 events/s
+// (BENCHMARKS.md, issue 3). A reader served from the tail drops them.
 type chunkBuffers struct {
 	recs  []rawRecord
 	arena []byte // the records' values, one after another
@@ -338,6 +339,7 @@ func (s *Store) readLogChunk(after ledger.Position, buf *chunkBuffers) (logChunk
 		}
 		if recs, ok := s.tail.read(after, committed, readChunk); ok {
 			c.tail = recs
+			*buf = chunkBuffers{} // a follower that has caught up needs them no more
 			return nil
 		}
 		it, err := db.NewIter(&pebble.IterOptions{
@@ -371,6 +373,7 @@ func (s *Store) readLogChunk(after ledger.Position, buf *chunkBuffers) (logChunk
 			start = ends[i]
 		}
 		c.recs = recs
+		clear(recs[len(recs):cap(recs)]) // a shorter chunk leaves older values behind
 		buf.recs, buf.arena, buf.ends = recs, arena, ends
 		return nil
 	})
