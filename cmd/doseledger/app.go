@@ -232,16 +232,29 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	store, err := m.openStore(dir, now)
+	keys, err := keystore.Open(filepath.Join(dir, "keys"), m.Log)
 	if errors.Is(err, syscall.EAGAIN) {
 		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
 	}
 	if err != nil {
 		return nil, err
 	}
-	keys, err := keystore.Open(filepath.Join(dir, "keys"), m.Log)
+	var store ledger.Store
+	if m.Config.Store == "" {
+		// The embedded store syncs the key store in each group commit,
+		// before writing its events, so a registration does not wait for
+		// a sync of its own key first.
+		keys.DeferSyncs()
+		store, err = m.openEmbeddedStore(dir, now, keys.SyncPending)
+	} else {
+		store, err = m.openStore(dir, now)
+	}
+	if errors.Is(err, syscall.EAGAIN) {
+		keys.Close()
+		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
+	}
 	if err != nil {
-		store.Close()
+		keys.Close()
 		return nil, err
 	}
 	l := &ledgerHandle{Store: store, Keys: keys}
@@ -269,7 +282,13 @@ func (m *Main) openStore(dir string, now func() time.Time) (ledger.Store, error)
 	if m.Config.Store != "" {
 		return esdbstore.Open(m.Config.Store, esdbstore.Options{Logger: m.Log})
 	}
-	return pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log})
+	return m.openEmbeddedStore(dir, now, nil)
+}
+
+// openEmbeddedStore opens the embedded store in dir/events; before, if
+// not nil, is called before each group commit is written.
+func (m *Main) openEmbeddedStore(dir string, now func() time.Time, before func() error) (ledger.Store, error) {
+	return pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{Now: now, Logger: m.Log, BeforeWrite: before})
 }
 
 // checkStoreURL refuses a --store that names no store this program knows.

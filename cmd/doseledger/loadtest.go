@@ -49,8 +49,9 @@ directory, listening on loopback, and drives it over HTTP from this process:
     time on the first of the --concurrency connections free, and its
     latency is measured from the due time, so a server falling behind
     shows as latency, not as a slower sender. After the server has shut
-    down (with --crash: been killed with SIGKILL), every beneficiary id it
-    acknowledged is read back from the ledger.
+    down (with --crash: been killed with SIGKILL), every registration it
+    acknowledged is read back from the ledger, and the person's sealed
+    details opened with their key from the key store.
 
 The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. The
@@ -126,7 +127,7 @@ type loadReport struct {
 	BurstCPU       time.Duration // CPU time the server and the load generator used in the burst
 	ServerCPU      time.Duration // with --crash, the server's part of BurstCPU (0 if not known)
 	GeneratorCPU   time.Duration // with --crash, the load generator's part
-	Durable        int           // acknowledged ids found in the ledger after shutdown
+	Durable        int           // acknowledged registrations in the ledger after shutdown, opened with their keys
 	Events         ledger.Position
 	SetupElapsed   time.Duration
 	ServerLogBytes int64
@@ -150,7 +151,7 @@ func (r loadReport) Problems(cfg loadConfig) []string {
 		p = append(p, fmt.Sprintf("%d registrations failed; the first: %s", r.Failed, r.FirstFailure))
 	}
 	if r.Durable != r.Registered {
-		p = append(p, fmt.Sprintf("only %d of %d acknowledged registrations are in the ledger", r.Durable, r.Registered))
+		p = append(p, fmt.Sprintf("only %d of %d acknowledged registrations are in the ledger and open with their keys", r.Durable, r.Registered))
 	}
 	return p
 }
@@ -240,7 +241,7 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 		if cfg.Crash {
 			after = "the server was killed (SIGKILL)"
 		}
-		fmt.Fprintf(w, "  durable: %s of %s acknowledged ids read back from the ledger after %s\n",
+		fmt.Fprintf(w, "  durable: %s of %s acknowledged registrations read back from the ledger, and opened with their keys, after %s\n",
 			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)), after)
 	}
 	fmt.Fprintf(w, "ledger: %s events; server log %s bytes\n", humanCount(uint64(r.Events)), humanCount(uint64(r.ServerLogBytes)))
@@ -702,7 +703,7 @@ func (m *Main) readBack(ctx context.Context, cfg loadConfig, burst []loadPerson,
 				return err
 			}
 			if r, err := ledger.Decode(e); err == nil {
-				if reg, ok := r.(*ledger.BeneficiaryRegistered); ok && reg.BeneficiaryID == p.id {
+				if reg, ok := r.(*ledger.BeneficiaryRegistered); ok && reg.BeneficiaryID == p.id && opens(ctx, l.Keys, reg) {
 					rep.Durable++
 				}
 			}
@@ -724,6 +725,17 @@ func (m *Main) readBack(ctx context.Context, cfg loadConfig, burst []loadPerson,
 		}
 	}
 	return nil
+}
+
+// opens reports whether reg's sealed details open with its person's key
+// from the key store: the key was made durable with the registration.
+func opens(ctx context.Context, keys ledger.Keys, reg *ledger.BeneficiaryRegistered) bool {
+	key, err := keys.Key(ctx, reg.BeneficiaryID)
+	if err != nil {
+		return false
+	}
+	var p ledger.Personal
+	return reg.Personal.Open(key, reg.BeneficiaryID, &p) == nil
 }
 
 // startCPUProfile starts a CPU profile to path, if not empty, and

@@ -2,6 +2,12 @@
 // the ledger, and the system's own secrets, in an embedded Pebble database
 // of its own, apart from the event log.
 //
+// A new key is durable before CreateKey returns, or, after DeferSyncs,
+// once SyncPending has returned: the embedded ledger calls it before it
+// writes each batch of events, so that no event is on disk before its
+// key, and the keys of a whole batch share one sync. A key created but
+// never used may then be lost in a crash; no event refers to it.
+//
 // Erasing a person deletes their key with a synced write, flushes the
 // memtable and compacts the key's range, so the key is gone from every
 // live file of the store; obsolete files are deleted, never recycled, so no

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -32,6 +33,14 @@ type Store struct {
 	// erasing is held for writing by Erase, which flushes and compacts
 	// the whole store, and for reading by every creation.
 	erasing sync.RWMutex
+
+	// With deferred syncs (DeferSyncs), a person's new key is written
+	// without a sync; unsynced counts those writes done, and SyncPending
+	// makes them durable. synced is the count the last sync covered.
+	deferred atomic.Bool
+	unsynced atomic.Uint64
+	syncMu   sync.Mutex
+	synced   uint64 // guarded by syncMu
 }
 
 var _ ledger.Keys = (*Store)(nil)
@@ -59,7 +68,11 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(dir, pebbleOptions(log))
+	return open(dir, pebbleOptions(log))
+}
+
+func open(dir string, o *pebble.Options) (*Store, error) {
+	db, err := pebble.Open(dir, o)
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
@@ -82,7 +95,9 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 // createOnce returns the value under k, or stores and returns the one
 // made by create if there is none. Concurrent calls for one k share one
 // lookup and one write; each caller gets its own copy of the value.
-func (s *Store) createOnce(k []byte, create func() ([]byte, error)) ([]byte, error) {
+// A value written without a sync (deferSync) is counted in unsynced once
+// written, before any caller gets it.
+func (s *Store) createOnce(k []byte, create func() ([]byte, error), deferSync bool) ([]byte, error) {
 	v, err, shared := s.creating.Do(string(k), func() (any, error) {
 		s.erasing.RLock()
 		defer s.erasing.RUnlock()
@@ -93,8 +108,15 @@ func (s *Store) createOnce(k []byte, create func() ([]byte, error)) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		if err := s.db.Set(k, v, pebble.Sync); err != nil {
+		opts := pebble.Sync
+		if deferSync {
+			opts = pebble.NoSync
+		}
+		if err := s.db.Set(k, v, opts); err != nil {
 			return nil, fmt.Errorf("key store: %w", err)
+		}
+		if deferSync {
+			s.unsynced.Add(1)
 		}
 		return v, nil
 	})
@@ -147,7 +169,34 @@ func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
 // random one if there is none. It returns ledger.ErrErased for an erased
 // subject.
 func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
-	return s.createOnce(personKey(subject), randomBytes(ledger.KeySize))
+	return s.createOnce(personKey(subject), randomBytes(ledger.KeySize), s.deferred.Load())
+}
+
+// DeferSyncs has CreateKey write new keys without waiting for the disk,
+// for a ledger that calls SyncPending before it writes any event: a key
+// must be durable before the first event sealed with it, and this way
+// one sync covers the keys of a whole batch of events, in the batch's
+// own write, instead of each registration waiting for a sync of its key
+// before its event is even queued (BENCHMARKS.md, issue 5). Keys created
+// without a sync that no event came to use may be lost in a crash, which
+// costs nothing: the request that made one was never answered.
+func (s *Store) DeferSyncs() { s.deferred.Store(true) }
+
+// SyncPending makes every key CreateKey has returned durable, with one
+// sync of the store's log if any was written without one since the last
+// call, and none otherwise.
+func (s *Store) SyncPending() error {
+	n := s.unsynced.Load() // covers every creation that has returned
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if n <= s.synced {
+		return nil // an earlier sync, begun after these writes, covered them
+	}
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("key store: sync: %w", err)
+	}
+	s.synced = n
+	return nil
 }
 
 // Erase replaces the subject's key with a tombstone and scrubs the old key
@@ -187,7 +236,7 @@ func (s *Store) waitObsoleteDeleted(subject string) error {
 // Secret returns the named system secret (such as the key of the lookup
 // hashes), creating a random one of size bytes on first use.
 func (s *Store) Secret(name string, size int) ([]byte, error) {
-	return s.createOnce(append([]byte("s/"), name...), randomBytes(size))
+	return s.createOnce(append([]byte("s/"), name...), randomBytes(size), false)
 }
 
 // engineLogger routes Pebble's messages to slog: errors only, since

@@ -306,6 +306,13 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 		return f // nothing to write: every request failed or was a duplicate
 	}
 	var err error
+	if s.before != nil {
+		if err := s.before(); err != nil {
+			b.Close()
+			w.failAll(reqs, fmt.Errorf("before write: %w", err))
+			return f
+		}
+	}
 	if w.commit != nil {
 		err = w.commit(b)
 	} else {

@@ -177,3 +177,50 @@ func TestStore_SyncFailure(t *testing.T) {
 		t.Errorf("append after reopen = %+v, %v; want position 3", res, err)
 	}
 }
+
+// TestStore_BeforeWrite checks that Options.BeforeWrite runs before each
+// group commit is written, with nothing of the batch in the database yet,
+// and that when it fails the batch's appends fail and nothing of them is
+// written, while later appends go through.
+func TestStore_BeforeWrite(t *testing.T) {
+	errHook := errors.New("keys not durable")
+	var fail atomic.Bool
+	var calls atomic.Int64
+	var s *Store
+	var err error
+	s, err = Open(t.TempDir(), Options{BeforeWrite: func() error {
+		calls.Add(1)
+		// The writer calls this with the batch built but not applied.
+		if last, _, err := loadTail(s.db); err != nil || last != s.w.lastPos {
+			t.Errorf("before write: the database holds up to %d (%v), the writer has written up to %d", last, err, s.w.lastPos)
+		}
+		if fail.Load() {
+			return errHook
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if _, err := s.Append(ctx, "patient-1", ledger.NoStream(), testEvent("DoseAdministered")); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() == 0 {
+		t.Fatal("BeforeWrite was not called")
+	}
+	fail.Store(true)
+	e := testEvent("DoseAdministered")
+	if _, err := s.Append(ctx, "patient-2", ledger.NoStream(), e); !errors.Is(err, errHook) {
+		t.Fatalf("append while BeforeWrite fails: %v, want %v", err, errHook)
+	}
+	if last, err := s.LastPosition(ctx); err != nil || last != 1 {
+		t.Fatalf("last position %d (%v) after a failed BeforeWrite, want 1", last, err)
+	}
+	fail.Store(false)
+	res, err := s.Append(ctx, "patient-2", ledger.NoStream(), e)
+	if err != nil || res.Position != 2 {
+		t.Fatalf("the same append once BeforeWrite passes: %+v, %v; want position 2", res, err)
+	}
+}

@@ -17,6 +17,13 @@
 // share one fsync per batch ("group commit"), and an Append that returned
 // without error is on disk.
 //
+// Options.BeforeWrite, if set, runs on the writer before each batch is
+// applied, after its requests were taken from the queue: doseledger makes
+// the key store's unsynced keys durable there, so that no event is on
+// disk before the key its personal data is sealed with, and one key-store
+// sync serves a whole batch. If it fails, the batch's requests fail and
+// nothing of them is written.
+//
 // A batch the engine fails to apply fails every request in it and leaves
 // the writer as it was. A batch whose sync fails leaves the WAL in an
 // unknown state: it, and every append after it, fail until the store is

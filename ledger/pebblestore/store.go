@@ -25,6 +25,12 @@ type Options struct {
 	// MaxBatch bounds the number of events one group commit writes, unless
 	// a single append holds more; DefaultMaxBatch if 0 or less.
 	MaxBatch int
+	// BeforeWrite, if set, is called before each group commit is written,
+	// after its appends were taken from the queue: whatever their events
+	// depend on must be durable when it returns, such as the keys their
+	// personal data is sealed with (keystore.Store.SyncPending). If it
+	// fails, so do the batch's appends, and nothing of them is written.
+	BeforeWrite func() error
 }
 
 // DefaultMaxBatch is the default bound on the events in one group commit.
@@ -49,6 +55,7 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
+	before   func() error // Options.BeforeWrite, or nil
 
 	closing    chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer (and the syncer) have returned
@@ -133,6 +140,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:        now,
 		log:        log,
 		maxBatch:   maxBatch,
+		before:     opts.BeforeWrite,
 		wake:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
