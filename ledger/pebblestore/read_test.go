@@ -27,14 +27,7 @@ func TestStore_ReadAllReusesNothing(t *testing.T) {
 		storetest.MustAppend(t, s, fmt.Sprintf("person-%d", i%11), ledger.Any(), e)
 		appended = append(appended, e)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = mustReopen(t, s, dir)
 	check := func(how string, got []ledger.Event) {
 		t.Helper()
 		if len(got) != len(appended) {

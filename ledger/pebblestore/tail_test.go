@@ -79,14 +79,7 @@ func follow(ctx context.Context, s *Store, after ledger.Position, filter ledger.
 // ReadAll yields after each of afters, with filters[i].
 func mustReopenReadAll(t *testing.T, s *Store, dir string, afters []ledger.Position, filters []ledger.Filter) [][]ledger.Event {
 	t.Helper()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := mustReopen(t, s, dir)
 	if s2.tail.n != 0 {
 		t.Fatalf("a reopened store's tail holds %d records, want none", s2.tail.n)
 	}
@@ -454,6 +447,22 @@ func TestTail_Bounds(t *testing.T) {
 	check(tl, next, next)
 	tl.add(tailBatch(next, 1, 10))
 	check(tl, next, next+1)
+}
+
+// mustReopen closes s and opens its directory again, for reads that must
+// come from the database (a reopened store's tail is empty). The new
+// store is closed when the test ends.
+func mustReopen(t *testing.T, s *Store, dir string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	return s2
 }
 
 // openTailTestStore opens a store in a new directory, closed when the test
