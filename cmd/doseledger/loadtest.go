@@ -126,6 +126,7 @@ type loadReport struct {
 	BurstLatency   latency
 	BurstCPU       time.Duration // CPU time the server and the load generator used in the burst
 	ServerCPU      time.Duration // with --crash, the server's part of BurstCPU (0 if not known)
+	ServerPeakRSS  uint64        // with --crash, the most memory the server had resident by the burst's end (0 if not known)
 	GeneratorCPU   time.Duration // with --crash, the load generator's part
 	Durable        int           // acknowledged registrations in the ledger after shutdown, opened with their keys
 	Events         ledger.Position
@@ -235,6 +236,9 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 				r.BurstCPU.Round(time.Millisecond), r.BurstCPU.Seconds()/r.BurstElapsed.Seconds(), runtime.NumCPU(), per(r.BurstCPU))
 			if r.ServerCPU > 0 {
 				fmt.Fprintf(w, "  of which the server %s per registration, the load generator %s\n", per(r.ServerCPU), per(r.GeneratorCPU))
+				if r.ServerPeakRSS > 0 {
+					fmt.Fprintf(w, "  server's peak resident memory: %s MB\n", humanCount(r.ServerPeakRSS>>20))
+				}
 			}
 		}
 		after := "a clean shutdown"
@@ -578,6 +582,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		if end := procCPU(child.Process.Pid); end > 0 && serverCPUStart > 0 {
 			rep.ServerCPU = end - serverCPUStart
 			rep.BurstCPU += rep.ServerCPU
+			rep.ServerPeakRSS = procPeakRSS(child.Process.Pid)
 		}
 	}
 	stopProfile()
