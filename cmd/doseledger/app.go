@@ -244,8 +244,7 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		// The embedded store syncs the key store in each group commit,
 		// before writing its events, so a registration does not wait for
 		// a sync of its own key first.
-		keys.DeferSyncs()
-		store, err = m.openEmbeddedStore(dir, now, keys.SyncPending)
+		store, err = m.openEmbeddedStore(dir, now, keys.DeferSyncs())
 	} else {
 		store, err = m.openStore(dir, now)
 	}

@@ -22,9 +22,10 @@ import (
 type Store struct {
 	db *pebble.DB
 
-	// A key is created by a read and then a synced write, which must not
-	// interleave with another creation of the same subject's key (it would
-	// replace a key already used to seal). Callers for one subject share
+	// A key is created by a read and then a write (synced, unless syncs
+	// are deferred), which must not interleave with another creation of
+	// the same subject's key (it would replace a key already used to
+	// seal). Callers for one subject share
 	// one creation; creations of different subjects never wait for each
 	// other, so Pebble commits them with one sync between them. A lock
 	// per stripe of subjects, held across the sync, made registrations
@@ -96,7 +97,11 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 // made by create if there is none. Concurrent calls for one k share one
 // lookup and one write; each caller gets its own copy of the value.
 // A value written without a sync (deferSync) is counted in unsynced once
-// written, before any caller gets it.
+// written, and before any CreateKey caller gets it: SyncPending relies on
+// that order (counted earlier, a sync could be credited with a write it did
+// not cover). Key may see such a key before it is counted; it is only
+// asked for people whose registration is in the ledger, whose keys were
+// synced before it was written.
 func (s *Store) createOnce(k []byte, create func() ([]byte, error), deferSync bool) ([]byte, error) {
 	v, err, shared := s.creating.Do(string(k), func() (any, error) {
 		s.erasing.RLock()
@@ -116,7 +121,7 @@ func (s *Store) createOnce(k []byte, create func() ([]byte, error), deferSync bo
 			return nil, fmt.Errorf("key store: %w", err)
 		}
 		if deferSync {
-			s.unsynced.Add(1)
+			s.unsynced.Add(1) // after the write: see above
 		}
 		return v, nil
 	})
@@ -165,26 +170,32 @@ func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
 	return s.get(personKey(subject))
 }
 
-// CreateKey returns the subject's key, making and durably storing a new
-// random one if there is none. It returns ledger.ErrErased for an erased
+// CreateKey returns the subject's key, making and storing a new random
+// one if there is none, durably (after DeferSyncs: durable once
+// SyncPending has returned). It returns ledger.ErrErased for an erased
 // subject.
 func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
 	return s.createOnce(personKey(subject), randomBytes(ledger.KeySize), s.deferred.Load())
 }
 
 // DeferSyncs has CreateKey write new keys without waiting for the disk,
-// for a ledger that calls SyncPending before it writes any event: a key
-// must be durable before the first event sealed with it, and this way
-// one sync covers the keys of a whole batch of events, in the batch's
-// own write, instead of each registration waiting for a sync of its key
-// before its event is even queued (BENCHMARKS.md, issue 5). Keys created
-// without a sync that no event came to use may be lost in a crash, which
-// costs nothing: the request that made one was never answered.
-func (s *Store) DeferSyncs() { s.deferred.Store(true) }
+// and returns SyncPending, which the ledger must call before it writes any
+// event (pebblestore.Options.BeforeWrite): a key must be durable before
+// the first event sealed with it. This way one sync covers the keys of a
+// whole batch of events, inside the batch's group commit, instead of each
+// registration waiting for a sync of its own key before its event is even
+// queued (BENCHMARKS.md, issue 5). Keys created without a sync that no
+// event came to use may be lost in a crash, which costs nothing: the
+// request that made one was never answered.
+func (s *Store) DeferSyncs() (syncPending func() error) {
+	s.deferred.Store(true)
+	return s.SyncPending
+}
 
 // SyncPending makes every key CreateKey has returned durable, with one
 // sync of the store's log if any was written without one since the last
-// call, and none otherwise.
+// call, and none otherwise. A failed sync is fatal to Pebble, which then
+// stops the process through the store's logger (engineLogger.Fatalf).
 func (s *Store) SyncPending() error {
 	n := s.unsynced.Load() // covers every creation that has returned
 	s.syncMu.Lock()

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -144,4 +145,63 @@ func TestStore_DeferredSyncsConcurrent(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// Keys created with syncs deferred survive a power loss once SyncPending
+// has returned, and are lost without it: the test can see a loss.
+func TestStore_DeferredSyncsSurvivePowerLoss(t *testing.T) {
+	ctx := context.Background()
+	for _, synced := range []bool{true, false} {
+		t.Run(fmt.Sprint("synced=", synced), func(t *testing.T) {
+			fs := vfs.NewStrictMem()
+			if err := fs.MkdirAll("/keys", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			root, err := fs.OpenDir("/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := errors.Join(root.Sync(), root.Close()); err != nil { // the directory itself survives
+				t.Fatal(err)
+			}
+			o := pebbleOptions(slog.New(slog.DiscardHandler))
+			o.FS = fs
+			s, err := open("/keys", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			syncPending := s.DeferSyncs()
+			for i := range 20 {
+				if _, err := s.CreateKey(ctx, fmt.Sprint("person-", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if synced {
+				if err := syncPending(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fs.SetIgnoreSyncs(true) // the power goes: nothing from here on reaches the disk
+			s.Close()
+			fs.ResetToSyncedState()
+			fs.SetIgnoreSyncs(false)
+
+			o = pebbleOptions(slog.New(slog.DiscardHandler))
+			o.FS = fs
+			s, err = open("/keys", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			kept := 0
+			for i := range 20 {
+				if _, err := s.Key(ctx, fmt.Sprint("person-", i)); err == nil {
+					kept++
+				}
+			}
+			if want := map[bool]int{true: 20, false: 0}[synced]; kept != want {
+				t.Fatalf("%d of 20 keys after the power loss, want %d", kept, want)
+			}
+		})
+	}
 }

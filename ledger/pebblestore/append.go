@@ -308,8 +308,13 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	var err error
 	if s.before != nil {
 		if err := s.before(); err != nil {
+			// As after a failed sync: what it was to make durable may not
+			// be, and a sync retried after a failure can report success
+			// falsely.
 			b.Close()
-			w.failAll(reqs, fmt.Errorf("before write: %w", err))
+			s.log.Error("pebblestore: BeforeWrite failed; the store takes no more appends", "err", err)
+			s.setFailure(fmt.Errorf("before write: %w", err))
+			w.failAll(reqs, s.failure())
 			return f
 		}
 	}

@@ -1,7 +1,10 @@
 package pebblestore
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,8 +183,8 @@ func TestStore_SyncFailure(t *testing.T) {
 
 // TestStore_BeforeWrite checks that Options.BeforeWrite runs before each
 // group commit is written, with nothing of the batch in the database yet,
-// and that when it fails the batch's appends fail and nothing of them is
-// written, while later appends go through.
+// and that when it fails the batch's appends fail, nothing of them is
+// written, and the store takes no more appends.
 func TestStore_BeforeWrite(t *testing.T) {
 	errHook := errors.New("keys not durable")
 	var fail atomic.Bool
@@ -211,16 +214,83 @@ func TestStore_BeforeWrite(t *testing.T) {
 		t.Fatal("BeforeWrite was not called")
 	}
 	fail.Store(true)
-	e := testEvent("DoseAdministered")
-	if _, err := s.Append(ctx, "patient-2", ledger.NoStream(), e); !errors.Is(err, errHook) {
+	if _, err := s.Append(ctx, "patient-2", ledger.NoStream(), testEvent("DoseAdministered")); !errors.Is(err, errHook) {
 		t.Fatalf("append while BeforeWrite fails: %v, want %v", err, errHook)
 	}
 	if last, err := s.LastPosition(ctx); err != nil || last != 1 {
 		t.Fatalf("last position %d (%v) after a failed BeforeWrite, want 1", last, err)
 	}
 	fail.Store(false)
-	res, err := s.Append(ctx, "patient-2", ledger.NoStream(), e)
-	if err != nil || res.Position != 2 {
-		t.Fatalf("the same append once BeforeWrite passes: %+v, %v; want position 2", res, err)
+	if _, err := s.Append(ctx, "patient-3", ledger.NoStream(), testEvent("DoseAdministered")); !errors.Is(err, errHook) {
+		t.Fatalf("append after BeforeWrite failed once: %v, want the store failed with %v", err, errHook)
+	}
+}
+
+// TestStore_BeforeWriteCoversItsBatch checks that BeforeWrite runs after
+// the writer has taken its batch's appends from the queue: every append in
+// a batch was queued before the hook ran, so what the hook makes durable
+// (the keys registered before each append) covers the whole batch. The
+// hook lingers so that appends queued meanwhile would join the batch if
+// the hook ran first.
+func TestStore_BeforeWriteCoversItsBatch(t *testing.T) {
+	var queued atomic.Int64 // appends about to be queued, counted before they are
+	var (
+		mu      sync.Mutex
+		covered int64             // queued when the last hook ran
+		batches []ledger.Position // first position of each batch
+		cover   []int64           // covered, for each batch
+	)
+	var s *Store
+	var err error
+	s, err = Open(t.TempDir(), Options{BeforeWrite: func() error {
+		mu.Lock()
+		covered = queued.Load()
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Set before the first Append: the request channel orders it before
+	// the writer's reads.
+	s.w.commit = func(b *pebble.Batch) error {
+		mu.Lock()
+		batches = append(batches, s.w.lastPos+1)
+		cover = append(cover, covered)
+		mu.Unlock()
+		return b.Commit(pebble.Sync)
+	}
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 40 {
+				e := testEvent("DoseAdministered")
+				e.Data = fmt.Appendf(nil, `{"n":%d}`, queued.Add(1))
+				if _, err := s.Append(ctx, fmt.Sprintf("patient-%d-%d", g, i), ledger.NoStream(), e); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(batches) < 2 {
+		t.Fatalf("%d batches; the test needs several", len(batches))
+	}
+	for e, err := range s.ReadAll(ctx, ledger.Start, ledger.Filter{}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct{ N int64 }
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		i := sort.Search(len(batches), func(i int) bool { return batches[i] > e.Position }) - 1
+		if d.N > cover[i] {
+			t.Fatalf("append %d, at position %d, is in the batch from %d, whose BeforeWrite ran when %d appends had been counted", d.N, e.Position, batches[i], cover[i])
+		}
 	}
 }

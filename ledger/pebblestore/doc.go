@@ -21,8 +21,8 @@
 // applied, after its requests were taken from the queue: doseledger makes
 // the key store's unsynced keys durable there, so that no event is on
 // disk before the key its personal data is sealed with, and one key-store
-// sync serves a whole batch. If it fails, the batch's requests fail and
-// nothing of them is written.
+// sync serves a whole batch. If it fails, the batch's requests fail,
+// nothing of them is written, and the store takes no more appends.
 //
 // A batch the engine fails to apply fails every request in it and leaves
 // the writer as it was. A batch whose sync fails leaves the WAL in an

@@ -29,7 +29,8 @@ type Options struct {
 	// after its appends were taken from the queue: whatever their events
 	// depend on must be durable when it returns, such as the keys their
 	// personal data is sealed with (keystore.Store.SyncPending). If it
-	// fails, so do the batch's appends, and nothing of them is written.
+	// fails, so do the batch's appends, nothing of them is written, and
+	// the store takes no more appends, as after a failed sync.
 	BeforeWrite func() error
 }
 
