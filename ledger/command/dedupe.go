@@ -16,15 +16,27 @@ import (
 type DuplicateFinder struct {
 	h *Handler
 	// first maps an ID hash to the record registered first with it.
-	first map[string]string
+	first map[idHash]beneficiary
 	// owner maps a record to its current ID hash, to follow corrections.
-	owner map[string]string
+	owner map[beneficiary]idHash
 	last  ledger.Position
 }
 
+// beneficiary and idHash hold a beneficiary id and an ID-number hash in
+// arrays, not strings: the finder's maps then hold no pointers, so the
+// collector never scans them, and a person costs the heap no string
+// objects here (about two a person; BENCHMARKS.md, issue 5).
+type (
+	beneficiary [18]byte // as ledger.ValidBeneficiaryID
+	idHash      [52]byte // as ledger.Hasher.IDNumber: unpadded base32 of a SHA-256
+)
+
+// fixed copies s into k, if s has exactly k's length.
+func fixed(k []byte, s string) bool { return len(s) == len(k) && copy(k, s) == len(k) }
+
 // NewDuplicateFinder returns a finder that starts at the beginning of the log.
 func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
-	return &DuplicateFinder{h: h, first: map[string]string{}, owner: map[string]string{}}
+	return &DuplicateFinder{h: h, first: map[idHash]beneficiary{}, owner: map[beneficiary]idHash{}}
 }
 
 var dedupeFilter = ledger.Filter{Types: []string{ledger.TypeBeneficiaryRegistered, ledger.TypeDetailsCorrected}}
@@ -66,17 +78,22 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	if err != nil {
 		return 0, err
 	}
-	var id, hash string
+	var idText, hashText string
 	switch p := p.(type) {
 	case *ledger.BeneficiaryRegistered:
-		id, hash = p.BeneficiaryID, p.IDHash
+		idText, hashText = p.BeneficiaryID, p.IDHash
 	case *ledger.DetailsCorrected:
 		if p.Field != ledger.FieldIDNumber {
 			return 0, nil
 		}
-		id, hash = p.BeneficiaryID, p.NewHash
+		idText, hashText = p.BeneficiaryID, p.NewHash
 	default:
 		return 0, nil
+	}
+	var id beneficiary
+	var hash idHash
+	if !fixed(id[:], idText) || !fixed(hash[:], hashText) {
+		return 0, fmt.Errorf("event %s: beneficiary %q or ID hash %q is not of the form the ledger writes", e.ID, idText, hashText)
 	}
 	d.owner[id] = hash
 	survivor, seen := d.first[hash]
@@ -87,12 +104,12 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	if survivor == id {
 		return 0, nil
 	}
-	done, err := d.h.Merge(ctx, survivor, id, "same photo-ID number", "system:dedupe")
+	done, err := d.h.Merge(ctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
 	if errors.Is(err, ledger.ErrMerged) {
 		return 0, nil // one of them was merged by hand already
 	}
 	if err != nil {
-		return 0, fmt.Errorf("merge %s into %s: %w", id, survivor, err)
+		return 0, fmt.Errorf("merge %s into %s: %w", idText, survivor[:], err)
 	}
 	if done {
 		return 1, nil
