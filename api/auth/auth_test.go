@@ -197,6 +197,40 @@ func TestTokens_Refused(t *testing.T) {
 	}
 }
 
+// A token checked again (from the cache, or checked anew when its
+// principal is too long to keep) speaks for the same principal, of every
+// role, until it expires.
+func TestTokens_RememberedWhole(t *testing.T) {
+	c := newClock()
+	tokens, _, _ := tokenPair(c)
+	principals := []auth.Principal{
+		{Role: auth.Citizen, ID: "ABCDEFGHIJKLMNOP"},
+		{Role: auth.Vaccinator, ID: "mh-2231", Name: "Asha Kumari"},
+		{Role: auth.Official, ID: strings.Repeat("o", 40), Name: strings.Repeat("n", 64)},
+		{Role: auth.Auditor, ID: strings.Repeat("i", 41), Name: "too long an id to keep"},
+		{Role: auth.Admin, ID: "root", Name: strings.Repeat("N", 65)},
+	}
+	var issued []string
+	for _, want := range principals {
+		tok, err := tokens.Issue(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		issued = append(issued, tok.Value)
+		for i := range 3 {
+			if got, err := tokens.Verify(tok.Value); err != nil || got != want {
+				t.Fatalf("check %d of %s's token: %+v, %v", i+1, want.ID, got, err)
+			}
+		}
+	}
+	c.Add(auth.TTLs[auth.Vaccinator] + time.Second) // the longest
+	for i, tok := range issued {
+		if _, err := tokens.Verify(tok); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("%s's token after it expired: %v", principals[i].ID, err)
+		}
+	}
+}
+
 func TestPrincipal_Owns(t *testing.T) {
 	p := auth.Principal{Role: auth.Citizen, ID: "ABCDEFGHIJKLMNOP"}
 	for id, want := range map[string]bool{
