@@ -93,7 +93,10 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	var id beneficiary
 	var hash idHash
 	if !fixed(id[:], idText) || !fixed(hash[:], hashText) {
-		return 0, fmt.Errorf("event %s: beneficiary %q or ID hash %q is not of the form the ledger writes", e.ID, idText, hashText)
+		// Not a form the ledger writes: nothing to compare it with, and
+		// one odd record must not stop the finder (or a server's start).
+		d.h.log.Warn("duplicate finder: event skipped: beneficiary or ID hash not of the ledger's form", "event", e.ID, "position", uint64(e.Position))
+		return 0, nil
 	}
 	d.owner[id] = hash
 	survivor, seen := d.first[hash]

@@ -631,6 +631,31 @@ func TestDuplicateFinder(t *testing.T) {
 	}
 }
 
+// TestDuplicateFinder_SkipsForeignForms: a registration in the log whose
+// id or ID hash is not of the form the ledger writes (say, from another
+// system through the EventStoreDB gateway) is passed over, and the finder
+// goes on to the registrations after it.
+func TestDuplicateFinder_SkipsForeignForms(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	for i, id := range []string{"SHORT-1", "ABCDEFGHIJKLMNOP-1"} {
+		data := fmt.Sprintf(`{"beneficiary_id":%q,"id_hash":"not-a-hash-%d"}`, id, i)
+		e := ledger.Proposed{ID: uuid.New(), Type: ledger.TypeBeneficiaryRegistered, OccurredAt: time.Now(), Schema: 1, Data: []byte(data)}
+		if _, err := f.store.Append(ctx, ledger.BeneficiaryStream(id), ledger.Any(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := f.MustRegister(t, 0, "West Bengal")
+	r := person(0, "Maharashtra")
+	r.Mobile, r.RequestID = "9900000001", uuid.New()
+	if _, err := f.h.Register(ctx, r, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.h.NewDuplicateFinder().CatchUp(ctx); err != nil || n != 1 {
+		t.Fatalf("CatchUp merged %d, err %v; want the one real pair merged into %s", n, err, a)
+	}
+}
+
 // TestBook_NoShowLapses: an appointment whose day passed without a dose no
 // longer blocks a new booking.
 func TestBook_NoShowLapses(t *testing.T) {
