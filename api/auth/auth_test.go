@@ -229,6 +229,25 @@ func TestTokens_RememberedWhole(t *testing.T) {
 			t.Errorf("%s's token after it expired: %v", principals[i].ID, err)
 		}
 	}
+
+	// A remembered token is good up to its expiry, and not at it.
+	for _, p := range principals {
+		tok, err := tokens.Issue(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tokens.Verify(tok.Value); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(tok.Expires.Sub(c.Now()) - time.Nanosecond)
+		if _, err := tokens.Verify(tok.Value); err != nil {
+			t.Errorf("%s's token a nanosecond before it expires: %v", p.ID, err)
+		}
+		c.Add(time.Nanosecond)
+		if _, err := tokens.Verify(tok.Value); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("%s's token as it expires: %v", p.ID, err)
+		}
+	}
 }
 
 func TestPrincipal_Owns(t *testing.T) {

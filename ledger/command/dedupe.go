@@ -93,8 +93,13 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	var id beneficiary
 	var hash idHash
 	if !fixed(id[:], idText) || !fixed(hash[:], hashText) {
-		// Not a form the ledger writes: nothing to compare it with, and
-		// one odd record must not stop the finder (or a server's start).
+		// Not a form the ledger writes: one odd registration or correction
+		// must not stop the finder (or a server's start). A record whose
+		// ID number changed to such a hash no longer has the one it had:
+		// it must not be kept as anyone's original.
+		if fixed(id[:], idText) {
+			delete(d.owner, id)
+		}
 		d.h.log.Warn("duplicate finder: event skipped: beneficiary or ID hash not of the ledger's form", "event", e.ID, "position", uint64(e.Position))
 		return 0, nil
 	}

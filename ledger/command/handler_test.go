@@ -654,6 +654,24 @@ func TestDuplicateFinder_SkipsForeignForms(t *testing.T) {
 	if n, err := f.h.NewDuplicateFinder().CatchUp(ctx); err != nil || n != 1 {
 		t.Fatalf("CatchUp merged %d, err %v; want the one real pair merged into %s", n, err, a)
 	}
+
+	// A record whose ID number was corrected to a hash of another form is
+	// no longer the original for its old number: a new registration with
+	// that number is not merged into it.
+	c := f.MustRegister(t, 2, "Goa")
+	data := fmt.Sprintf(`{"beneficiary_id":%q,"field":%q,"new_hash":"bogus"}`, c, ledger.FieldIDNumber)
+	e := ledger.Proposed{ID: uuid.New(), Type: ledger.TypeDetailsCorrected, OccurredAt: time.Now(), Schema: 1, Data: []byte(data)}
+	if _, err := f.store.Append(ctx, ledger.BeneficiaryStream(c), ledger.Any(), e); err != nil {
+		t.Fatal(err)
+	}
+	r = person(2, "Goa")
+	r.Mobile, r.RequestID = "9900000002", uuid.New()
+	if _, err := f.h.Register(ctx, r, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.h.NewDuplicateFinder().CatchUp(ctx); err != nil || n != 0 {
+		t.Fatalf("after a correction to a foreign hash, CatchUp merged %d, err %v; want none", n, err)
+	}
 }
 
 // TestBook_NoShowLapses: an appointment whose day passed without a dose no

@@ -13,7 +13,8 @@ import (
 func TestHeadCache(t *testing.T) {
 	names := []string{
 		"a", "a\x00", "ab", strings.Repeat("s", shortStream), strings.Repeat("s", shortStream-1),
-		strings.Repeat("s", shortStream+1), strings.Repeat("l", 200), "beneficiary-ABCDEFGHIJKLMNOP-1",
+		strings.Repeat("s", shortStream+1), strings.Repeat("s", shortStream) + "t", strings.Repeat("l", 200),
+		"beneficiary-ABCDEFGHIJKLMNOP-1",
 	}
 	c := newHeadCache(100)
 	for i, n := range names {
