@@ -42,12 +42,15 @@ type Models struct {
 	// Counters for coverage, keyed as the coverage* functions build keys.
 	doseCount, regCount, completeCount *table[counter]
 	// values holds one copy of each value many rows repeat (states,
-	// districts, pincodes, genders, ID types): see shared.
+	// districts, pincodes, genders, ID types, dates, the last four digits
+	// of ID numbers): see shared.
 	values map[string]string
 }
 
 // shared returns the one copy of s that every row holding the same value
-// keeps. There are a few thousand such values and millions of rows.
+// keeps. There are some tens of thousands of such values and millions of
+// rows; each a row keeps of its own is one more object for the collector
+// to mark in every cycle.
 func (m *Models) shared(s string) string {
 	if v, ok := m.values[s]; ok {
 		return v
