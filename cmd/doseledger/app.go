@@ -233,11 +233,8 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	keys, err := keystore.Open(filepath.Join(dir, "keys"), m.Log)
-	if errors.Is(err, syscall.EAGAIN) {
-		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
-	}
 	if err != nil {
-		return nil, err
+		return nil, inUse(err, dir)
 	}
 	var store ledger.Store
 	if m.Config.Store == "" {
@@ -248,13 +245,9 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 	} else {
 		store, err = m.openStore(dir, now)
 	}
-	if errors.Is(err, syscall.EAGAIN) {
-		keys.Close()
-		return nil, fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
-	}
 	if err != nil {
 		keys.Close()
-		return nil, err
+		return nil, inUse(err, dir)
 	}
 	l := &ledgerHandle{Store: store, Keys: keys}
 	secret, err := keys.Secret("lookup-hash", 32)
@@ -273,6 +266,15 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// inUse says plainly when opening failed because another process holds
+// the data directory's stores (they are locked while open).
+func inUse(err error, dir string) error {
+	if errors.Is(err, syscall.EAGAIN) {
+		return fmt.Errorf("the ledger in %s is open in another doseledger process (a running serve?): stop it first", dir)
+	}
+	return err
 }
 
 // openStore opens the event store Config.Store names: EventStoreDB, or
