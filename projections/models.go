@@ -32,7 +32,7 @@ type Models struct {
 
 	policies  ledger.Policies
 	policyLog *table[policyRow]
-	people    *table[Person]
+	people    *peopleTable
 	sessions  *table[Session]
 	appts     *table[Appointment]
 	doses     *table[Dose]
@@ -41,25 +41,6 @@ type Models struct {
 	disputes  *table[Dispute]
 	// Counters for coverage, keyed as the coverage* functions build keys.
 	doseCount, regCount, completeCount *table[counter]
-	// values holds one copy of each value many rows repeat (states,
-	// districts, pincodes, genders, ID types, dates, the last four digits
-	// of ID numbers): see shared.
-	values map[string]string
-}
-
-// shared returns the one copy of s that every row holding the same value
-// keeps. There are some tens of thousands of such values and millions of
-// rows; each a row keeps of its own is one more object for the collector
-// to mark in every cycle.
-func (m *Models) shared(s string) string {
-	if v, ok := m.values[s]; ok {
-		return v
-	}
-	if m.values == nil {
-		m.values = map[string]string{}
-	}
-	m.values[s] = s
-	return s
 }
 
 type counter struct {
@@ -77,7 +58,7 @@ type policyRow struct {
 func NewModels() *Models {
 	return &Models{
 		policyLog:     newTable[policyRow]("policy"),
-		people:        newTable[Person]("people"),
+		people:        newPeopleTable(),
 		sessions:      newTable[Session]("sessions"),
 		appts:         newTable[Appointment]("appointments"),
 		doses:         newTable[Dose]("doses"),
@@ -159,6 +140,7 @@ func (m *Models) ApplyDecoded(e ledger.Event, p ledger.Payload, err error) {
 	case *ledger.NotificationDelivered:
 		m.applyDelivered(p)
 	}
+	m.people.commit()
 }
 
 // applyPolicy records a policy change and brings everyone vaccinated
@@ -168,13 +150,21 @@ func (m *Models) applyPolicy(p *ledger.VaccinePolicyChanged) {
 	seq := uint64(m.policyLog.len())
 	*m.policyLog.upsert(fmt.Sprintf("%08d", seq)) = policyRow{Seq: seq, Policy: *p}
 	m.policies.Add(*p)
-	for id, person := range m.people.rows {
-		if last, ok := person.rules().LastDose(); ok && last.Vaccine == p.Vaccine {
-			person = m.people.modify(id)
-			m.recountCompletion(person)
-			m.refreshDue(person)
+	for id := range m.people.ids() {
+		if seen, _ := m.people.view(id); !takes(seen, p.Vaccine) {
+			continue
 		}
+		person := m.people.modify(id)
+		m.recountCompletion(person)
+		m.refreshDue(person)
+		m.people.commit() // one at a time: there may be millions
 	}
+}
+
+// takes reports whether p's last dose was of vaccine.
+func takes(p Person, vaccine string) bool {
+	last, ok := p.rules().LastDose()
+	return ok && last.Vaccine == vaccine
 }
 
 // afterLoad rebuilds what is kept in memory only from the loaded rows.

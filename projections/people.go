@@ -55,11 +55,10 @@ func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered
 	if p := m.people.get(r.BeneficiaryID); p != nil && p.Registered {
 		return
 	}
-	// Values many people share are kept once (BENCHMARKS.md, issue 5).
 	p := m.people.upsert(r.BeneficiaryID)
-	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, m.shared(dateKey(e.OccurredAt))
-	p.State, p.District, p.Pincode = m.shared(r.State), m.shared(r.District), m.shared(r.Pincode)
-	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, m.shared(r.Gender), m.shared(r.IDType), m.shared(r.IDLast4)
+	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
+	p.State, p.District, p.Pincode = r.State, r.District, r.Pincode
+	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, r.Gender, r.IDType, r.IDLast4
 	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
 	// Doses reported before the registration reached the ledger.
 	m.recountCompletion(p)
@@ -75,8 +74,8 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 	b.Reg = ledger.BeneficiaryRegistered{State: p.State, District: p.District, Pincode: p.Pincode,
 		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
 	b.Apply(ledger.Event{}, c)
-	p.State, p.District, p.Pincode = m.shared(b.Reg.State), m.shared(b.Reg.District), m.shared(b.Reg.Pincode)
-	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, m.shared(b.Reg.Gender), m.shared(b.Reg.IDLast4)
+	p.State, p.District, p.Pincode = b.Reg.State, b.Reg.District, b.Reg.Pincode
+	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, b.Reg.Gender, b.Reg.IDLast4
 	m.recountCompletion(p) // counted where they now live
 }
 

@@ -59,7 +59,7 @@ func (m *Models) Schedule(siteID, date, today string) Schedule {
 		if a.Status == ApptSessionCancelled {
 			e.Status = DueSessionCancelled
 		}
-		if p := m.people.get(a.BeneficiaryID); p != nil {
+		if p, ok := m.people.view(a.BeneficiaryID); ok {
 			e.BirthYear, e.Gender, e.IDType, e.IDLast4 = p.BirthYear, p.Gender, p.IDType, p.IDLast4
 		}
 		switch {
@@ -127,11 +127,11 @@ type Eligibility struct {
 // Eligibility returns the person's eligibility as of today, and false if
 // the read models have never heard of them.
 func (m *Models) Eligibility(beneficiaryID, today string) (Eligibility, bool) {
-	p := m.people.get(beneficiaryID)
-	if p == nil {
+	p, ok := m.people.view(beneficiaryID)
+	if !ok {
 		return Eligibility{}, false
 	}
-	return m.eligibility(p, today), true
+	return m.eligibility(&p, today), true
 }
 
 func (m *Models) eligibility(p *Person, today string) Eligibility {
@@ -196,10 +196,7 @@ type EligibilityQuery struct {
 // by eligible-from date then id.
 func (m *Models) Eligible(q EligibilityQuery) []Eligibility {
 	var out []Eligibility
-	for _, p := range m.people.rows {
-		if !p.Registered || (q.State != "" && p.State != q.State) || (q.District != "" && p.District != q.District) {
-			continue
-		}
+	for p := range m.people.rowsWhere(q.State, q.District) {
 		e := m.eligibility(p, q.Today)
 		if q.DueOn != "" && e.EligibleFrom != q.DueOn {
 			continue
@@ -220,8 +217,8 @@ func (m *Models) Eligible(q EligibilityQuery) []Eligibility {
 
 // Person returns what the read models hold about one beneficiary.
 func (m *Models) Person(id string) (Person, bool) {
-	p := m.people.get(id)
-	if p == nil {
+	p, ok := m.people.view(id)
+	if !ok {
 		return Person{}, false
 	}
 	return p.clone(), true

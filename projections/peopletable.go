@@ -1,0 +1,330 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// peopleTable is the people read model: one row per person, kept in rows
+// without pointers. The collector marks every pointer of the live heap in
+// every cycle; a row of strings and slices a person made the models' mark
+// work grow with the population, and the server's latency with it
+// (BENCHMARKS.md, issue 5). A packed row is numbers and fixed arrays, in
+// chunks the collector does not scan, found through a map it does not
+// scan either. What only some people have (doses, a booking, a merge) is
+// kept apart, with pointers.
+//
+// Applying an event checks rows out as *Person (get, upsert, modify); the
+// event's changes go back into the rows when it is applied (commit).
+// Queries read copies (view, rowsWhere) and change nothing, so they may
+// run side by side.
+type peopleTable struct {
+	index  map[personKey]int32
+	long   map[string]int32 // ids too long for a personKey; none of the ledger's form
+	chunks [][]personRow
+	n      int32
+	more   []personMore // a row's more is 1 + its index here; 0 is none
+	syms   symbols
+
+	open  map[string]*Person  // checked out by the event being applied
+	dirty map[string]struct{} // nil when changes are not tracked
+}
+
+// personKey holds an id of up to 23 bytes: its length, then the id. The
+// ledger's ids are 18 (ledger.ValidBeneficiaryID).
+type personKey [24]byte
+
+func keyOf(id string) (personKey, bool) {
+	var k personKey
+	if len(id) >= len(k) {
+		return k, false
+	}
+	k[0] = byte(len(id))
+	copy(k[1:], id)
+	return k, true
+}
+
+// personRow is a Person without pointers; see Person for the fields.
+type personRow struct {
+	key                                            personKey // zero for an id in long
+	registeredOn, state, district, pincode, gender symbol
+	idType, idLast4, completedOn, completedIn      symbol
+	birthYear                                      int32
+	more                                           int32
+	registered                                     bool
+}
+
+// personMore is what only some people have.
+type personMore struct {
+	id         string // the id, if it does not fit a personKey
+	mergedInto string
+	absorbed   []string
+	doses      []ledger.DoseRecord
+	active     *ledger.Appointment
+	dueNote    string
+}
+
+const chunkRows = 4096 // rows per chunk: a chunk is 256 KB
+
+func newPeopleTable() *peopleTable {
+	return &peopleTable{index: map[personKey]int32{}, open: map[string]*Person{}}
+}
+
+func (t *peopleTable) find(id string) (int32, bool) {
+	if k, ok := keyOf(id); ok {
+		i, found := t.index[k]
+		return i, found
+	}
+	i, found := t.long[id]
+	return i, found
+}
+
+func (t *peopleTable) row(i int32) *personRow { return &t.chunks[i/chunkRows][i%chunkRows] }
+
+// get returns the person with id checked out for the event being applied,
+// or nil if there is none.
+func (t *peopleTable) get(id string) *Person {
+	if p, ok := t.open[id]; ok {
+		return p
+	}
+	i, ok := t.find(id)
+	if !ok {
+		return nil
+	}
+	p := new(Person)
+	t.unpack(t.row(i), p)
+	t.open[id] = p
+	return p
+}
+
+// upsert returns the person with id checked out, creating them if there
+// is none, and marks them changed.
+func (t *peopleTable) upsert(id string) *Person {
+	p := t.get(id)
+	if p == nil {
+		p = new(Person)
+		t.open[id] = p
+	}
+	t.markChanged(id)
+	return p
+}
+
+// modify returns the person with id checked out and marked changed, or
+// nil if there is none.
+func (t *peopleTable) modify(id string) *Person {
+	p := t.get(id)
+	if p != nil {
+		t.markChanged(id)
+	}
+	return p
+}
+
+func (t *peopleTable) markChanged(id string) {
+	if t.dirty != nil {
+		t.dirty[id] = struct{}{}
+	}
+}
+
+// commit puts the people checked out back into their rows, adding rows
+// for new ones.
+func (t *peopleTable) commit() {
+	if len(t.open) == 0 {
+		return
+	}
+	for id, p := range t.open {
+		t.put(id, p)
+	}
+	if len(t.open) > 64 { // after a policy change: do not keep its buckets
+		t.open = map[string]*Person{}
+	} else {
+		clear(t.open)
+	}
+}
+
+// put writes p into the row of id, adding the row if it is new.
+func (t *peopleTable) put(id string, p *Person) {
+	i, ok := t.find(id)
+	if !ok {
+		i = t.add(id)
+	}
+	t.pack(p, t.row(i))
+}
+
+func (t *peopleTable) add(id string) int32 {
+	i := t.n
+	if int(i)%chunkRows == 0 {
+		t.chunks = append(t.chunks, make([]personRow, chunkRows))
+	}
+	t.n++
+	r := t.row(i)
+	if k, ok := keyOf(id); ok {
+		r.key = k
+		t.index[k] = i
+		return i
+	}
+	if t.long == nil {
+		t.long = map[string]int32{}
+	}
+	t.long[id] = i
+	t.more = append(t.more, personMore{id: id})
+	r.more = int32(len(t.more))
+	return i
+}
+
+// pack writes p into r. It numbers new values, so it is for applying
+// events only.
+func (t *peopleTable) pack(p *Person, r *personRow) {
+	r.registered = p.Registered
+	r.registeredOn, r.state, r.district = t.syms.of(p.RegisteredOn), t.syms.of(p.State), t.syms.of(p.District)
+	r.pincode, r.gender, r.idType = t.syms.of(p.Pincode), t.syms.of(p.Gender), t.syms.of(p.IDType)
+	r.idLast4, r.completedOn, r.completedIn = t.syms.of(p.IDLast4), t.syms.of(p.CompletedOn), t.syms.of(p.CompletedIn)
+	r.birthYear = int32(p.BirthYear)
+	if r.more == 0 && p.MergedInto == "" && len(p.Absorbed) == 0 && len(p.Doses) == 0 && p.Active == nil && p.DueNote == "" {
+		return
+	}
+	if r.more == 0 {
+		t.more = append(t.more, personMore{})
+		r.more = int32(len(t.more))
+	}
+	m := &t.more[r.more-1]
+	m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote = p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote
+}
+
+// unpack fills p from r. It only reads. p shares the slices of doses and
+// absorbed records with the table: queries must not change them.
+func (t *peopleTable) unpack(r *personRow, p *Person) {
+	*p = Person{Registered: r.registered, RegisteredOn: t.syms.value(r.registeredOn),
+		State: t.syms.value(r.state), District: t.syms.value(r.district), Pincode: t.syms.value(r.pincode),
+		BirthYear: int(r.birthYear), Gender: t.syms.value(r.gender), IDType: t.syms.value(r.idType),
+		IDLast4: t.syms.value(r.idLast4), CompletedOn: t.syms.value(r.completedOn), CompletedIn: t.syms.value(r.completedIn)}
+	if r.more == 0 {
+		p.ID = string(r.key[1 : 1+r.key[0]])
+		return
+	}
+	m := &t.more[r.more-1]
+	p.ID = m.id
+	if p.ID == "" {
+		p.ID = string(r.key[1 : 1+r.key[0]])
+	}
+	p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote = m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote
+}
+
+// view returns a copy of the person with id, for a query.
+func (t *peopleTable) view(id string) (Person, bool) {
+	i, ok := t.find(id)
+	if !ok {
+		return Person{}, false
+	}
+	var p Person
+	t.unpack(t.row(i), &p)
+	return p, true
+}
+
+// rowsWhere yields a copy of every registered person in state and
+// district ("" matches any), unordered, for a query.
+func (t *peopleTable) rowsWhere(state, district string) iter.Seq[*Person] {
+	return func(yield func(*Person) bool) {
+		st, okState := t.syms.lookup(state)
+		di, okDistrict := t.syms.lookup(district)
+		if !okState || !okDistrict {
+			return // no row holds that place
+		}
+		for i := range t.n {
+			r := t.row(i)
+			if !r.registered || (state != "" && r.state != st) || (district != "" && r.district != di) {
+				continue
+			}
+			p := new(Person)
+			t.unpack(r, p)
+			if !yield(p) {
+				return
+			}
+		}
+	}
+}
+
+// ids yields the id of every row.
+func (t *peopleTable) ids() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range t.n {
+			r := t.row(i)
+			id := string(r.key[1 : 1+r.key[0]])
+			if r.key[0] == 0 {
+				id = t.more[r.more-1].id
+			}
+			if !yield(id) {
+				return
+			}
+		}
+	}
+}
+
+func (t *peopleTable) tableName() string { return "people" }
+
+func (t *peopleTable) len() int { return int(t.n) }
+
+func (t *peopleTable) track() {
+	if t.dirty == nil {
+		t.dirty = map[string]struct{}{}
+	}
+}
+
+func (t *peopleTable) markAll() {
+	t.track()
+	for id := range t.ids() {
+		t.dirty[id] = struct{}{}
+	}
+}
+
+// flush hands each changed row to put as the JSON of its Person.
+func (t *peopleTable) flush(put func(key string, val []byte) error, del func(key string) error) error {
+	t.commit()
+	for id := range t.dirty {
+		p, ok := t.view(id)
+		if !ok {
+			if err := del(id); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("encode people row %q: %w", id, err)
+		}
+		if err := put(id, b); err != nil {
+			return err
+		}
+	}
+	clear(t.dirty)
+	return nil
+}
+
+// load puts a stored row back.
+func (t *peopleTable) load(id string, val []byte) error {
+	var p Person
+	if err := json.Unmarshal(val, &p); err != nil {
+		return fmt.Errorf("decode people row %q: %w", id, err)
+	}
+	t.put(id, &p)
+	return nil
+}
+
+// dump writes every row as "people id json" lines in id order.
+func (t *peopleTable) dump(w io.Writer) error {
+	for _, id := range slices.Sorted(t.ids()) {
+		p, _ := t.view(id)
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "people %s %s\n", id, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

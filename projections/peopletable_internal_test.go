@@ -1,0 +1,127 @@
+package projections
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// Every field of a Person survives its row: packed, saved, loaded and
+// unpacked, for an id of the ledger's form and for one too long for a
+// row's key.
+func TestPeopleTable_RoundTrip(t *testing.T) {
+	long := strings.Repeat("L", 40)
+	want := map[string]Person{
+		"ABCDEFGHIJKLMNOP-1": {ID: "ABCDEFGHIJKLMNOP-1", Registered: true, RegisteredOn: "2021-04-28", State: "Kerala",
+			District: "Ernakulam", Pincode: "682001", BirthYear: 1960, Gender: "F", IDType: "aadhaar", IDLast4: "1234",
+			CompletedOn: "2021-06-01", CompletedIn: "Kerala|Ernakulam"},
+		long: {ID: long, MergedInto: "ABCDEFGHIJKLMNOP-1", DueNote: "due-1",
+			Absorbed: []string{"QRSTUVWXYZ234567-2"},
+			Doses:    []ledger.DoseRecord{{EventID: "e1", Dose: 1, Vaccine: "covishield", Date: "2021-05-01", SiteID: "S1", State: "Goa", District: "North Goa"}},
+			Active:   &ledger.Appointment{ID: "a1", SessionID: "S1/2021-06-01", SiteID: "S1", Date: "2021-06-01", Vaccine: "covishield", Dose: 2, Slot: "09:00", Code: "1234"}},
+		"QRSTUVWXYZ234567-2": {ID: "QRSTUVWXYZ234567-2"},
+	}
+	tbl := newPeopleTable()
+	tbl.track()
+	for id, p := range want {
+		*tbl.upsert(id) = p.clone()
+	}
+	if got := tbl.get("NOBODY"); got != nil {
+		t.Errorf("get of an unknown id: %+v", got)
+	}
+	tbl.commit()
+	check := func(what string, tbl *peopleTable) {
+		t.Helper()
+		if tbl.len() != len(want) {
+			t.Errorf("%s: %d rows, want %d", what, tbl.len(), len(want))
+		}
+		for id, p := range want {
+			got, ok := tbl.view(id)
+			if !ok || !reflect.DeepEqual(got, p) {
+				t.Errorf("%s: %s is %+v, %v; want %+v", what, id, got, ok, p)
+			}
+		}
+	}
+	check("committed", tbl)
+
+	saved := map[string][]byte{}
+	if err := tbl.flush(func(k string, v []byte) error { saved[k] = v; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(saved) != len(want) {
+		t.Fatalf("flushed %d rows, want %d", len(saved), len(want))
+	}
+	loaded := newPeopleTable()
+	for k, v := range saved {
+		if err := loaded.load(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("loaded", loaded)
+
+	var a, b bytes.Buffer
+	if err := tbl.dump(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.dump(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() || strings.Count(a.String(), "\n") != len(want) {
+		t.Errorf("dumps differ or miss rows:\n%s\n%s", &a, &b)
+	}
+}
+
+// A change made while applying an event is in the row once the event is
+// committed, and only rows marked changed are flushed again.
+func TestPeopleTable_ChangesReachTheRows(t *testing.T) {
+	tbl := newPeopleTable()
+	p := tbl.upsert("ABCDEFGHIJKLMNOP-1")
+	p.ID, p.State = "ABCDEFGHIJKLMNOP-1", "Goa"
+	tbl.upsert("QRSTUVWXYZ234567-2").ID = "QRSTUVWXYZ234567-2"
+	tbl.commit()
+	tbl.track()
+
+	tbl.modify("ABCDEFGHIJKLMNOP-1").Doses = []ledger.DoseRecord{{EventID: "e1", Dose: 1}}
+	if tbl.get("ABCDEFGHIJKLMNOP-1") != tbl.get("ABCDEFGHIJKLMNOP-1") {
+		t.Error("one event sees two copies of a person")
+	}
+	tbl.commit()
+	if got, _ := tbl.view("ABCDEFGHIJKLMNOP-1"); got.State != "Goa" || len(got.Doses) != 1 {
+		t.Errorf("after commit: %+v", got)
+	}
+	var flushed []string
+	if err := tbl.flush(func(k string, _ []byte) error { flushed = append(flushed, k); return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(flushed) != 1 || flushed[0] != "ABCDEFGHIJKLMNOP-1" {
+		t.Errorf("flushed %q, want only the changed row", flushed)
+	}
+}
+
+// Eligible's scan: a place no row holds matches nobody; "" matches all.
+func TestPeopleTable_RowsWhere(t *testing.T) {
+	tbl := newPeopleTable()
+	for id, place := range map[string][2]string{"A-1": {"Goa", "North Goa"}, "B-1": {"Goa", "South Goa"}, "C-1": {"Kerala", "Ernakulam"}} {
+		p := tbl.upsert(id)
+		p.ID, p.Registered, p.State, p.District = id, true, place[0], place[1]
+	}
+	tbl.upsert("D-1").ID = "D-1" // not registered
+	tbl.commit()
+	count := func(state, district string) (n int) {
+		for range tbl.rowsWhere(state, district) {
+			n++
+		}
+		return n
+	}
+	for _, c := range []struct {
+		state, district string
+		want            int
+	}{{"", "", 3}, {"Goa", "", 2}, {"Goa", "South Goa", 1}, {"Kerala", "North Goa", 0}, {"Assam", "", 0}, {"", "Kamrup", 0}} {
+		if got := count(c.state, c.district); got != c.want {
+			t.Errorf("rowsWhere(%q, %q): %d people, want %d", c.state, c.district, got, c.want)
+		}
+	}
+}
