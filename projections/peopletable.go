@@ -36,8 +36,11 @@ type peopleTable struct {
 }
 
 // personKey holds an id of up to 23 bytes: its length, then the id. The
-// ledger's ids are 18 (ledger.ValidBeneficiaryID).
+// ledger's ids are 18 (ledger.ValidBeneficiaryID). A row whose id is
+// longer has the key longID, and its id in more.
 type personKey [24]byte
+
+var longID = personKey{0xff}
 
 func keyOf(id string) (personKey, bool) {
 	var k personKey
@@ -51,7 +54,7 @@ func keyOf(id string) (personKey, bool) {
 
 // personRow is a Person without pointers; see Person for the fields.
 type personRow struct {
-	key                                            personKey // zero for an id in long
+	key                                            personKey
 	registeredOn, state, district, pincode, gender symbol
 	idType, idLast4, completedOn, completedIn      symbol
 	birthYear                                      int32
@@ -69,7 +72,7 @@ type personMore struct {
 	dueNote    string
 }
 
-const chunkRows = 4096 // rows per chunk: a chunk is 256 KB
+const chunkRows = 4096 // rows per chunk: a chunk is 288 KB
 
 func newPeopleTable() *peopleTable {
 	return &peopleTable{index: map[personKey]int32{}, open: map[string]*Person{}}
@@ -171,6 +174,7 @@ func (t *peopleTable) add(id string) int32 {
 		t.long = map[string]int32{}
 	}
 	t.long[id] = i
+	r.key = longID
 	t.more = append(t.more, personMore{id: id})
 	r.more = int32(len(t.more))
 	return i
@@ -202,19 +206,24 @@ func (t *peopleTable) unpack(r *personRow, p *Person) {
 		State: t.syms.value(r.state), District: t.syms.value(r.district), Pincode: t.syms.value(r.pincode),
 		BirthYear: int(r.birthYear), Gender: t.syms.value(r.gender), IDType: t.syms.value(r.idType),
 		IDLast4: t.syms.value(r.idLast4), CompletedOn: t.syms.value(r.completedOn), CompletedIn: t.syms.value(r.completedIn)}
+	p.ID = t.idOf(r)
 	if r.more == 0 {
-		p.ID = string(r.key[1 : 1+r.key[0]])
 		return
 	}
 	m := &t.more[r.more-1]
-	p.ID = m.id
-	if p.ID == "" {
-		p.ID = string(r.key[1 : 1+r.key[0]])
-	}
 	p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote = m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote
 }
 
-// view returns a copy of the person with id, for a query.
+// idOf returns the id of r.
+func (t *peopleTable) idOf(r *personRow) string {
+	if r.key == longID {
+		return t.more[r.more-1].id
+	}
+	return string(r.key[1 : 1+r.key[0]])
+}
+
+// view returns the person with id, for a query. The copy is shallow: the
+// caller keeps it only while it holds the models' lock, or clones it.
 func (t *peopleTable) view(id string) (Person, bool) {
 	i, ok := t.find(id)
 	if !ok {
@@ -225,7 +234,7 @@ func (t *peopleTable) view(id string) (Person, bool) {
 	return p, true
 }
 
-// rowsWhere yields a copy of every registered person in state and
+// rowsWhere yields a shallow copy (see view) of every registered person in state and
 // district ("" matches any), unordered, for a query.
 func (t *peopleTable) rowsWhere(state, district string) iter.Seq[*Person] {
 	return func(yield func(*Person) bool) {
@@ -252,12 +261,7 @@ func (t *peopleTable) rowsWhere(state, district string) iter.Seq[*Person] {
 func (t *peopleTable) ids() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for i := range t.n {
-			r := t.row(i)
-			id := string(r.key[1 : 1+r.key[0]])
-			if r.key[0] == 0 {
-				id = t.more[r.more-1].id
-			}
-			if !yield(id) {
+			if !yield(t.idOf(t.row(i))) {
 				return
 			}
 		}
@@ -281,9 +285,9 @@ func (t *peopleTable) markAll() {
 	}
 }
 
-// flush hands each changed row to put as the JSON of its Person.
+// flush hands each changed row to put as the JSON of its Person. It runs
+// beside queries, so between events: when nothing is checked out.
 func (t *peopleTable) flush(put func(key string, val []byte) error, del func(key string) error) error {
-	t.commit()
 	for id := range t.dirty {
 		p, ok := t.view(id)
 		if !ok {
