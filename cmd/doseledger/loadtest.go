@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,8 +99,22 @@ func summarize(ds []time.Duration) latency {
 	return latency{P50: rank(0.50), P99: rank(0.99), Max: ds[len(ds)-1]}
 }
 
+// sent returns the latencies of the requests that were sent.
+func sent(took []time.Duration) []time.Duration {
+	return slices.DeleteFunc(slices.Clone(took), func(d time.Duration) bool { return d == 0 })
+}
+
 func (l latency) String() string {
 	return fmt.Sprintf("p50 %s, p99 %s, max %s", roundLatency(l.P50), roundLatency(l.P99), roundLatency(l.Max))
+}
+
+// tenthsP99 lists the p99 of each tenth in milliseconds.
+func tenthsP99(tenths [10]latency) string {
+	ms := make([]string, len(tenths))
+	for i, l := range tenths {
+		ms[i] = strconv.FormatFloat(float64(l.P99)/float64(time.Millisecond), 'f', 1, 64)
+	}
+	return strings.Join(ms, " ") + " ms"
 }
 
 func roundLatency(d time.Duration) time.Duration {
@@ -124,6 +139,7 @@ type loadReport struct {
 	FirstFailure   string
 	BurstElapsed   time.Duration
 	BurstLatency   latency
+	BurstTenths    [10]latency   // of the requests in the order sent: does the latency hold as the ledger fills?
 	BurstCPU       time.Duration // CPU time the server and the load generator used in the burst
 	ServerCPU      time.Duration // with --crash, the server's part of BurstCPU (0 if not known)
 	ServerPeakRSS  uint64        // with --crash, the most memory the server had resident by the burst's end (0 if not known)
@@ -230,6 +246,7 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 			humanCount(uint64(cfg.Registrations)), humanCount(uint64(cfg.Concurrency)), r.BurstElapsed.Round(time.Millisecond),
 			humanCount(uint64(rate)), offered)
 		fmt.Fprintf(w, "  latency %s; %s failed\n", r.BurstLatency, humanCount(uint64(r.Failed)))
+		fmt.Fprintf(w, "  p99 by tenth of the burst, in order sent: %s\n", tenthsP99(r.BurstTenths))
 		if r.BurstCPU > 0 && r.Registered > 0 {
 			per := func(d time.Duration) time.Duration { return (d / time.Duration(r.Registered)).Round(time.Microsecond) }
 			fmt.Fprintf(w, "  CPU: %s (server and load generator), %.2f of %d cores, %s per registration\n",
@@ -511,9 +528,9 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	// The burst.
 	burst := people[cfg.Booked+cfg.Clients:]
 	var (
-		next      atomic.Int64
-		failMu    sync.Mutex // guards Registered, Failed and FirstFailure
-		perClient = make([][]time.Duration, cfg.Concurrency)
+		next   atomic.Int64
+		failMu sync.Mutex                          // guards Registered, Failed and FirstFailure
+		took   = make([]time.Duration, len(burst)) // by request; zero for one not sent
 	)
 	if stopProfile, err = startCPUProfile(cfg.CPUProfile); err != nil {
 		return rep, err
@@ -558,7 +575,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 					}
 				}
 				err := conns[w].register(ctx, &burst[i])
-				perClient[w] = append(perClient[w], time.Since(t))
+				took[i] = time.Since(t)
 				failMu.Lock()
 				if err == nil {
 					rep.Registered++
@@ -598,7 +615,10 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 			return rep, err
 		}
 	}
-	rep.BurstLatency = summarize(slices.Concat(perClient...))
+	rep.BurstLatency = summarize(sent(took))
+	for k := range rep.BurstTenths {
+		rep.BurstTenths[k] = summarize(sent(took[k*len(took)/10 : (k+1)*len(took)/10]))
+	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}

@@ -45,6 +45,16 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 	if rep.BurstLatency.P50 <= 0 || rep.BurstLatency.P50 > rep.BurstLatency.P99 || rep.BurstLatency.P99 > rep.BurstLatency.Max {
 		t.Errorf("latencies out of order: %+v", rep.BurstLatency)
 	}
+	var slowest time.Duration // of the tenths: the slowest request is in one of them
+	for k, l := range rep.BurstTenths {
+		if l.P50 <= 0 || l.P99 > l.Max || l.Max > rep.BurstLatency.Max {
+			t.Errorf("tenth %d of the burst: %+v, whole burst %+v", k, l, rep.BurstLatency)
+		}
+		slowest = max(slowest, l.Max)
+	}
+	if slowest != rep.BurstLatency.Max {
+		t.Errorf("slowest of the tenths %s, of the burst %s", slowest, rep.BurstLatency.Max)
+	}
 	if rep.ServerLogBytes == 0 {
 		t.Error("the server logged nothing to server.log")
 	}
