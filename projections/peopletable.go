@@ -31,7 +31,8 @@ type peopleTable struct {
 	more   []personMore // a row's more is 1 + its index here; 0 is none
 	syms   symbols
 
-	open  map[string]*Person  // checked out by the event being applied
+	open  []*checkout         // by the event being applied: a few, so a list
+	spare []*checkout         // for the next event's, so that it allocates none
 	dirty map[string]struct{} // nil when changes are not tracked
 }
 
@@ -75,7 +76,7 @@ type personMore struct {
 const chunkRows = 4096 // rows per chunk: a chunk is 288 KB
 
 func newPeopleTable() *peopleTable {
-	return &peopleTable{index: map[personKey]int32{}, open: map[string]*Person{}}
+	return &peopleTable{index: map[personKey]int32{}}
 }
 
 func (t *peopleTable) find(id string) (int32, bool) {
@@ -89,20 +90,40 @@ func (t *peopleTable) find(id string) (int32, bool) {
 
 func (t *peopleTable) row(i int32) *personRow { return &t.chunks[i/chunkRows][i%chunkRows] }
 
+// checkout is a person checked out of their row (row -1: a new person).
+type checkout struct {
+	id  string
+	row int32
+	p   Person
+}
+
 // get returns the person with id checked out for the event being applied,
 // or nil if there is none.
 func (t *peopleTable) get(id string) *Person {
-	if p, ok := t.open[id]; ok {
-		return p
+	for _, c := range t.open {
+		if c.id == id {
+			return &c.p
+		}
 	}
 	i, ok := t.find(id)
 	if !ok {
 		return nil
 	}
-	p := new(Person)
-	t.unpack(t.row(i), p)
-	t.open[id] = p
-	return p
+	c := t.checkOut(id, i)
+	t.unpack(t.row(i), &c.p)
+	return &c.p
+}
+
+func (t *peopleTable) checkOut(id string, row int32) *checkout {
+	var c *checkout
+	if n := len(t.spare); n > 0 {
+		c, t.spare = t.spare[n-1], t.spare[:n-1]
+	} else {
+		c = new(checkout)
+	}
+	c.id, c.row = id, row
+	t.open = append(t.open, c)
+	return c
 }
 
 // upsert returns the person with id checked out, creating them if there
@@ -110,8 +131,7 @@ func (t *peopleTable) get(id string) *Person {
 func (t *peopleTable) upsert(id string) *Person {
 	p := t.get(id)
 	if p == nil {
-		p = new(Person)
-		t.open[id] = p
+		p = &t.checkOut(id, -1).p
 	}
 	t.markChanged(id)
 	return p
@@ -136,17 +156,16 @@ func (t *peopleTable) markChanged(id string) {
 // commit puts the people checked out back into their rows, adding rows
 // for new ones.
 func (t *peopleTable) commit() {
-	if len(t.open) == 0 {
-		return
+	for _, c := range t.open {
+		if c.row < 0 {
+			c.row = t.add(c.id)
+		}
+		t.pack(&c.p, t.row(c.row))
+		*c = checkout{} // keeps no doses or ids alive
+		t.spare = append(t.spare, c)
 	}
-	for id, p := range t.open {
-		t.put(id, p)
-	}
-	if len(t.open) > 64 { // after a policy change: do not keep its buckets
-		t.open = map[string]*Person{}
-	} else {
-		clear(t.open)
-	}
+	clear(t.open)
+	t.open = t.open[:0]
 }
 
 // put writes p into the row of id, adding the row if it is new.
@@ -184,9 +203,15 @@ func (t *peopleTable) add(id string) int32 {
 // events only.
 func (t *peopleTable) pack(p *Person, r *personRow) {
 	r.registered = p.Registered
-	r.registeredOn, r.state, r.district = t.syms.of(p.RegisteredOn), t.syms.of(p.State), t.syms.of(p.District)
-	r.pincode, r.gender, r.idType = t.syms.of(p.Pincode), t.syms.of(p.Gender), t.syms.of(p.IDType)
-	r.idLast4, r.completedOn, r.completedIn = t.syms.of(p.IDLast4), t.syms.of(p.CompletedOn), t.syms.of(p.CompletedIn)
+	t.syms.set(&r.registeredOn, p.RegisteredOn)
+	t.syms.set(&r.state, p.State)
+	t.syms.set(&r.district, p.District)
+	t.syms.set(&r.pincode, p.Pincode)
+	t.syms.set(&r.gender, p.Gender)
+	t.syms.set(&r.idType, p.IDType)
+	t.syms.set(&r.idLast4, p.IDLast4)
+	t.syms.set(&r.completedOn, p.CompletedOn)
+	t.syms.set(&r.completedIn, p.CompletedIn)
 	r.birthYear = int32(p.BirthYear)
 	if r.more == 0 && p.MergedInto == "" && len(p.Absorbed) == 0 && len(p.Doses) == 0 && p.Active == nil && p.DueNote == "" {
 		return

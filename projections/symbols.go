@@ -35,6 +35,14 @@ func (s *symbols) of(v string) symbol {
 	return id
 }
 
+// set makes *id the symbol of v. A value unchanged since it was read
+// from its symbol is the same string, and is not looked up again.
+func (s *symbols) set(id *symbol, v string) {
+	if s.value(*id) != v {
+		*id = s.of(v)
+	}
+}
+
 // lookup returns the symbol of v, and false if v has none yet (no row
 // holds it). It only reads.
 func (s *symbols) lookup(v string) (symbol, bool) {
