@@ -74,6 +74,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 
 func open(dir string, o *pebble.Options) (*Store, error) {
 	db, err := pebble.Open(dir, o)
+	o.Cache.Unref() // the database holds its own reference while open
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
@@ -83,13 +84,17 @@ func open(dir string, o *pebble.Options) (*Store, error) {
 // pebbleOptions puts bloom filters on every level: nearly every lookup is
 // of a new person's key, which is in no table, and without filters such a
 // lookup searched every table's index (a fifth of a registration's key
-// store time under load).
+// store time under load). Such a lookup still reads each level's index
+// and filter blocks: with Pebble's default 8 MB cache they kept being
+// read again and checked, and a cache of 64 MB took 2 – 3 % off the
+// server's CPU a registration (BENCHMARKS.md, issue 5). The cache fills
+// only as far as the store is read.
 func pebbleOptions(log *slog.Logger) *pebble.Options {
 	levels := make([]pebble.LevelOptions, 7)
 	for i := range levels {
 		levels[i] = pebble.LevelOptions{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}
 	}
-	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels}
+	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels, Cache: pebble.NewCache(64 << 20)}
 	return o.EnsureDefaults()
 }
 
