@@ -112,7 +112,10 @@ func (l latency) String() string {
 func tenthsP99(tenths [10]latency) string {
 	ms := make([]string, len(tenths))
 	for i, l := range tenths {
-		ms[i] = strconv.FormatFloat(float64(l.P99)/float64(time.Millisecond), 'f', 1, 64)
+		ms[i] = "–" // no request in this tenth
+		if l.Max > 0 {
+			ms[i] = strconv.FormatFloat(float64(l.P99)/float64(time.Millisecond), 'f', 1, 64)
+		}
 	}
 	return strings.Join(ms, " ") + " ms"
 }

@@ -169,3 +169,16 @@ func TestLoadtest_Flags(t *testing.T) {
 		}
 	}
 }
+
+// A tenth with no request in it (a burst of fewer than ten, or one cut
+// short) shows as a dash, not as a latency of 0.0 ms.
+func TestTenthsP99(t *testing.T) {
+	var tenths [10]latency
+	for i := range 9 {
+		tenths[i] = summarize([]time.Duration{time.Duration(i+1) * time.Millisecond})
+	}
+	want := "1.0 2.0 3.0 4.0 5.0 6.0 7.0 8.0 9.0 – ms"
+	if got := tenthsP99(tenths); got != want {
+		t.Errorf("tenthsP99 = %q, want %q", got, want)
+	}
+}

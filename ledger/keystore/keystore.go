@@ -72,6 +72,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	return open(dir, pebbleOptions(log))
 }
 
+// open takes over o's cache reference: o is for one open only.
 func open(dir string, o *pebble.Options) (*Store, error) {
 	db, err := pebble.Open(dir, o)
 	o.Cache.Unref() // the database holds its own reference while open
