@@ -313,24 +313,7 @@ func (t *peopleTable) markAll() {
 // flush hands each changed row to put as the JSON of its Person. It runs
 // beside queries, so between events: when nothing is checked out.
 func (t *peopleTable) flush(put func(key string, val []byte) error, del func(key string) error) error {
-	for id := range t.dirty {
-		p, ok := t.view(id)
-		if !ok {
-			if err := del(id); err != nil {
-				return err
-			}
-			continue
-		}
-		b, err := json.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("encode people row %q: %w", id, err)
-		}
-		if err := put(id, b); err != nil {
-			return err
-		}
-	}
-	clear(t.dirty)
-	return nil
+	return flushChanged(t.tableName(), t.dirty, func(id string) (any, bool) { return t.view(id) }, put, del)
 }
 
 // load puts a stored row back.
@@ -345,15 +328,5 @@ func (t *peopleTable) load(id string, val []byte) error {
 
 // dump writes every row as "people id json" lines in id order.
 func (t *peopleTable) dump(w io.Writer) error {
-	for _, id := range slices.Sorted(t.ids()) {
-		p, _ := t.view(id)
-		b, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "people %s %s\n", id, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dumpRows(w, t.tableName(), slices.Sorted(t.ids()), func(id string) any { p, _ := t.view(id); return p })
 }

@@ -73,8 +73,15 @@ func (t *table[V]) remove(key string) {
 // flush hands each changed row to put, and the key of each removed one
 // to del, and forgets the changes.
 func (t *table[V]) flush(put func(key string, val []byte) error, del func(key string) error) error {
-	for key := range t.dirty {
-		v, ok := t.rows[key]
+	return flushChanged(t.name, t.dirty, func(key string) (any, bool) { v, ok := t.rows[key]; return v, ok }, put, del)
+}
+
+// flushChanged hands put the JSON of each row in dirty that row finds,
+// and del the key of each it does not, then forgets the changes.
+func flushChanged(name string, dirty map[string]struct{}, row func(key string) (any, bool),
+	put func(key string, val []byte) error, del func(key string) error) error {
+	for key := range dirty {
+		v, ok := row(key)
 		if !ok {
 			if err := del(key); err != nil {
 				return err
@@ -83,13 +90,13 @@ func (t *table[V]) flush(put func(key string, val []byte) error, del func(key st
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("encode %s row %q: %w", t.name, key, err)
+			return fmt.Errorf("encode %s row %q: %w", name, key, err)
 		}
 		if err := put(key, b); err != nil {
 			return err
 		}
 	}
-	clear(t.dirty)
+	clear(dirty)
 	return nil
 }
 
@@ -115,12 +122,17 @@ func (t *table[V]) markAll() {
 // dump writes every row as "table key json" lines in key order: a canonical
 // form for comparing two builds of a model.
 func (t *table[V]) dump(w io.Writer) error {
-	for _, key := range slices.Sorted(maps.Keys(t.rows)) {
-		b, err := json.Marshal(t.rows[key])
+	return dumpRows(w, t.name, slices.Sorted(maps.Keys(t.rows)), func(key string) any { return t.rows[key] })
+}
+
+// dumpRows writes the JSON of row(key) for each of keys, as dump does.
+func dumpRows(w io.Writer, name string, keys []string, row func(key string) any) error {
+	for _, key := range keys {
+		b, err := json.Marshal(row(key))
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(w, "%s %s %s\n", t.name, key, b); err != nil {
+		if _, err := fmt.Fprintf(w, "%s %s %s\n", name, key, b); err != nil {
 			return err
 		}
 	}
