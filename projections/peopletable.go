@@ -110,7 +110,7 @@ func (t *peopleTable) get(id string) *Person {
 		return nil
 	}
 	c := t.checkOut(id, i)
-	t.unpack(t.row(i), &c.p)
+	t.unpack(t.row(i), &c.p, id)
 	return &c.p
 }
 
@@ -224,14 +224,15 @@ func (t *peopleTable) pack(p *Person, r *personRow) {
 	m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote = p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote
 }
 
-// unpack fills p from r. It only reads. p shares the slices of doses and
-// absorbed records with the table: queries must not change them.
-func (t *peopleTable) unpack(r *personRow, p *Person) {
+// unpack fills p from r, whose id is id. It only reads. p shares the
+// slices of doses and absorbed records with the table: queries must not
+// change them.
+func (t *peopleTable) unpack(r *personRow, p *Person, id string) {
 	*p = Person{Registered: r.registered, RegisteredOn: t.syms.value(r.registeredOn),
 		State: t.syms.value(r.state), District: t.syms.value(r.district), Pincode: t.syms.value(r.pincode),
 		BirthYear: int(r.birthYear), Gender: t.syms.value(r.gender), IDType: t.syms.value(r.idType),
 		IDLast4: t.syms.value(r.idLast4), CompletedOn: t.syms.value(r.completedOn), CompletedIn: t.syms.value(r.completedIn)}
-	p.ID = t.idOf(r)
+	p.ID = id
 	if r.more == 0 {
 		return
 	}
@@ -255,12 +256,12 @@ func (t *peopleTable) view(id string) (Person, bool) {
 		return Person{}, false
 	}
 	var p Person
-	t.unpack(t.row(i), &p)
+	t.unpack(t.row(i), &p, id)
 	return p, true
 }
 
-// rowsWhere yields a shallow copy (see view) of every registered person in state and
-// district ("" matches any), unordered, for a query.
+// rowsWhere yields a shallow copy (see view) of every registered person
+// in state and district ("" matches any), unordered, for a query.
 func (t *peopleTable) rowsWhere(state, district string) iter.Seq[*Person] {
 	return func(yield func(*Person) bool) {
 		st, okState := t.syms.lookup(state)
@@ -274,7 +275,7 @@ func (t *peopleTable) rowsWhere(state, district string) iter.Seq[*Person] {
 				continue
 			}
 			p := new(Person)
-			t.unpack(r, p)
+			t.unpack(r, p, t.idOf(r))
 			if !yield(p) {
 				return
 			}
