@@ -53,9 +53,9 @@ func TestModels_PeopleKeepNoPayload(t *testing.T) {
 	const people = 5000
 	sealed := ledger.Sealed("v1." + strings.Repeat("x", 4096))
 	m := projections.NewModels()
-	before := heapInUse()
+	before := heapAfterGC().HeapAlloc
 	registerPeople(t, m, people, sealed)
-	per := (heapInUse() - before) / people
+	per := (int64(heapAfterGC().HeapAlloc) - int64(before)) / people
 	t.Logf("%d bytes a person", per)
 	if per > 2048 {
 		t.Errorf("the models grew by %d bytes a registered person; a payload is over 4,096", per)
@@ -69,9 +69,9 @@ func TestModels_PeopleKeepNoPayload(t *testing.T) {
 func TestModels_PeopleAreNotObjects(t *testing.T) {
 	const people = 20000
 	m := projections.NewModels()
-	before := heapObjects()
+	before := heapAfterGC().HeapObjects
 	registerPeople(t, m, people, "")
-	per := float64(heapObjects()-before) / people
+	per := float64(int64(heapAfterGC().HeapObjects)-int64(before)) / people
 	t.Logf("%.4f heap objects a person", per)
 	if per > 0.05 {
 		t.Errorf("the models grew by %.2f heap objects a registered person, want next to none", per)
@@ -101,16 +101,11 @@ func registerPeople(t *testing.T, m *projections.Models, n int, sealed ledger.Se
 	}
 }
 
-func heapObjects() int64 {
+// heapAfterGC returns the heap's statistics after a collection: what is
+// live, not what is garbage yet.
+func heapAfterGC() runtime.MemStats {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapObjects)
-}
-
-func heapInUse() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
+	return ms
 }
