@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cockroachdb/pebble"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/ledger/esdbstore"
@@ -206,6 +209,18 @@ type ledgerHandle struct {
 	Store   ledger.Store
 	Keys    *keystore.Store
 	Handler *command.Handler
+}
+
+// metrics returns a registry for /metrics with the embedded stores'
+// engine metrics (the API adds its own).
+func (l *ledgerHandle) metrics() *prometheus.Registry {
+	stores := map[string]func() *pebble.Metrics{"keys": l.Keys.EngineMetrics}
+	if events, ok := l.Store.(*pebblestore.Store); ok {
+		stores["events"] = events.EngineMetrics
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newEngineCollector(stores))
+	return reg
 }
 
 func (l *ledgerHandle) Close() error {

@@ -151,6 +151,9 @@ type loadReport struct {
 	Events         ledger.Position
 	SetupElapsed   time.Duration
 	ServerLogBytes int64
+	// Engine is what each embedded store's Pebble database wrote by the
+	// burst's end, by store ("events", "keys"), from the server's /metrics.
+	Engine map[string]engineFigures
 }
 
 // Problems lists every check the run failed.
@@ -269,6 +272,9 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 			humanCount(uint64(r.Durable)), humanCount(uint64(r.Registered)), after)
 	}
 	fmt.Fprintf(w, "ledger: %s events; server log %s bytes\n", humanCount(uint64(r.Events)), humanCount(uint64(r.ServerLogBytes)))
+	for _, store := range slices.Sorted(maps.Keys(r.Engine)) {
+		fmt.Fprintf(w, "storage engine, %s: %s\n", store, r.Engine[store])
+	}
 }
 
 // sleepUntil waits until t, and reports false if ctx ended first.
@@ -623,6 +629,10 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		rep.BurstTenths[k] = summarize(sent(took[k*len(took)/10 : (k+1)*len(took)/10]))
 	}
 	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+
+	if rep.Engine, err = scrapeEngine(ctx, c.http, c.base); err != nil {
 		return rep, err
 	}
 

@@ -58,6 +58,13 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 	if rep.ServerLogBytes == 0 {
 		t.Error("the server logged nothing to server.log")
 	}
+	// 430 registrations and 50 bookings: each store's WAL took at least
+	// a record for each.
+	for _, store := range []string{"events", "keys"} {
+		if f := rep.Engine[store]; f.WAL < 480*32 {
+			t.Errorf("engine metrics of %s: %+v; want its WAL to have taken at least 32 bytes an event", store, f)
+		}
+	}
 }
 
 // TestLoadtest_Rate sends the burst at a steady rate: the last request is

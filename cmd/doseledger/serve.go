@@ -172,7 +172,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	})
 	// Everything else is the API, which answers in JSON, errors included.
 	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now,
-		Auth: signin, AccessLog: accessLog, Certificates: issuer, Keys: ring, IssuerURL: issuerURL}))
+		Auth: signin, AccessLog: accessLog, Certificates: issuer, Keys: ring, IssuerURL: issuerURL, Metrics: l.metrics()}))
 	// The web pages, each under its own path (api/web).
 	site := web.New()
 	for _, p := range site.Patterns() {

@@ -34,6 +34,10 @@ type Store struct {
 	// erasing is held for writing by Erase, which flushes and compacts
 	// the whole store, and for reading by every creation.
 	erasing sync.RWMutex
+	// closeMu guards closed, so that EngineMetrics never reads a closed
+	// database.
+	closeMu sync.RWMutex
+	closed  bool
 
 	// With deferred syncs (DeferSyncs), a person's new key is written
 	// without a sync; unsynced counts those writes done, and SyncPending
@@ -152,7 +156,23 @@ func randomBytes(n int) func() ([]byte, error) {
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	s.closed = true
+	return s.db.Close()
+}
+
+// EngineMetrics returns Pebble's metrics of the key store's database, or
+// nil once the store is closed.
+func (s *Store) EngineMetrics() *pebble.Metrics {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return nil
+	}
+	return s.db.Metrics()
+}
 
 func personKey(subject string) []byte { return append([]byte("k/"), subject...) }
 

@@ -278,6 +278,18 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// EngineMetrics returns Pebble's metrics of the store's database (bytes
+// written, flushed and compacted, tables per level), or nil once the store
+// is closed.
+func (s *Store) EngineMetrics() *pebble.Metrics {
+	var m *pebble.Metrics
+	s.view(func(db *pebble.DB) error {
+		m = db.Metrics()
+		return nil
+	})
+	return m
+}
+
 // view runs fn unless the store is closed, keeping Close from closing the
 // database meanwhile. It returns ledger.ErrClosed if the store is closed.
 func (s *Store) view(fn func(db *pebble.DB) error) error {
