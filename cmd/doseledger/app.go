@@ -216,7 +216,8 @@ type ledgerHandle struct {
 func (l *ledgerHandle) metrics() *prometheus.Registry {
 	stores := map[string]func() *pebble.Metrics{"keys": l.Keys.EngineMetrics}
 	if events, ok := l.Store.(*pebblestore.Store); ok {
-		stores["events"] = events.EngineMetrics
+		stores["events"] = func() *pebble.Metrics { log, _ := events.EngineMetrics(); return log }
+		stores["events-index"] = func() *pebble.Metrics { _, index := events.EngineMetrics(); return index }
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newEngineCollector(stores))

@@ -60,7 +60,7 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 	}
 	// 430 registrations and 50 bookings: each store's WAL took at least
 	// a record for each.
-	for _, store := range []string{"events", "keys"} {
+	for _, store := range []string{"events", "events-index", "keys"} {
 		if f := rep.Engine[store]; f.WAL < 480*32 {
 			t.Errorf("engine metrics of %s: %+v; want its WAL to have taken at least 32 bytes an event", store, f)
 		}

@@ -153,9 +153,9 @@ type writer struct {
 	tailBuf      []byte // the batch's records, gathered for the tail; reused, copied out to fit
 	tailEnds     []int  // where each record ends in tailBuf
 
-	// commit, if set, replaces the batch's apply; tests use it to make
-	// commits fail.
-	commit func(*pebble.Batch) error
+	// commit and commitIndex, if set, replace the apply of the batch to
+	// the log and to the index; tests use them to make commits fail.
+	commit, commitIndex func(*pebble.Batch) error
 }
 
 // enqueue hands r to the writer. It reports false if the writer has
@@ -291,18 +291,22 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	for _, r := range reqs {
 		r.err = w.plan(b, r, &pos)
 	}
-	w.writeIndex(b)
+	ib := s.idx.NewBatchWithSize(len(w.indexKeys) + 16*len(w.index) + 32)
+	w.writeIndex(ib)
+	putIndexed(ib, pos)
 	if w.it != nil {
 		err := w.it.Close()
 		w.it = nil
 		if err != nil {
 			b.Close()
+			ib.Close()
 			w.failAll(reqs, fmt.Errorf("read store: %w", err))
 			return f
 		}
 	}
 	if pos == w.lastPos {
 		b.Close()
+		ib.Close()
 		return f // nothing to write: every request failed or was a duplicate
 	}
 	var err error
@@ -312,6 +316,7 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 			// be, and a sync retried after a failure can report success
 			// falsely.
 			b.Close()
+			ib.Close()
 			s.log.Error("pebblestore: BeforeWrite failed; the store takes no more appends", "err", err)
 			s.setFailure(fmt.Errorf("before write: %w", err))
 			w.failAll(reqs, s.failure())
@@ -325,10 +330,27 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	}
 	if err != nil {
 		b.Close()
+		ib.Close()
 		s.log.Error("pebblestore commit failed", "err", err, "events", pos-w.lastPos)
 		w.failAll(reqs, fmt.Errorf("commit: %w", err))
 		w.checkUnapplied(err)
 		return f
+	}
+	// The index follows the log, unsynced: Open indexes again from the
+	// log whatever a crash took from it. It is applied before the syncer
+	// sees the batch, so that readers find a committed event in both.
+	if w.commitIndex != nil {
+		err = w.commitIndex(ib)
+	} else {
+		err = s.idx.Apply(ib, pebble.NoSync)
+	}
+	ib.Close()
+	if err != nil {
+		// The log's batch is applied and syncing: its requests fail all
+		// the same, as after a failed sync, and reopening the store
+		// indexes it.
+		s.log.Error("pebblestore index commit failed; the store takes no more appends", "err", err)
+		s.setFailure(fmt.Errorf("index: %w", err))
 	}
 	f.tail = w.tailRecords(pos)
 	w.lastPos = pos
@@ -490,11 +512,10 @@ func (w *writer) addIndex(keys []byte, pos ledger.Position) {
 	w.index = append(w.index, indexEntry{start: start, end: len(keys), pos: pos})
 }
 
-// writeIndex writes the batch's stream and ID keys, sorted. Records come
-// first, in position order: Pebble inserts a batch's keys into its
-// memtable in batch order, remembering where the previous key went, so
-// keys that follow each other in sort order are far cheaper to insert than
-// keys that jump about.
+// writeIndex writes the batch's stream and ID keys to b, sorted: Pebble
+// inserts a batch's keys into its memtable in batch order, remembering
+// where the previous key went, so keys that follow each other in sort
+// order are far cheaper to insert than keys that jump about.
 func (w *writer) writeIndex(b *pebble.Batch) {
 	keys := w.indexKeys
 	slices.SortFunc(w.index, func(x, y indexEntry) int {
@@ -560,12 +581,11 @@ func (w *writer) lookupID(id ledger.EventID) (idLoc, bool, error) {
 	if loc, ok := w.pending[id]; ok {
 		return loc, true, nil
 	}
-	db := w.s.db
 	w.key = appendIDKey(w.key[:0], id)
 	if !w.filter.mayContain(w.key) {
 		return idLoc{}, false, nil
 	}
-	v, ok, err := get(db, w.val[:0], w.key)
+	v, ok, err := get(w.s.idx, w.val[:0], w.key)
 	if err != nil || !ok {
 		return idLoc{}, false, err
 	}
@@ -576,7 +596,7 @@ func (w *writer) lookupID(id ledger.EventID) (idLoc, bool, error) {
 	}
 	pos := ledger.Position(p)
 	w.key = appendPosKey(w.key[:0], pos)
-	v, ok, err = get(db, w.val[:0], w.key)
+	v, ok, err = get(w.s.db, w.val[:0], w.key)
 	if err != nil {
 		return idLoc{}, false, err
 	}
@@ -611,7 +631,7 @@ func (w *writer) head(stream string) (ledger.Revision, bool, error) {
 		return 0, false, nil
 	}
 	w.key = appendStreamKey(w.key[:0], stream, 0)
-	v, ok, err := get(w.s.db, w.val[:0], w.key)
+	v, ok, err := get(w.s.idx, w.val[:0], w.key)
 	if err != nil || !ok {
 		return 0, false, err
 	}
@@ -619,7 +639,7 @@ func (w *writer) head(stream string) (ledger.Revision, bool, error) {
 	// The last revision is the last key of the stream's range, found with
 	// one iterator per batch.
 	if w.it == nil {
-		if w.it, err = w.s.db.NewIter(nil); err != nil {
+		if w.it, err = w.s.idx.NewIter(nil); err != nil {
 			return 0, false, err
 		}
 	}

@@ -86,9 +86,9 @@ func BenchmarkRawPebbleSyncedBatch(b *testing.B) {
 	const perBatch = 256
 	for _, layout := range []string{"record", "store"} {
 		b.Run("layout="+layout, func(b *testing.B) {
-			o := pebbleOptions(slog.New(slog.DiscardHandler))
-			db, err := pebble.Open(b.TempDir(), o)
-			o.Cache.Unref()
+			cache := pebble.NewCache(cacheSize)
+			db, err := pebble.Open(b.TempDir(), pebbleOptions(slog.New(slog.DiscardHandler), cache, memTableSize))
+			cache.Unref()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,5 +1,6 @@
-// Package pebblestore is the embedded, durable ledger.Store, kept in a Pebble
-// database in one directory.
+// Package pebblestore is the embedded, durable ledger.Store, kept in two
+// Pebble databases in one directory: the log, which is the ledger, and
+// its index, which is derived from the log.
 //
 // # Writes
 //
@@ -10,7 +11,9 @@
 // earlier requests of the same batch leave them, gives the accepted events
 // consecutive global positions (the first event ever is at position 1) and
 // stream revisions (the first event of a stream is revision 0), and writes
-// them all in one Pebble batch, which it applies with pebble.Sync. A second
+// their records in one Pebble batch to the log, which it applies with
+// pebble.Sync, and their index entries in another to the index, applied
+// without a sync (see Keys). A second
 // goroutine, the syncer, waits for each batch's WAL sync in order and only
 // then answers its requests; meanwhile the writer builds and applies the
 // next batch, and Pebble syncs the two together when it can. Appends thus
@@ -70,7 +73,8 @@
 //
 // # Engine
 //
-// Pebble runs with a 32 MiB block cache, 64 MiB memtables, table-level
+// Pebble runs with a 32 MiB block cache (the log's and the index's), 64
+// MiB memtables for the log and 16 MiB for the index, table-level
 // Bloom filters (10 bits a key) on every level for point lookups, one
 // compaction at a time (the target machines have two cores) and its
 // newest format. Its messages go to Options.Logger: information at debug
@@ -78,12 +82,30 @@
 //
 // # Keys
 //
-// All keys live in one Pebble keyspace, told apart by their first byte.
-// Integers are 8 bytes, big endian, so that keys sort by number.
+// Keys are told apart by their first byte. Integers are 8 bytes, big
+// endian, so that keys sort by number. The log, in the store's directory:
 //
 //	'p' position          → record (JSON, below)
+//
+// The index, in its subdirectory "index":
+//
 //	's' stream 0x00 rev   → position
 //	'i' event id (16)     → position
+//	'm'                   → the position the index holds every entry up to
+//
+// The log's keys come in order, so its tables never overlap and Pebble
+// moves them down its levels without rewriting them; the index's keys come
+// in no order, and its compactions rewrite it. In one database, as in the
+// first layout, every compaction of the random keys rewrote the log
+// between them: at 10,000 registrations a second the ledger's compactions
+// wrote 1.2 times what its WAL took (BENCHMARKS.md, issue 5).
+//
+// The index is written after the log, unsynced, and Open brings it level
+// with the log before the store takes appends: after a crash it indexes
+// the records the index lacks, and after a power failure that kept an
+// index batch but not its records it removes their entries. A store of the
+// first layout is indexed whole on its first Open, and the index entries
+// in its log are dropped.
 //
 // A stream name never holds a 0x00 byte (ledger.ValidateStream), so the 0x00
 // after it ends it unambiguously and a stream's keys are one contiguous
@@ -91,9 +113,9 @@
 // head is its last 's' key, cached in memory by the writer (two generations
 // of 64Ki streams each).
 //
-// A batch holds its records first, in position order, then its 's' and 'i'
-// keys sorted: Pebble inserts a batch into its memtable in order and keys
-// that follow each other are cheaper to insert.
+// A batch's index entries are sorted: Pebble inserts a batch into its
+// memtable in order, and keys that follow each other are cheaper to
+// insert.
 //
 // # Records
 //

@@ -13,6 +13,10 @@ const (
 	prefixID       = 'i'
 )
 
+// indexedKey is the index's key of the position it holds every entry up
+// to.
+var indexedKey = []byte{'m'}
+
 const (
 	posKeyLen = 1 + 8
 	idKeyLen  = 1 + 16

@@ -53,9 +53,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts ledger.ReadO
 				n = remaining
 			}
 			var recs []rawRecord
-			err := s.view(func(db *pebble.DB) error {
+			err := s.view(func(log, index *pebble.DB) error {
 				var err error
-				recs, err = readStreamChunk(db, stream, backwards, fromEnd, next, n, ledger.Position(s.committed.Load()))
+				recs, err = readStreamChunk(log, index, stream, backwards, fromEnd, next, n, ledger.Position(s.committed.Load()))
 				return err
 			})
 			if err != nil {
@@ -102,7 +102,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts ledger.ReadO
 
 // readStreamChunk reads up to n of stream's committed records, from
 // revision next onwards or, backwards, from next (or the end) down.
-func readStreamChunk(db *pebble.DB, stream string, backwards, fromEnd bool, next ledger.Revision, n int, committed ledger.Position) ([]rawRecord, error) {
+func readStreamChunk(log, index *pebble.DB, stream string, backwards, fromEnd bool, next ledger.Revision, n int, committed ledger.Position) ([]rawRecord, error) {
 	var lower, upper []byte
 	switch {
 	case !backwards:
@@ -115,7 +115,7 @@ func readStreamChunk(db *pebble.DB, stream string, backwards, fromEnd bool, next
 		lower = appendStreamPrefix(nil, stream)
 		upper = appendStreamKey(nil, stream, next+1)
 	}
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := index.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func readStreamChunk(db *pebble.DB, stream string, backwards, fromEnd bool, next
 		return nil, nil
 	}
 	// The records themselves, read in position order whatever the direction.
-	pit, err := db.NewIter(&pebble.IterOptions{
+	pit, err := log.NewIter(&pebble.IterOptions{
 		LowerBound: []byte{prefixPosition},
 		UpperBound: []byte{prefixPosition + 1},
 	})
@@ -332,7 +332,7 @@ type chunkBuffers struct {
 // keeping up, and otherwise from the database, into buf.
 func (s *Store) readLogChunk(after ledger.Position, buf *chunkBuffers) (logChunk, error) {
 	var c logChunk
-	err := s.view(func(db *pebble.DB) error {
+	err := s.view(func(log, _ *pebble.DB) error {
 		committed := ledger.Position(s.committed.Load())
 		if after >= committed {
 			return nil
@@ -342,7 +342,7 @@ func (s *Store) readLogChunk(after ledger.Position, buf *chunkBuffers) (logChunk
 			*buf = chunkBuffers{} // a follower that has caught up needs them no more
 			return nil
 		}
-		it, err := db.NewIter(&pebble.IterOptions{
+		it, err := log.NewIter(&pebble.IterOptions{
 			LowerBound: appendPosKey(nil, after+1),
 			UpperBound: appendPosKey(nil, committed+1),
 		})
@@ -438,9 +438,9 @@ func (s *Store) StreamHead(ctx context.Context, stream string) (ledger.Revision,
 	}
 	var rev ledger.Revision
 	var found bool
-	err := s.view(func(db *pebble.DB) error {
+	err := s.view(func(_, index *pebble.DB) error {
 		committed := ledger.Position(s.committed.Load())
-		it, err := db.NewIter(&pebble.IterOptions{
+		it, err := index.NewIter(&pebble.IterOptions{
 			LowerBound: appendStreamPrefix(nil, stream),
 			UpperBound: appendStreamEnd(nil, stream),
 		})
@@ -479,7 +479,7 @@ func (s *Store) LastPosition(ctx context.Context) (ledger.Position, error) {
 		return 0, err
 	}
 	var pos ledger.Position
-	err := s.view(func(*pebble.DB) error {
+	err := s.view(func(_, _ *pebble.DB) error {
 		pos = ledger.Position(s.committed.Load())
 		return nil
 	})

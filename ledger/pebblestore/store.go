@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,22 +38,25 @@ type Options struct {
 // DefaultMaxBatch is the default bound on the events in one group commit.
 const DefaultMaxBatch = 2048
 
-// Sizes of Pebble's block cache and memtable, and of the writer's cache of
-// stream heads (per generation). A head that misses the cache costs a
+// Sizes of Pebble's block cache (shared by the log and the index), of
+// their memtables (an event's index entries take a tenth of its record),
+// and of the writer's cache of stream heads (per generation). A head that misses the cache costs a
 // Pebble seek on every append to an existing stream; with a million
 // beneficiary streams in play a 64k cache missed most of the time, and
 // loading a realistic history ran at 19k events/s against 30k/s with a
 // 1M cache (BENCHMARKS.md). A million heads take about 100 MB.
 const (
-	cacheSize     = 32 << 20
-	memTableSize  = 64 << 20
-	headCacheSize = 1 << 20
+	cacheSize         = 32 << 20
+	memTableSize      = 64 << 20
+	indexMemTableSize = 16 << 20
+	headCacheSize     = 1 << 20
 )
 
-// Store is a ledger.Store kept in a Pebble database. Every method may be
-// called concurrently from many goroutines.
+// Store is a ledger.Store kept in two Pebble databases, the log and its
+// index. Every method may be called concurrently from many goroutines.
 type Store struct {
-	db       *pebble.DB
+	db       *pebble.DB // the log: records by position
+	idx      *pebble.DB // the index: stream revisions and event IDs, derived from the log
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
@@ -123,10 +127,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		maxBatch = DefaultMaxBatch
 	}
 
-	po := pebbleOptions(log)
-	db, err := pebble.Open(dir, po)
-	// Pebble holds its own reference to the cache while open.
-	po.Cache.Unref()
+	// The two databases share one block cache; each holds its own
+	// reference while open.
+	cache := pebble.NewCache(cacheSize)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, pebbleOptions(log, cache, memTableSize))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -135,9 +140,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
+	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, pebbleOptions(log, cache, indexMemTableSize), log)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
 
 	s := &Store{
 		db:         db,
+		idx:        idx,
 		now:        now,
 		log:        log,
 		maxBatch:   maxBatch,
@@ -168,12 +179,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// pebbleOptions returns the engine's configuration: a modest block cache,
-// a memtable large enough that a busy ledger does not flush every few
-// moments, bloom filters on every level so that the writer's lookups of
+// pebbleOptions returns the engine's configuration: the given block cache
+// and memtable size (large enough that a busy ledger does not flush every
+// few moments), bloom filters on every level so that the writer's lookups of
 // event IDs that are new (nearly all of them) and of new streams skip
 // tables, and Pebble's messages routed to log.
-func pebbleOptions(log *slog.Logger) *pebble.Options {
+func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebble.Options {
 	levels := make([]pebble.LevelOptions, 7)
 	target := int64(2 << 20)
 	for i := range levels {
@@ -186,8 +197,8 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 	}
 	pl := pebbleLogger{log: log}
 	o := &pebble.Options{
-		Cache:                    pebble.NewCache(cacheSize),
-		MemTableSize:             memTableSize,
+		Cache:                    cache,
+		MemTableSize:             memTable,
 		Levels:                   levels,
 		FormatMajorVersion:       pebble.FormatNewest,
 		MaxConcurrentCompactions: func() int { return 1 },
@@ -267,7 +278,7 @@ func (s *Store) Close() error {
 		<-s.builderDone
 		s.closeMu.Lock()
 		s.closed = true
-		err := s.db.Close()
+		err := errors.Join(s.idx.Close(), s.db.Close())
 		s.closeMu.Unlock()
 		// Reads of a closed store fail before they look at the tail.
 		s.tail.clear()
@@ -278,27 +289,26 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// EngineMetrics returns Pebble's metrics of the store's database (bytes
-// written, flushed and compacted, tables per level), or nil once the store
-// is closed.
-func (s *Store) EngineMetrics() *pebble.Metrics {
-	var m *pebble.Metrics
-	s.view(func(db *pebble.DB) error {
-		m = db.Metrics()
+// EngineMetrics returns Pebble's metrics (bytes written, flushed and
+// compacted, tables per level) of the store's two databases, the log and
+// the index, or nils once the store is closed.
+func (s *Store) EngineMetrics() (log, index *pebble.Metrics) {
+	s.view(func(l, i *pebble.DB) error {
+		log, index = l.Metrics(), i.Metrics()
 		return nil
 	})
-	return m
+	return log, index
 }
 
 // view runs fn unless the store is closed, keeping Close from closing the
 // database meanwhile. It returns ledger.ErrClosed if the store is closed.
-func (s *Store) view(fn func(db *pebble.DB) error) error {
+func (s *Store) view(fn func(log, index *pebble.DB) error) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return ledger.ErrClosed
 	}
-	return fn(s.db)
+	return fn(s.db, s.idx)
 }
 
 // wakeChan returns the channel the next commit closes.
@@ -353,7 +363,7 @@ func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
 // scanFilterKeys adds to seg the filter key that key returns for each key
 // with prefix, skipping nils, and returns how many it added.
 func (s *Store) scanFilterKeys(f *keyFilter, seg *bloomSegment, prefix byte, key func([]byte) []byte) (int, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	it, err := s.idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
 		return 0, err
 	}

@@ -263,7 +263,7 @@ func TestStore_TailUncommitted(t *testing.T) {
 	// reads.
 	s.syncWait = func(b *pebble.Batch) error {
 		err := b.SyncWait()
-		if b.Count() == 3*3 { // the held batch: 3 events, 3 keys each
+		if b.Count() == 3 { // the held batch: 3 events, a record each
 			holding.Do(func() { close(held) })
 			<-hold
 			if fail {
