@@ -31,7 +31,7 @@ import (
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
          [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE]
-         [--memprofile FILE] [--keep]
+         [--memprofile FILE] [--server-cpuprofile FILE] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -56,8 +56,9 @@ directory, listening on loopback, and drives it over HTTP from this process:
 
 The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. The
-profiles cover this process: with --crash, the load generator alone. Exit
-status 1 if any check fails.`
+profiles cover this process: with --crash, the load generator alone, and
+--server-cpuprofile then profiles the server over the burst (it needs
+--rate, which fixes the burst's length). Exit status 1 if any check fails.`
 
 // loadConfig is what a load test does.
 type loadConfig struct {
@@ -71,7 +72,10 @@ type loadConfig struct {
 	RaceCPUProfile string // profile of the booking race, if set
 	MutexProfile   string // where the burst waits on locks, if set
 	MemProfile     string // the heap after the burst, if set
-	Dir            string // the server's data directory; removed afterwards unless Keep
+	// ServerCPUProfile, with Crash and Rate, is where the server's CPU
+	// profile of the burst goes.
+	ServerCPUProfile string
+	Dir              string // the server's data directory; removed afterwards unless Keep
 	// Crash runs the server as a child process and kills it with SIGKILL
 	// after the burst, so that what is read back is what survived a crash.
 	Crash bool
@@ -192,6 +196,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.RaceCPUProfile, "race-cpuprofile", "", "write a CPU profile of the booking race to FILE")
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap after the burst to FILE (this process: with --crash, the load generator alone)")
+	fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "with --crash and --rate, write a CPU profile of the server over the burst to FILE")
 	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
@@ -204,6 +209,8 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 		return fmt.Errorf("--registrations must be 0 or more and --concurrency at least 1")
 	case cfg.Rate != 0 && (cfg.Rate < 1 || cfg.Rate > 1e7):
 		return fmt.Errorf("--rate must be 0 (as fast as answered) or from 1 to 10,000,000 requests a second")
+	case cfg.ServerCPUProfile != "" && (!cfg.Crash || cfg.Rate == 0):
+		return fmt.Errorf("--server-cpuprofile needs --crash (the server in a process of its own) and --rate (a burst of known length)")
 	case cfg.Clients+cfg.Booked+cfg.Registrations > 90_000_000:
 		return fmt.Errorf("too many people for the load test's mobile numbers")
 	}
@@ -370,12 +377,10 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	}
 
 	// The server, as serve runs it, logging to a file.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return rep, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	logPath := filepath.Join(cfg.Dir, "server.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -385,6 +390,13 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	// The server runs in this process, or with --crash as a child that is
 	// killed with SIGKILL after the burst.
 	serverArgs := []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr}
+	var pprofAddr string
+	if cfg.ServerCPUProfile != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return rep, err
+		}
+		serverArgs = append(serverArgs, "--pprof-addr", pprofAddr)
+	}
 	served := make(chan error, 1)
 	var stop func() error
 	var child *exec.Cmd
@@ -564,6 +576,13 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		}
 	}
 	defer closeConns()
+	serverProfile := make(chan error, 1)
+	if pprofAddr != "" {
+		length := time.Duration(float64(len(burst)) / cfg.Rate * float64(time.Second))
+		go func() { serverProfile <- fetchCPUProfile(ctx, "http://"+pprofAddr, length, cfg.ServerCPUProfile) }()
+	} else {
+		serverProfile <- nil
+	}
 	burstStart, cpuStart := time.Now(), processCPU()
 	var serverCPUStart time.Duration
 	if child != nil {
@@ -612,6 +631,9 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		}
 	}
 	stopProfile()
+	if err := <-serverProfile; err != nil {
+		return rep, err
+	}
 	if cfg.MutexProfile != "" {
 		runtime.SetMutexProfileFraction(0)
 		if err := writeProfile("mutex", cfg.MutexProfile); err != nil {
@@ -861,4 +883,14 @@ func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
 		first = ctx.Err()
 	}
 	return first
+}
+
+// freeAddr returns a loopback address with a port free to listen on.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -94,11 +95,14 @@ func TestLoadtest_Rate(t *testing.T) {
 
 // TestLoadtest_Crash kills the server (SIGKILL) straight after the burst:
 // every registration it acknowledged must be in the ledger all the same.
+// The server's CPU profile of the burst comes from its profiler.
 func TestLoadtest_Crash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process and makes about 400 requests")
 	}
-	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Dir: t.TempDir(), Crash: true,
+	profile := filepath.Join(t.TempDir(), "server.pprof")
+	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Rate: 1000, Dir: t.TempDir(), Crash: true,
+		ServerCPUProfile: profile,
 		ServerCommand: func(args []string) (*exec.Cmd, error) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestLoadtest_ServerChild$")
 			cmd.Env = append(os.Environ(), "DOSELEDGER_TEST_SERVE="+strings.Join(args, "\x1f"))
@@ -117,6 +121,10 @@ func TestLoadtest_Crash(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && (rep.ServerCPU <= 0 || rep.GeneratorCPU <= 0) {
 		t.Errorf("server CPU %s, generator CPU %s: want both measured", rep.ServerCPU, rep.GeneratorCPU)
+	}
+	// A CPU profile is gzipped protocol buffers.
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 64 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("server CPU profile: %d bytes, %v; want a gzipped profile", len(b), err)
 	}
 }
 

@@ -35,9 +35,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		"wait in system calls; the GOMAXPROCS variable overrides that.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people); let demo staff sign in (this run only)")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060 (default: off); keep it off the network")
 	esdbFlags := addESDBFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stop, err := m.servePprof(*pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	m.Log.Debug("Go processors for the server", "gomaxprocs", tuneProcsForServe())
 	if *demo {
