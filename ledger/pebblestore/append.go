@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
 // appendRequest is one Append on its way through the writer. The appending
@@ -136,10 +137,10 @@ type idLoc struct {
 // "Applied" batches are in the database but may still be syncing.
 type writer struct {
 	s            *Store
-	lastPos      ledger.Position // newest applied position
-	lastRecorded time.Time       // recorded_at of the newest applied batch
-	heads        *headCache      // stream heads as applied batches leave them
-	filter       *keyFilter      // every applied event ID and stream, and some more
+	lastPos      ledger.Position   // newest applied position
+	lastRecorded time.Time         // recorded_at of the newest applied batch
+	heads        *headCache        // stream heads as applied batches leave them
+	filter       *keyfilter.Filter // every applied event ID and stream, and some more
 
 	// Scratch for the batch being built.
 	pending      map[ledger.EventID]idLoc   // IDs the batch writes
@@ -360,11 +361,11 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	}
 	for id := range w.pending {
 		w.key = appendIDKey(w.key[:0], id)
-		w.filter.add(w.key)
+		w.filter.Add(w.key)
 	}
 	for _, stream := range w.newStreams {
 		w.key = appendStreamFilterKey(w.key[:0], stream)
-		w.filter.add(w.key)
+		w.filter.Add(w.key)
 	}
 	f.b, f.last = b, pos
 	return f
@@ -582,7 +583,7 @@ func (w *writer) lookupID(id ledger.EventID) (idLoc, bool, error) {
 		return loc, true, nil
 	}
 	w.key = appendIDKey(w.key[:0], id)
-	if !w.filter.mayContain(w.key) {
+	if !w.filter.MayContain(w.key) {
 		return idLoc{}, false, nil
 	}
 	v, ok, err := get(w.s.idx, w.val[:0], w.key)
@@ -627,7 +628,7 @@ func (w *writer) head(stream string) (ledger.Revision, bool, error) {
 	// revision 0. A point lookup lets the bloom filters skip every table
 	// for a new stream.
 	w.key = appendStreamFilterKey(w.key[:0], stream)
-	if !w.filter.mayContain(w.key) {
+	if !w.filter.MayContain(w.key) {
 		return 0, false, nil
 	}
 	w.key = appendStreamKey(w.key[:0], stream, 0)

@@ -1,49 +1,12 @@
 package pebblestore
 
 import (
-	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
 )
-
-func TestKeyFilter(t *testing.T) {
-	f := newKeyFilter(1000)
-	key := func(i int) []byte { return binary.BigEndian.AppendUint64([]byte{'i'}, uint64(i)) }
-	// Before the builder is done, everything may be there.
-	if !f.mayContain(key(1)) {
-		t.Fatal("an unready filter answered no")
-	}
-	f.segs[1] = newBloomSegment(1000) // small, so that the writer's part grows
-	const n = 40000
-	for i := range n / 2 {
-		f.segs[0].add(f.hash(key(i))) // as the builder does
-	}
-	f.ready.Store(true)
-	for i := n / 2; i < n; i++ {
-		f.add(key(i))
-	}
-	if len(f.segs) < 3 {
-		t.Errorf("filter has %d segments after %d keys, want it to have grown", len(f.segs), n)
-	}
-	for i := range n {
-		if !f.mayContain(key(i)) {
-			t.Fatalf("key %d was added but the filter says no", i)
-		}
-	}
-	fp := 0
-	const probes = 200000
-	for i := n; i < n+probes; i++ {
-		if f.mayContain(key(i)) {
-			fp++
-		}
-	}
-	if rate := float64(fp) / probes; rate > 0.03 {
-		t.Errorf("false positive rate %.3f, want at most 0.03", rate)
-	}
-}
 
 // TestStore_FilterAfterReopen checks duplicates and stream heads once the
 // filter has been rebuilt from disk.
@@ -76,7 +39,7 @@ func TestStore_FilterAfterReopen(t *testing.T) {
 	}
 	defer s.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for !s.w.filter.ready.Load() {
+	for !s.w.filter.Ready() {
 		if time.Now().After(deadline) {
 			t.Fatal("filter not built after 10s")
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
 // Options configures a Store. The zero value works.
@@ -162,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.committed.Store(uint64(last))
 	// Positions have no gaps, so last is the number of events and of IDs,
 	// and a bound on the number of streams.
-	filter := newKeyFilter(2 * int64(last))
+	filter := keyfilter.New(2 * int64(last))
 	s.w = writer{
 		s:            s,
 		lastPos:      last,
@@ -173,7 +174,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		pendingHeads: make(map[string]ledger.Revision),
 	}
 	s.builderDone = make(chan struct{})
-	go s.buildFilter(filter, filter.segs[0])
+	go s.buildFilter(filter, filter.First())
 	go s.w.run()
 	log.Debug("pebblestore opened", "dir", dir, "last_position", uint64(last))
 	return s, nil
@@ -332,7 +333,7 @@ func (s *Store) publish(pos ledger.Position) {
 // writer adds what it commits meanwhile, so that together they cover
 // everything. It gives up, leaving the filter unready, if the store closes
 // first or the database cannot be read.
-func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
+func (s *Store) buildFilter(f *keyfilter.Filter, seg *keyfilter.Segment) {
 	defer close(s.builderDone)
 	start := time.Now()
 	ids, err := s.scanFilterKeys(f, seg, prefixID, func(k []byte) []byte {
@@ -356,33 +357,23 @@ func (s *Store) buildFilter(f *keyFilter, seg *bloomSegment) {
 		s.logFilterBuild(err)
 		return
 	}
-	f.ready.Store(true)
+	f.MarkReady()
 	s.log.Debug("pebblestore filter built", "ids", ids, "streams", streams, "took", time.Since(start))
 }
 
-// scanFilterKeys adds to seg the filter key that key returns for each key
-// with prefix, skipping nils, and returns how many it added.
-func (s *Store) scanFilterKeys(f *keyFilter, seg *bloomSegment, prefix byte, key func([]byte) []byte) (int, error) {
+// scanFilterKeys adds to seg the filter key that key returns for each
+// index key with prefix, skipping nils, and returns how many it added.
+func (s *Store) scanFilterKeys(f *keyfilter.Filter, seg *keyfilter.Segment, prefix byte, key func([]byte) []byte) (int, error) {
 	it, err := s.idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
 		return 0, err
 	}
 	defer it.Close()
-	n, seen := 0, 0
-	for valid := it.First(); valid; valid = it.Next() {
-		if k := key(it.Key()); k != nil {
-			seg.add(f.hash(k))
-			n++
-		}
-		if seen++; seen%4096 == 0 {
-			select {
-			case <-s.closing:
-				return n, ledger.ErrClosed
-			default:
-			}
-		}
+	n, err := seg.AddAll(f, it, key, s.closing)
+	if errors.Is(err, keyfilter.ErrStopped) {
+		err = ledger.ErrClosed
 	}
-	return n, it.Error()
+	return n, err
 }
 
 // failure returns the error that stopped the store taking appends, or nil.
