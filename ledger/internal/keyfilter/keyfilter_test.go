@@ -46,7 +46,6 @@ func TestKeyFilter(t *testing.T) {
 	}
 }
 
-
 // TestSegment_AddAll builds a filter from a database's keys, as a store's
 // builder does, skipping the keys the key function drops, and stops when
 // told to.
