@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 
@@ -23,6 +24,11 @@ import (
 type Disk struct {
 	db  *pebble.DB
 	log *slog.Logger
+
+	// closeMu guards closed, so that EngineMetrics never reads a closed
+	// database.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 var (
@@ -51,7 +57,23 @@ func OpenDisk(dir string, log *slog.Logger) (*Disk, error) {
 }
 
 // Close closes the database.
-func (d *Disk) Close() error { return d.db.Close() }
+func (d *Disk) Close() error {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	d.closed = true
+	return d.db.Close()
+}
+
+// EngineMetrics returns Pebble's metrics of the database, or nil once it
+// is closed.
+func (d *Disk) EngineMetrics() *pebble.Metrics {
+	d.closeMu.RLock()
+	defer d.closeMu.RUnlock()
+	if d.closed {
+		return nil
+	}
+	return d.db.Metrics()
+}
 
 // Load returns the stored models, or empty ones when none were saved, or
 // when they were saved by another Version of this code (they are then

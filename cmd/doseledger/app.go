@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
@@ -211,17 +210,15 @@ type ledgerHandle struct {
 	Handler *command.Handler
 }
 
-// metrics returns a registry for /metrics with the embedded stores'
-// engine metrics (the API adds its own).
-func (l *ledgerHandle) metrics() *prometheus.Registry {
+// engines returns the Pebble metrics of the ledger's embedded stores, by
+// name, for /metrics.
+func (l *ledgerHandle) engines() map[string]func() *pebble.Metrics {
 	stores := map[string]func() *pebble.Metrics{"keys": l.Keys.EngineMetrics}
 	if events, ok := l.Store.(*pebblestore.Store); ok {
 		stores["events"] = func() *pebble.Metrics { log, _ := events.EngineMetrics(); return log }
 		stores["events-index"] = func() *pebble.Metrics { _, index := events.EngineMetrics(); return index }
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newEngineCollector(stores))
-	return reg
+	return stores
 }
 
 func (l *ledgerHandle) Close() error {

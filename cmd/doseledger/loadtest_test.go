@@ -66,6 +66,9 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 			t.Errorf("engine metrics of %s: %+v; want its WAL to have taken at least 32 bytes an event", store, f)
 		}
 	}
+	if _, ok := rep.Engine["read-models"]; !ok {
+		t.Errorf("no engine metrics of the read models: %v", rep.Engine)
+	}
 }
 
 // TestLoadtest_Rate sends the burst at a steady rate: the last request is

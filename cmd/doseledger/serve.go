@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/doseledger/doseledger/api"
 	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/api/web"
@@ -178,9 +180,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	// /metrics has the storage engines' figures besides the API's own.
+	engines := l.engines()
+	engines["read-models"] = disk.EngineMetrics
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(newEngineCollector(engines))
 	// Everything else is the API, which answers in JSON, errors included.
 	mux.Handle("/", api.New(api.Config{Handler: l.Handler, Store: l.Store, Projector: proj, Logger: m.Log, Now: time.Now,
-		Auth: signin, AccessLog: accessLog, Certificates: issuer, Keys: ring, IssuerURL: issuerURL, Metrics: l.metrics()}))
+		Auth: signin, AccessLog: accessLog, Certificates: issuer, Keys: ring, IssuerURL: issuerURL, Metrics: metrics}))
 	// The web pages, each under its own path (api/web).
 	site := web.New()
 	for _, p := range site.Patterns() {
