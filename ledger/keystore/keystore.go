@@ -167,13 +167,18 @@ func (s *Store) written(k []byte) {
 // and filter blocks: with Pebble's default 8 MB cache they kept being
 // read again and checked, and a cache of 64 MB took 2 – 3 % off the
 // server's CPU a registration (BENCHMARKS.md, issue 5). The cache fills
-// only as far as the store is read.
+// only as far as the store is read. New keys come in no order, so each
+// flush of Pebble's default 4 MB memtable overlapped the whole base level:
+// over 1,000,000 registrations at 10,000 a second its compactions wrote
+// 3.9 times what its WAL took; with 32 MB memtables and a 256 MB base
+// level, 0.5 times (BENCHMARKS.md, issue 5).
 func pebbleOptions(log *slog.Logger) *pebble.Options {
 	levels := make([]pebble.LevelOptions, 7)
 	for i := range levels {
 		levels[i] = pebble.LevelOptions{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}
 	}
-	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels, Cache: pebble.NewCache(64 << 20)}
+	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels, Cache: pebble.NewCache(64 << 20),
+		MemTableSize: 32 << 20, LBaseMaxBytes: 256 << 20}
 	return o.EnsureDefaults()
 }
 
