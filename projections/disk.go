@@ -73,10 +73,13 @@ func diskOptions(log *slog.Logger) *pebble.Options {
 	}
 }
 
-// Close closes the database.
+// Close closes the database; closing it again does nothing.
 func (d *Disk) Close() error {
 	d.closeMu.Lock()
 	defer d.closeMu.Unlock()
+	if d.closed {
+		return nil
+	}
 	d.closed = true
 	return d.db.Close()
 }

@@ -156,7 +156,8 @@ type loadReport struct {
 	SetupElapsed   time.Duration
 	ServerLogBytes int64
 	// Engine is what each embedded store's Pebble database wrote by the
-	// burst's end, by store ("events", "keys"), from the server's /metrics.
+	// burst's end, by store ("events", "events-index", "keys",
+	// "read-models"), from the server's /metrics.
 	Engine map[string]engineFigures
 }
 

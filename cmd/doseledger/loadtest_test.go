@@ -96,21 +96,22 @@ func TestLoadtest_Rate(t *testing.T) {
 	}
 }
 
+// childServer runs the server TestLoadtest_ServerChild runs, as a child
+// process of the test binary.
+func childServer(args []string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadtest_ServerChild$")
+	cmd.Env = append(os.Environ(), "DOSELEDGER_TEST_SERVE="+strings.Join(args, "\x1f"))
+	return cmd, nil
+}
+
 // TestLoadtest_Crash kills the server (SIGKILL) straight after the burst:
 // every registration it acknowledged must be in the ledger all the same.
-// The server's CPU profile of the burst comes from its profiler.
 func TestLoadtest_Crash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process and makes about 400 requests")
 	}
-	profile := filepath.Join(t.TempDir(), "server.pprof")
-	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Rate: 1000, Dir: t.TempDir(), Crash: true,
-		ServerCPUProfile: profile,
-		ServerCommand: func(args []string) (*exec.Cmd, error) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestLoadtest_ServerChild$")
-			cmd.Env = append(os.Environ(), "DOSELEDGER_TEST_SERVE="+strings.Join(args, "\x1f"))
-			return cmd, nil
-		}}
+	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Dir: t.TempDir(), Crash: true,
+		ServerCommand: childServer}
 	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
 	rep, err := m.runLoadtest(context.Background(), cfg)
 	if err != nil {
@@ -124,6 +125,25 @@ func TestLoadtest_Crash(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && (rep.ServerCPU <= 0 || rep.GeneratorCPU <= 0) {
 		t.Errorf("server CPU %s, generator CPU %s: want both measured", rep.ServerCPU, rep.GeneratorCPU)
+	}
+}
+
+// TestLoadtest_ServerProfile takes the server's CPU profile of the burst
+// from its profiler (serve --pprof-addr).
+func TestLoadtest_ServerProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process and profiles it for a second")
+	}
+	profile := filepath.Join(t.TempDir(), "server.pprof")
+	cfg := loadConfig{Clients: 10, Seats: 2, Booked: 2, Registrations: 100, Concurrency: 8, Rate: 1000, Dir: t.TempDir(), Crash: true,
+		ServerCPUProfile: profile, ServerCommand: childServer}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	rep, err := m.runLoadtest(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Problems(cfg); len(p) > 0 {
+		t.Errorf("problems: %s", strings.Join(p, "; "))
 	}
 	// A CPU profile is gzipped protocol buffers.
 	if b, err := os.ReadFile(profile); err != nil || len(b) < 64 || b[0] != 0x1f || b[1] != 0x8b {

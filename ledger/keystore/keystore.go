@@ -104,7 +104,7 @@ func open(dir string, o *pebble.Options) (*Store, error) {
 	if l, ok := o.Logger.(engineLogger); ok {
 		logf = l.Errorf
 	}
-	go s.buildFilter(logf)
+	go s.buildFilter(s.filter.First(), logf)
 	return s, nil
 }
 
@@ -125,17 +125,14 @@ func countKeys(db *pebble.DB) (int64, error) {
 	return n, nil
 }
 
-// buildFilter is the goroutine that adds every key on disk to the filter's
-// first segment, then marks it ready. Keys written meanwhile go to its
-// later segments. It gives up, leaving the filter unready (every lookup
-// goes to the database), if the store closes first or cannot be read.
-func (s *Store) buildFilter(logf func(format string, args ...any)) {
+// buildFilter is the goroutine that adds every key on disk to first, the
+// filter's first segment, then marks it ready. Keys written meanwhile go
+// to its later segments. It gives up, leaving the filter unready (every
+// lookup goes to the database), if the store closes first or cannot be
+// read.
+func (s *Store) buildFilter(first *keyfilter.Segment, logf func(format string, args ...any)) {
 	defer close(s.builderDone)
-	it, err := s.db.NewIter(nil)
-	if err == nil {
-		_, err = s.filter.First().AddAll(s.filter, it, func(k []byte) []byte { return k }, s.closing)
-		err = errors.Join(err, it.Close())
-	}
+	_, err := first.AddAll(s.filter, s.db, nil, nil, func(k []byte) []byte { return k }, s.closing)
 	if err != nil {
 		if !errors.Is(err, keyfilter.ErrStopped) {
 			logf("key store filter not built, every lookup goes to the database: %v", err)

@@ -154,6 +154,11 @@ type writer struct {
 	tailBuf      []byte // the batch's records, gathered for the tail; reused, copied out to fit
 	tailEnds     []int  // where each record ends in tailBuf
 
+	// stopped, once set, fails every later append: the writer stopped
+	// the store (see stop), which the syncer has not yet made the store's
+	// failure.
+	stopped error
+
 	// commit and commitIndex, if set, replace the apply of the batch to
 	// the log and to the index; tests use them to make commits fail.
 	commit, commitIndex func(*pebble.Batch) error
@@ -258,7 +263,11 @@ const syncQueueLen = 1
 
 // inflight is a batch the writer has applied, on its way to durability.
 type inflight struct {
-	b    *pebble.Batch // nil if the batch wrote nothing
+	b *pebble.Batch // nil if the batch wrote nothing
+	// fail, if set, stops the store with this batch: the syncer makes it
+	// the store's failure once the batches before it, which are good,
+	// have been answered.
+	fail error
 	reqs []*appendRequest
 	last ledger.Position // the newest position once b is durable
 	tail []tailRecord    // b's records, for the tail once b is durable
@@ -271,6 +280,10 @@ type inflight struct {
 func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	s := w.s
 	f := &inflight{reqs: reqs, last: w.lastPos}
+	if w.stopped != nil {
+		w.failAll(reqs, w.stopped)
+		return f
+	}
 	if err := s.failure(); err != nil {
 		w.failAll(reqs, err)
 		return f
@@ -319,8 +332,7 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 			b.Close()
 			ib.Close()
 			s.log.Error("pebblestore: BeforeWrite failed; the store takes no more appends", "err", err)
-			s.setFailure(fmt.Errorf("before write: %w", err))
-			w.failAll(reqs, s.failure())
+			w.stop(f, fmt.Errorf("before write: %w", err))
 			return f
 		}
 	}
@@ -351,7 +363,7 @@ func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 		// the same, as after a failed sync, and reopening the store
 		// indexes it.
 		s.log.Error("pebblestore index commit failed; the store takes no more appends", "err", err)
-		s.setFailure(fmt.Errorf("index: %w", err))
+		w.stop(f, fmt.Errorf("index: %w", err))
 	}
 	f.tail = w.tailRecords(pos)
 	w.lastPos = pos
@@ -413,6 +425,9 @@ func (s *Store) syncLoop(syncq <-chan *inflight, done chan<- struct{}) {
 				s.setFailure(fmt.Errorf("sync: %w", err))
 			}
 		}
+		if f.fail != nil {
+			s.setFailure(f.fail)
+		}
 		if err := s.failure(); err != nil {
 			for _, r := range f.reqs {
 				r.result, r.err = ledger.AppendResult{}, fmt.Errorf("append %s: %w", r.stream, err)
@@ -427,6 +442,14 @@ func (s *Store) syncLoop(syncq <-chan *inflight, done chan<- struct{}) {
 			close(r.done)
 		}
 	}
+}
+
+// stop makes f the last batch the store takes: its requests, and those of
+// every later batch, fail with err.
+func (w *writer) stop(f *inflight, err error) {
+	f.fail = err
+	w.stopped = fmt.Errorf("store failed, reopen it: %w", err)
+	w.failAll(f.reqs, w.stopped)
 }
 
 // failAll fails every request with err, wrapped with its stream.

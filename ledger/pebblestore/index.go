@@ -16,15 +16,15 @@ import (
 const indexDir = "index"
 
 // reindexBatch is the number of events whose index entries one batch
-// writes when the index catches up with the log.
-const reindexBatch = 16384
+// writes when the index catches up with the log (a variable for tests).
+var reindexBatch = 16384
 
 // openIndex opens the index database in dir and brings it level with the
 // log, whose newest record is at last: see catchUpIndex.
 func openIndex(dir string, logDB *pebble.DB, last ledger.Position, o *pebble.Options, log *slog.Logger) (*pebble.DB, error) {
 	idx, err := pebble.Open(dir, o)
 	if err != nil {
-		return nil, fmt.Errorf("open index: %w", err)
+		return nil, fmt.Errorf("open index (it is derived from the log: if it is damaged, move %s away and it is rebuilt): %w", dir, err)
 	}
 	if err := catchUpIndex(idx, logDB, last, log); err != nil {
 		idx.Close()
@@ -38,8 +38,9 @@ func openIndex(dir string, logDB *pebble.DB, last ledger.Position, o *pebble.Opt
 // own, so after a crash it may lack the newest batches, which it then
 // indexes again from the log; a new index (a new store, or one of the
 // layout that kept the index in the log's database) is built from the
-// whole log. After a power failure it may also hold entries of a batch
-// whose record never reached the log's disk, which it removes.
+// whole log. Since the two databases write their WALs independently, a
+// crash may also leave it holding entries of a batch whose records never
+// reached the log's disk, which it removes.
 func catchUpIndex(idx, logDB *pebble.DB, last ledger.Position, log *slog.Logger) error {
 	indexed, err := indexedThrough(idx)
 	if err != nil {
@@ -145,6 +146,7 @@ func reindex(idx, logDB *pebble.DB, from, last ledger.Position, log *slog.Logger
 
 // trimIndex removes every index entry of a position after last.
 func trimIndex(idx *pebble.DB, last ledger.Position, log *slog.Logger) error {
+	start := time.Now()
 	b := idx.NewBatch()
 	defer b.Close()
 	for _, prefix := range []byte{prefixStream, prefixID} {
@@ -166,7 +168,8 @@ func trimIndex(idx *pebble.DB, last ledger.Position, log *slog.Logger) error {
 			return err
 		}
 	}
-	log.Warn("pebblestore removed index entries of events the log lost in a crash", "entries", b.Count(), "last_position", uint64(last))
+	log.Warn("pebblestore removed index entries of events the log lost in a crash",
+		"entries", b.Count(), "last_position", uint64(last), "took", time.Since(start).Round(time.Millisecond))
 	putIndexed(b, last)
 	return b.Commit(pebble.Sync)
 }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -55,6 +57,15 @@ func checkIndexed(t *testing.T, dir string, byStream map[string][]ledger.Propose
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// Once the filter is built from the index, the duplicate checks
+	// below rely on it.
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.w.filter.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the filter was not built in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for stream, events := range byStream {
 		got := storetest.MustReadStream(t, s, stream, ledger.ReadOptions{})
 		if len(got) != len(events) {
@@ -82,6 +93,39 @@ func checkIndexed(t *testing.T, dir string, byStream map[string][]ledger.Propose
 		}
 		byStream[stream] = append(events, next)
 	}
+}
+
+// truncateIndex makes the index in dir as it was at position at: later
+// entries gone, as a crash may leave it, or a migration stopped midway.
+func truncateIndex(t *testing.T, dir string, at ledger.Position) {
+	t.Helper()
+	idx := openRaw(t, filepath.Join(dir, indexDir))
+	defer idx.Close()
+	b := idx.NewBatch()
+	for _, prefix := range []byte{prefixStream, prefixID} {
+		it, err := idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for valid := it.First(); valid; valid = it.Next() {
+			if p, _ := decodeUint64(it.Value()); ledger.Position(p) > at {
+				b.Delete(bytes.Clone(it.Key()), nil)
+			}
+		}
+		it.Close()
+	}
+	putIndexed(b, at)
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// smallReindexBatches makes the index catch up a few events a batch, for
+// the rest of the test.
+func smallReindexBatches(t *testing.T) {
+	n := reindexBatch
+	reindexBatch = 4
+	t.Cleanup(func() { reindexBatch = n })
 }
 
 // openRaw opens one of the store's databases with Pebble alone.
@@ -113,36 +157,20 @@ func countPrefix(t *testing.T, db *pebble.DB, prefix byte) int {
 // may (the index is written unsynced), and the whole index, as a new
 // store of an old log would: Open indexes the log again.
 func TestStore_IndexCatchesUp(t *testing.T) {
+	smallReindexBatches(t)
 	dir := t.TempDir()
 	byStream := fillIndexTestStore(t, dir)
 	const events = 3 * indexTestStreams
 
-	// The index as it was at position 10: later entries gone.
 	idx := openRaw(t, filepath.Join(dir, indexDir))
 	if got, err := indexedThrough(idx); err != nil || got != events {
 		t.Fatalf("index holds entries through %d (%v), want %d", got, err, events)
 	}
-	b := idx.NewBatch()
-	for _, prefix := range []byte{prefixStream, prefixID} {
-		it, err := idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for valid := it.First(); valid; valid = it.Next() {
-			if p, _ := decodeUint64(it.Value()); p > 10 {
-				b.Delete(bytes.Clone(it.Key()), nil)
-			}
-		}
-		it.Close()
-	}
-	putIndexed(b, 10)
-	if b.Count() != 2*(events-10)+1 {
-		t.Fatalf("deleting %d entries, want %d", b.Count()-1, 2*(events-10))
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		t.Fatal(err)
+	if n := countPrefix(t, idx, prefixID); n != events {
+		t.Fatalf("index holds %d event IDs, want %d", n, events)
 	}
 	idx.Close()
+	truncateIndex(t, dir, 10)
 	checkIndexed(t, dir, byStream)
 
 	// No index at all.
@@ -195,9 +223,12 @@ func TestStore_IndexAheadIsTrimmed(t *testing.T) {
 }
 
 // TestStore_FirstLayoutMigrates opens a store of the first layout, which
-// kept its index in the log's database: Open builds the index from the
-// log and drops the old entries.
+// kept its index in the log's database, whose migration stopped midway:
+// Open indexes the rest of the log and drops the old entries. (A store
+// of the first layout with no index at all is TestStore_IndexCatchesUp's
+// second case.)
 func TestStore_FirstLayoutMigrates(t *testing.T) {
+	smallReindexBatches(t)
 	dir := t.TempDir()
 	byStream := fillIndexTestStore(t, dir)
 	const events = 3 * indexTestStreams
@@ -224,9 +255,9 @@ func TestStore_FirstLayoutMigrates(t *testing.T) {
 	}
 	idx.Close()
 	log.Close()
-	if err := os.RemoveAll(filepath.Join(dir, indexDir)); err != nil {
-		t.Fatal(err)
-	}
+	// A migration stopped midway: the index holds the first 10 events'
+	// entries, the log still all the old ones.
+	truncateIndex(t, dir, 10)
 
 	checkIndexed(t, dir, byStream)
 	log = openRaw(t, dir)
@@ -265,4 +296,64 @@ func TestStore_IndexCommitFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIndexed(t, dir, map[string][]ledger.Proposed{"patient-1": {first, second}})
+}
+
+// TestStore_IndexFailureSparesEarlierBatches fails the index's write of a
+// batch while the batch before it is still syncing: that batch is on disk
+// and indexed, and its append succeeds; only the failed batch and those
+// after it fail.
+func TestStore_IndexFailureSparesEarlierBatches(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	var holdOnce sync.Once
+	// Set before the first Append, which orders it before the syncer's
+	// reads.
+	s.syncWait = func(b *pebble.Batch) error {
+		err := b.SyncWait()
+		holdOnce.Do(func() {
+			close(held)
+			<-release
+		})
+		return err
+	}
+	ctx := t.Context()
+	first, second := storetest.NewEvent("DoseAdministered", 0), storetest.NewEvent("DoseAdministered", 1)
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, "patient-1", ledger.NoStream(), first)
+		firstDone <- err
+	}()
+	<-held // the first batch is applied, and its answer held
+	errIndex := errors.New("write index: no space left on device")
+	indexFailed := make(chan struct{})
+	// The writer read commitIndex for the first batch before the syncer
+	// held it; the next Append orders this write before the next read.
+	s.w.commitIndex = func(*pebble.Batch) error {
+		close(indexFailed)
+		return errIndex
+	}
+	secondDone := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, "patient-2", ledger.NoStream(), second)
+		secondDone <- err
+	}()
+	<-indexFailed
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Errorf("the append synced before the index failure: err = %v, want none", err)
+	}
+	if err := <-secondDone; !errors.Is(err, errIndex) {
+		t.Errorf("the append whose index write failed: err = %v, want the index's error", err)
+	}
+	if _, err := s.Append(ctx, "patient-3", ledger.NoStream(), storetest.NewEvent("DoseAdministered", 2)); !errors.Is(err, errIndex) {
+		t.Errorf("an append after the index failure: err = %v, want the index's error", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkIndexed(t, dir, map[string][]ledger.Proposed{"patient-1": {first}, "patient-2": {second}})
 }

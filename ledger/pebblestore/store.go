@@ -78,9 +78,9 @@ type Store struct {
 	// synced. Only the syncer stores to it.
 	committed atomic.Uint64
 
-	// closeMu guards closed. Readers hold it for reading while they use db,
-	// and never while they yield; Close holds it for writing while it
-	// closes db, so that no read meets a closed database.
+	// closeMu guards closed. Readers hold it for reading while they use db
+	// and idx, and never while they yield; Close holds it for writing while
+	// it closes them, so that no read meets a closed database.
 	closeMu sync.RWMutex
 	closed  bool
 
@@ -110,10 +110,12 @@ type Store struct {
 
 var _ ledger.Store = (*Store)(nil)
 
-// Open opens the store in dir, creating it if needed, and starts its writer.
-// It returns an error if Pebble cannot open dir (another process may hold
-// it) or the newest record cannot be read (wrapping ErrCorrupt if it does
-// not decode).
+// Open opens the store in dir, creating it if needed, brings the index
+// level with the log (indexing the whole log, if the store has no index
+// yet: see the package documentation) and starts its writer. It returns
+// an error if Pebble cannot open dir (another process may hold it) or the
+// newest record cannot be read (wrapping ErrCorrupt if it does not
+// decode).
 func Open(dir string, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
@@ -141,7 +143,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, pebbleOptions(log, cache, indexMemTableSize), log)
+	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, pebbleOptions(log.With("db", "index"), cache, indexMemTableSize), log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -268,7 +270,7 @@ func loadTail(db *pebble.DB) (ledger.Position, time.Time, error) {
 	return pos, e.RecordedAt, nil
 }
 
-// Close stops the writer, waits for it and closes the database. Appends the
+// Close stops the writer, waits for it and closes the databases. Appends the
 // writer has taken complete; the others, and every later call, return
 // ledger.ErrClosed, and subscriptions end with it. Close returns an error if
 // Pebble fails to close cleanly; calling it again returns the same result.
@@ -364,12 +366,7 @@ func (s *Store) buildFilter(f *keyfilter.Filter, seg *keyfilter.Segment) {
 // scanFilterKeys adds to seg the filter key that key returns for each
 // index key with prefix, skipping nils, and returns how many it added.
 func (s *Store) scanFilterKeys(f *keyfilter.Filter, seg *keyfilter.Segment, prefix byte, key func([]byte) []byte) (int, error) {
-	it, err := s.idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
-	if err != nil {
-		return 0, err
-	}
-	defer it.Close()
-	n, err := seg.AddAll(f, it, key, s.closing)
+	n, err := seg.AddAll(f, s.idx, []byte{prefix}, []byte{prefix + 1}, key, s.closing)
 	if errors.Is(err, keyfilter.ErrStopped) {
 		err = ledger.ErrClosed
 	}

@@ -1,6 +1,7 @@
 package keyfilter
 
 import (
+	"bytes"
 	"errors"
 	"hash/maphash"
 	"math/bits"
@@ -129,24 +130,45 @@ func mix(h uint64) uint64 {
 // ErrStopped is AddAll's error when stop was closed before it was done.
 var ErrStopped = errors.New("keyfilter: stopped")
 
-// AddAll adds to s the filter key that key returns for each key of it,
-// from first to last, skipping nils, and returns how many it added. It
-// returns ErrStopped if stop is closed first (a store closing while its
-// builder runs).
-func (s *Segment) AddAll(f *Filter, it *pebble.Iterator, key func(k []byte) []byte, stop <-chan struct{}) (int, error) {
-	n, seen := 0, 0
-	for valid := it.First(); valid; valid = it.Next() {
-		if k := key(it.Key()); k != nil {
-			s.Add(f.Hash(k))
-			n++
+// reopenEvery is how many keys AddAll reads with one iterator.
+var reopenEvery = 1 << 16
+
+// AddAll adds to s the filter key that key returns for each of db's keys
+// from lower up to upper (nil for no bound), skipping nils, and returns
+// how many it added. It takes a new iterator every reopenEvery keys: an
+// open iterator keeps every table it may read from on disk, and a long
+// scan would otherwise keep the tables that compactions replace meanwhile
+// (the key store's Erase waits for those to go). It returns ErrStopped if
+// stop is closed first (a store closing while its builder runs).
+func (s *Segment) AddAll(f *Filter, db *pebble.DB, lower, upper []byte, key func(k []byte) []byte, stop <-chan struct{}) (int, error) {
+	n, read := 0, 0
+	for {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return n, err
 		}
-		if seen++; seen%4096 == 0 {
-			select {
-			case <-stop:
-				return n, ErrStopped
-			default:
+		seen := 0
+		valid := it.First()
+		for ; valid && seen < reopenEvery; valid = it.Next() {
+			if k := key(it.Key()); k != nil {
+				s.Add(f.Hash(k))
+				n++
+			}
+			seen++
+			if read++; read%4096 == 0 {
+				select {
+				case <-stop:
+					return n, errors.Join(ErrStopped, it.Close())
+				default:
+				}
 			}
 		}
+		if !valid {
+			return n, errors.Join(it.Error(), it.Close())
+		}
+		lower = bytes.Clone(it.Key()) // the first key not read yet
+		if err := it.Close(); err != nil {
+			return n, err
+		}
 	}
-	return n, it.Error()
 }
