@@ -9,9 +9,9 @@
 // never used may then be lost in a crash; no event refers to it.
 //
 // A Bloom filter of every key written (ledger/internal/keyfilter), built
-// from the store's tables in the background at Open, lets CreateKey skip
-// the database lookup for a subject with no key, which is nearly every
-// one it is asked for.
+// in the background from the store's tables once the first CreateKey
+// comes, lets CreateKey skip the database lookup for a subject with no
+// key, which is nearly every one it is asked for.
 //
 // Erasing a person deletes their key with a synced write, flushes the
 // memtable and compacts the key's range, so the key is gone from every

@@ -14,6 +14,7 @@ import (
 // waitFilterReady waits for the store's filter builder to finish.
 func waitFilterReady(t *testing.T, s *Store) {
 	t.Helper()
+	s.builderOnce.Do(s.startBuilder)
 	select {
 	case <-s.builderDone:
 	case <-time.After(10 * time.Second):
@@ -59,6 +60,12 @@ func TestStore_FilterKeepsKeys(t *testing.T) {
 	}
 
 	s = MustOpen(t, dir)
+	if _, err := s.Key(ctx, "person-000"); err != nil {
+		t.Fatal(err)
+	}
+	if s.filter.Ready() {
+		t.Error("the filter was built before any CreateKey")
+	}
 	waitFilterReady(t, s)
 	for subject, want := range keys {
 		got, err := s.CreateKey(ctx, subject)

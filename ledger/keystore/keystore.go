@@ -45,10 +45,12 @@ type Store struct {
 	// would find nothing: about 7 % of the server's CPU at 10,000
 	// registrations a second (BENCHMARKS.md, issue 5). A builder
 	// goroutine adds the keys on disk at Open; filterMu guards the rest.
-	filterMu    sync.Mutex
-	filter      *keyfilter.Filter
-	closing     chan struct{} // closed by Close, to stop the builder
-	builderDone chan struct{}
+	filterMu     sync.Mutex
+	filter       *keyfilter.Filter
+	closing      chan struct{} // closed by Close, to stop the builder
+	startBuilder func()        // starts the builder; builderOnce runs it once, at the first CreateKey
+	builderOnce  sync.Once     // or, at Close, stands for a builder never started
+	builderDone  chan struct{}
 
 	// With deferred syncs (DeferSyncs), a person's new key is written
 	// without a sync; unsynced counts those writes done, and SyncPending
@@ -104,7 +106,7 @@ func open(dir string, o *pebble.Options) (*Store, error) {
 	if l, ok := o.Logger.(engineLogger); ok {
 		logf = l.Errorf
 	}
-	go s.buildFilter(s.filter.First(), logf)
+	s.startBuilder = func() { go s.buildFilter(s.filter.First(), logf) }
 	return s, nil
 }
 
@@ -243,6 +245,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.closing)
+	s.builderOnce.Do(func() { close(s.builderDone) }) // if no CreateKey started it
 	<-s.builderDone
 	return s.db.Close()
 }
@@ -285,6 +288,8 @@ func (s *Store) Key(_ context.Context, subject string) ([]byte, error) {
 // SyncPending has returned). It returns ledger.ErrErased for an erased
 // subject.
 func (s *Store) CreateKey(_ context.Context, subject string) ([]byte, error) {
+	// Commands that only read (a replay, a query) never build the filter.
+	s.builderOnce.Do(s.startBuilder)
 	return s.createOnce(personKey(subject), randomBytes(ledger.KeySize), s.deferred.Load())
 }
 

@@ -280,6 +280,7 @@ type inflight struct {
 func (w *writer) applyBatch(reqs []*appendRequest, nevents int) *inflight {
 	s := w.s
 	f := &inflight{reqs: reqs, last: w.lastPos}
+	s.startFilterBuild()
 	if w.stopped != nil {
 		w.failAll(reqs, w.stopped)
 		return f

@@ -37,8 +37,9 @@
 //
 // To check event IDs without a database lookup each (about 10µs), the
 // writer keeps a Bloom filter of every ID and stream name, built in the
-// background at Open from a scan of the 'i' and 's' keys (about 0.3µs a
-// key) and kept up to date by the writer; only the filter's positives, and
+// background from a scan of the index's 'i' and 's' keys (about 0.3µs a
+// key), begun at the first append (a store opened only to be read never
+// needs it) and kept up to date by the writer; only the filter's positives, and
 // every lookup until the build is done, go to the database. It takes 1.5
 // bytes a key, sized at Open for two keys per stored event, with 3 MiB at
 // least, and grows by segments as events are appended.

@@ -38,13 +38,14 @@ func TestStore_FilterAfterReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.w.filter.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("filter not built after 10s")
-		}
-		time.Sleep(time.Millisecond)
+	if s.w.filter.Ready() {
+		t.Error("the filter was built before any append")
 	}
+	// The first append starts the builder.
+	if _, err := s.Append(ctx, "patient-4", ledger.NoStream(), testEvent("DoseAdministered")); err != nil {
+		t.Fatal(err)
+	}
+	waitFilterReady(t, s)
 	for i, e := range evs {
 		res, err := s.Append(ctx, "patient-1", ledger.NoStream(), e)
 		if err != nil || !res.Duplicate || res.Revision != ledger.Revision(i) {
@@ -61,5 +62,17 @@ func TestStore_FilterAfterReopen(t *testing.T) {
 		if res, err := s.Append(ctx, stream, ledger.Exact(want), testEvent("DoseAdministered")); err != nil || res.Revision != want+1 {
 			t.Errorf("append to %s at %d = %+v, %v", stream, want, res, err)
 		}
+	}
+}
+
+// waitFilterReady waits for the store's filter to be built.
+func waitFilterReady(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.w.filter.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("filter not built after 10s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

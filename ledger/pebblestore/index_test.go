@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -59,13 +58,8 @@ func checkIndexed(t *testing.T, dir string, byStream map[string][]ledger.Propose
 	defer s.Close()
 	// Once the filter is built from the index, the duplicate checks
 	// below rely on it.
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.w.filter.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("the filter was not built in 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	s.startFilterBuild()
+	waitFilterReady(t, s)
 	for stream, events := range byStream {
 		got := storetest.MustReadStream(t, s, stream, ledger.ReadOptions{})
 		if len(got) != len(events) {
