@@ -26,14 +26,7 @@ func TestLoadtest_RaceAndBurst(t *testing.T) {
 		t.Skip("starts a server and makes about 1,000 requests")
 	}
 	cfg := loadConfig{Clients: 300, Seats: 20, Booked: 30, Registrations: 400, Concurrency: 32, Dir: t.TempDir()}
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
-	rep, err := m.runLoadtest(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := rep.Problems(cfg); len(p) > 0 {
-		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
-	}
+	rep := mustLoadtest(t, cfg)
 	if rep.Booked != 20 || rep.Refusals["409 session_full"] != 280 || len(rep.Refusals) != 1 {
 		t.Errorf("race: %d booked, refusals %v; want 20 booked and 280 session_full", rep.Booked, rep.Refusals)
 	}
@@ -79,14 +72,7 @@ func TestLoadtest_Rate(t *testing.T) {
 		t.Skip("starts a server and makes about 300 requests")
 	}
 	cfg := loadConfig{Clients: 20, Seats: 2, Booked: 2, Registrations: 200, Concurrency: 8, Rate: 1000, Dir: t.TempDir()}
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
-	rep, err := m.runLoadtest(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := rep.Problems(cfg); len(p) > 0 {
-		t.Errorf("problems: %s", strings.Join(p, "; "))
-	}
+	rep := mustLoadtest(t, cfg)
 	// The 200th request is scheduled 199 ms after the first.
 	if rep.BurstElapsed < 199*time.Millisecond {
 		t.Errorf("200 registrations at 1,000/s took %s; the last is not due before 199ms", rep.BurstElapsed)
@@ -112,14 +98,7 @@ func TestLoadtest_Crash(t *testing.T) {
 	}
 	cfg := loadConfig{Clients: 40, Seats: 5, Booked: 5, Registrations: 300, Concurrency: 16, Dir: t.TempDir(), Crash: true,
 		ServerCommand: childServer}
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
-	rep, err := m.runLoadtest(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := rep.Problems(cfg); len(p) > 0 {
-		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
-	}
+	rep := mustLoadtest(t, cfg)
 	if rep.Registered != 300 || rep.Durable != 300 {
 		t.Errorf("%d registered, %d in the ledger after the kill; want 300 and 300", rep.Registered, rep.Durable)
 	}
@@ -137,14 +116,7 @@ func TestLoadtest_ServerProfile(t *testing.T) {
 	profile := filepath.Join(t.TempDir(), "server.pprof")
 	cfg := loadConfig{Clients: 10, Seats: 2, Booked: 2, Registrations: 100, Concurrency: 8, Rate: 1000, Dir: t.TempDir(), Crash: true,
 		ServerCPUProfile: profile, ServerCommand: childServer}
-	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
-	rep, err := m.runLoadtest(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := rep.Problems(cfg); len(p) > 0 {
-		t.Errorf("problems: %s", strings.Join(p, "; "))
-	}
+	mustLoadtest(t, cfg)
 	// A CPU profile is gzipped protocol buffers.
 	if b, err := os.ReadFile(profile); err != nil || len(b) < 64 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Errorf("server CPU profile: %d bytes, %v; want a gzipped profile", len(b), err)
@@ -219,4 +191,19 @@ func TestTenthsP99(t *testing.T) {
 	if got := tenthsP99(tenths); got != want {
 		t.Errorf("tenthsP99 = %q, want %q", got, want)
 	}
+}
+
+// mustLoadtest runs the load test of cfg and fails t on any problem it
+// reports.
+func mustLoadtest(t *testing.T, cfg loadConfig) loadReport {
+	t.Helper()
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Log: slog.New(slog.DiscardHandler)}
+	rep, err := m.runLoadtest(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Problems(cfg); len(p) > 0 {
+		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
+	}
+	return rep
 }

@@ -96,21 +96,31 @@ func truncateIndex(t *testing.T, dir string, at ledger.Position) {
 	idx := openRaw(t, filepath.Join(dir, indexDir))
 	defer idx.Close()
 	b := idx.NewBatch()
+	eachIndexEntry(t, idx, func(k, v []byte) {
+		if p, _ := decodeUint64(v); ledger.Position(p) > at {
+			b.Delete(bytes.Clone(k), nil)
+		}
+	})
+	putIndexed(b, at)
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eachIndexEntry calls fn with every stream and event ID entry of idx.
+func eachIndexEntry(t *testing.T, idx *pebble.DB, fn func(k, v []byte)) {
+	t.Helper()
 	for _, prefix := range []byte{prefixStream, prefixID} {
 		it, err := idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for valid := it.First(); valid; valid = it.Next() {
-			if p, _ := decodeUint64(it.Value()); ledger.Position(p) > at {
-				b.Delete(bytes.Clone(it.Key()), nil)
-			}
+			fn(it.Key(), it.Value())
 		}
-		it.Close()
-	}
-	putIndexed(b, at)
-	if err := b.Commit(pebble.Sync); err != nil {
-		t.Fatal(err)
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -231,16 +241,7 @@ func TestStore_FirstLayoutMigrates(t *testing.T) {
 	idx := openRaw(t, filepath.Join(dir, indexDir))
 	log := openRaw(t, dir)
 	b := log.NewBatch()
-	for _, prefix := range []byte{prefixStream, prefixID} {
-		it, err := idx.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for valid := it.First(); valid; valid = it.Next() {
-			b.Set(bytes.Clone(it.Key()), bytes.Clone(it.Value()), nil)
-		}
-		it.Close()
-	}
+	eachIndexEntry(t, idx, func(k, v []byte) { b.Set(bytes.Clone(k), bytes.Clone(v), nil) })
 	if b.Count() != 2*events {
 		t.Fatalf("the log takes %d index entries, want %d", b.Count(), 2*events)
 	}
