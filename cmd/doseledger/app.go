@@ -215,8 +215,8 @@ type ledgerHandle struct {
 func (l *ledgerHandle) engines() map[string]func() *pebble.Metrics {
 	stores := map[string]func() *pebble.Metrics{"keys": l.Keys.EngineMetrics}
 	if events, ok := l.Store.(*pebblestore.Store); ok {
-		stores["events"] = func() *pebble.Metrics { log, _ := events.EngineMetrics(); return log }
-		stores["events-index"] = func() *pebble.Metrics { _, index := events.EngineMetrics(); return index }
+		stores["events"] = events.LogMetrics
+		stores["events-index"] = events.IndexMetrics
 	}
 	return stores
 }

@@ -294,15 +294,24 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// EngineMetrics returns Pebble's metrics (bytes written, flushed and
-// compacted, tables per level) of the store's two databases, the log and
-// the index, or nils once the store is closed.
-func (s *Store) EngineMetrics() (log, index *pebble.Metrics) {
-	s.view(func(l, i *pebble.DB) error {
-		log, index = l.Metrics(), i.Metrics()
+// LogMetrics and IndexMetrics return Pebble's metrics (bytes written,
+// flushed and compacted, tables per level) of the log's and the index's
+// database, or nil once the store is closed.
+func (s *Store) LogMetrics() *pebble.Metrics {
+	return s.metrics(func(log, _ *pebble.DB) *pebble.DB { return log })
+}
+
+func (s *Store) IndexMetrics() *pebble.Metrics {
+	return s.metrics(func(_, index *pebble.DB) *pebble.DB { return index })
+}
+
+func (s *Store) metrics(which func(log, index *pebble.DB) *pebble.DB) *pebble.Metrics {
+	var m *pebble.Metrics
+	s.view(func(log, index *pebble.DB) error {
+		m = which(log, index).Metrics()
 		return nil
 	})
-	return log, index
+	return m
 }
 
 // view runs fn unless the store is closed, keeping Close from closing the
