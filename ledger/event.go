@@ -78,6 +78,31 @@ func ValidateStream(name string) error {
 // actor that is not UTF-8, fields over their limits, a schema below 1, or
 // Data that is not a JSON object.
 func (p Proposed) Validate() error {
+	if err := p.validateFields(); err != nil {
+		return err
+	}
+	if !isJSONObject(p.Data) {
+		return fmt.Errorf("%w: event %s data is not a JSON object", ErrInvalidEvent, p.ID)
+	}
+	return nil
+}
+
+// ValidateCheckedData is Validate for a p whose Data the caller has
+// already found to be one well-formed JSON value, as a decoder that cut it
+// from a checked record has: Data must still be an object, but is not
+// scanned again. Scanning it twice was a tenth of a replay's decoding.
+func (p Proposed) ValidateCheckedData() error {
+	if err := p.validateFields(); err != nil {
+		return err
+	}
+	if i := firstNonSpace(p.Data); i < 0 || p.Data[i] != '{' {
+		return fmt.Errorf("%w: event %s data is not a JSON object", ErrInvalidEvent, p.ID)
+	}
+	return nil
+}
+
+// validateFields makes Validate's checks but the scan of Data.
+func (p Proposed) validateFields() error {
 	switch {
 	case p.ID == uuid.Nil:
 		return fmt.Errorf("%w: event has no id", ErrInvalidEvent)
@@ -93,21 +118,24 @@ func (p Proposed) Validate() error {
 		return fmt.Errorf("%w: event %s schema version %d is below 1", ErrInvalidEvent, p.ID, p.Schema)
 	case len(p.Data) > MaxDataLen:
 		return fmt.Errorf("%w: event %s data is %d bytes, over %d", ErrInvalidEvent, p.ID, len(p.Data), MaxDataLen)
-	case !isJSONObject(p.Data):
-		return fmt.Errorf("%w: event %s data is not a JSON object", ErrInvalidEvent, p.ID)
 	}
 	return nil
 }
 
 func isJSONObject(b json.RawMessage) bool {
-	for _, c := range b {
+	i := firstNonSpace(b)
+	return i >= 0 && b[i] == '{' && ValidJSON(b)
+}
+
+// firstNonSpace returns the index of b's first byte that is not JSON
+// white space, or -1.
+func firstNonSpace(b []byte) int {
+	for i, c := range b {
 		switch c {
 		case ' ', '\t', '\n', '\r':
 			continue
-		case '{':
-			return ValidJSON(b)
 		}
-		return false
+		return i
 	}
-	return false
+	return -1
 }

@@ -1,8 +1,10 @@
 package pebblestore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -137,15 +139,39 @@ func init() {
 // decodeRecord decodes a stored record. It returns an error wrapping
 // ErrCorrupt if b is not a well-formed record.
 //
-// It decodes with goccy/go-json, not encoding/json: a replay decodes every
-// record, and measured on this layout goccy takes a fifth of the time
-// (BENCHMARKS.md). The record is checked with ledger.ValidJSON first,
-// and FuzzDecodeRecord checks that whatever is accepted encodes again
-// through the strict encoder and decodes to the same event.
+// Records as the writer lays them out, their names in order and their
+// strings plain ASCII, are read by scanRecord, which checks the envelope
+// as it goes and then only the payload as JSON. Anything else (a record
+// with escapes, spaces or another order, or not a record at all) is read
+// by decodeRecordJSON. Both end in the same checks of the fields, and
+// FuzzDecodeRecord holds the scanner to decodeRecordJSON's answers.
 func decodeRecord(b []byte) (ledger.Event, error) {
-	// goccy v0.10 can read past its buffer on malformed input and panic
-	// (goccy/go-json#604): it only ever sees what ledger.ValidJSON has
-	// passed, and a torn or corrupted record stops here.
+	if f, ok := scanRecord(b); ok {
+		return f.event(true)
+	}
+	return decodeRecordJSON(b)
+}
+
+// recordFields are a record's fields as read, before they are checked.
+type recordFields struct {
+	position, revision     *uint64
+	stream, id, typ, actor string
+	recordedAt, occurredAt string
+	schema                 int
+	data                   []byte
+	// dataChecked says data was found to be one well-formed JSON value.
+	dataChecked bool
+}
+
+// decodeRecordJSON decodes any record that is JSON, whatever its layout.
+//
+// It decodes with goccy/go-json, not encoding/json: measured on this
+// layout goccy takes a fifth of the time (BENCHMARKS.md). The record is
+// checked with ledger.ValidJSON first: goccy v0.10 can read past its
+// buffer on malformed input and panic (goccy/go-json#604), so it only ever
+// sees what ValidJSON has passed, and a torn or corrupted record stops
+// here.
+func decodeRecordJSON(b []byte) (ledger.Event, error) {
 	if !ledger.ValidJSON(b) {
 		return ledger.Event{}, fmt.Errorf("%w: record is not well-formed JSON", ErrCorrupt)
 	}
@@ -153,52 +179,153 @@ func decodeRecord(b []byte) (ledger.Event, error) {
 	if err := gojson.Unmarshal(b, &r); err != nil {
 		return ledger.Event{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if r.Position == nil || *r.Position == 0 {
+	return recordFields{
+		position: r.Position, revision: r.Revision,
+		stream: r.Stream, id: r.ID, typ: r.Type, actor: r.Actor,
+		recordedAt: r.RecordedAt, occurredAt: r.OccurredAt,
+		schema: r.Schema, data: r.Data,
+	}.event(false)
+}
+
+// event checks f and returns its event.
+func (f recordFields) event(dataChecked bool) (ledger.Event, error) {
+	if f.position == nil || *f.position == 0 {
 		return ledger.Event{}, fmt.Errorf("%w: record has no position", ErrCorrupt)
 	}
-	if r.Revision == nil {
-		return ledger.Event{}, fmt.Errorf("%w: record at position %d has no revision", ErrCorrupt, *r.Position)
+	if f.revision == nil {
+		return ledger.Event{}, fmt.Errorf("%w: record at position %d has no revision", ErrCorrupt, *f.position)
 	}
 	bad := func(what string, err error) (ledger.Event, error) {
 		if err != nil {
-			return ledger.Event{}, fmt.Errorf("%w: record at position %d: %s: %v", ErrCorrupt, *r.Position, what, err)
+			return ledger.Event{}, fmt.Errorf("%w: record at position %d: %s: %v", ErrCorrupt, *f.position, what, err)
 		}
-		return ledger.Event{}, fmt.Errorf("%w: record at position %d: %s", ErrCorrupt, *r.Position, what)
+		return ledger.Event{}, fmt.Errorf("%w: record at position %d: %s", ErrCorrupt, *f.position, what)
 	}
-	if err := ledger.ValidateStream(r.Stream); err != nil {
+	if err := ledger.ValidateStream(f.stream); err != nil {
 		return bad("stream", err)
 	}
-	id, err := uuid.Parse(r.ID)
-	if err != nil || id == uuid.Nil || len(r.ID) != 36 {
-		return bad("id "+strconv.Quote(r.ID), err)
+	id, err := uuid.Parse(f.id)
+	if err != nil || id == uuid.Nil || len(f.id) != 36 {
+		return bad("id "+strconv.Quote(f.id), err)
 	}
-	recorded, err := time.Parse(time.RFC3339Nano, r.RecordedAt)
+	recorded, err := time.Parse(time.RFC3339Nano, f.recordedAt)
 	if err != nil {
 		return bad("recorded_at", err)
 	}
-	occurred, err := time.Parse(time.RFC3339Nano, r.OccurredAt)
+	occurred, err := time.Parse(time.RFC3339Nano, f.occurredAt)
 	if err != nil {
 		return bad("occurred_at", err)
 	}
 	e := ledger.Event{
 		ID:         id,
-		Type:       r.Type,
-		Stream:     r.Stream,
-		Revision:   ledger.Revision(*r.Revision),
-		Position:   ledger.Position(*r.Position),
+		Type:       f.typ,
+		Stream:     f.stream,
+		Revision:   ledger.Revision(*f.revision),
+		Position:   ledger.Position(*f.position),
 		RecordedAt: recorded.UTC(),
 		OccurredAt: occurred,
-		Actor:      r.Actor,
-		Schema:     r.Schema,
-		Data:       r.Data,
+		Actor:      f.actor,
+		Schema:     f.schema,
+		Data:       f.data,
 	}
 	p := ledger.Proposed{ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, Actor: e.Actor, Schema: e.Schema, Data: e.Data}
-	// Validate scans Data with encoding/json: goccy's decoder lets some
-	// malformed raw values through (the fuzz corpus keeps one).
-	if err := p.Validate(); err != nil {
+	if dataChecked {
+		err = p.ValidateCheckedData()
+	} else {
+		// Validate scans Data with encoding/json's rules: goccy's
+		// decoder lets some malformed raw values through (the fuzz corpus
+		// keeps one).
+		err = p.Validate()
+	}
+	if err != nil {
 		return bad("event", err)
 	}
 	return e, nil
+}
+
+// scanRecord reads a record laid out exactly as the writer lays it out,
+// with every string plain printable ASCII, checking the envelope's syntax
+// as it reads and then the payload with ledger.ValidJSON. It reports false
+// for anything else, which may still be a record (decodeRecordJSON
+// decides). A replay reads every record, and reading it here instead of
+// checking it whole and decoding it with goccy took a third of the time
+// of a record's decoding (BENCHMARKS.md, issue 3).
+func scanRecord(b []byte) (f recordFields, ok bool) {
+	s := recordScanner{b: b}
+	var pos, rev uint64
+	var schema uint64
+	ok = s.literal(`{"position":`) && s.uint(&pos) &&
+		s.literal(`,"stream":`) && s.string(&f.stream) &&
+		s.literal(`,"revision":`) && s.uint(&rev) &&
+		s.literal(`,"id":`) && s.string(&f.id) &&
+		s.literal(`,"type":`) && s.string(&f.typ) &&
+		s.literal(`,"recorded_at":`) && s.string(&f.recordedAt) &&
+		s.literal(`,"occurred_at":`) && s.string(&f.occurredAt) &&
+		s.literal(`,"actor":`) && s.string(&f.actor) &&
+		s.literal(`,"schema":`) && s.uint(&schema) && schema <= math.MaxInt32 &&
+		s.literal(`,"data":`)
+	if !ok {
+		return recordFields{}, false
+	}
+	// The payload runs to the record's closing brace, and must be one
+	// object: what a writer put in a record is never anything else.
+	data := b[s.i:max(s.i, len(b)-1)]
+	if len(data) == 0 || data[0] != '{' || b[len(b)-1] != '}' || !ledger.ValidJSON(data) {
+		return recordFields{}, false
+	}
+	f.position, f.revision, f.schema = &pos, &rev, int(schema)
+	f.data = bytes.Clone(data)
+	return f, true
+}
+
+// recordScanner reads a record from its start.
+type recordScanner struct {
+	b []byte
+	i int
+}
+
+// literal consumes lit.
+func (s *recordScanner) literal(lit string) bool {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// uint consumes a JSON number that is a whole number in uint64's range
+// written without sign, fraction or exponent.
+func (s *recordScanner) uint(v *uint64) bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	digits := s.b[start:s.i]
+	if len(digits) == 0 || (digits[0] == '0' && len(digits) > 1) {
+		return false
+	}
+	n, err := strconv.ParseUint(string(digits), 10, 64)
+	*v = n
+	return err == nil
+}
+
+// string consumes a JSON string of printable ASCII without escapes.
+func (s *recordScanner) string(v *string) bool {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return false
+	}
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			*v = string(s.b[start:j])
+			s.i = j + 1
+			return true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return false
+		}
+	}
+	return false
 }
 
 // appendUUID appends id in its canonical 36-character form.

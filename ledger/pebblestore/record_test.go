@@ -213,7 +213,18 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"position":18446744073709551615,"stream":"a-\u00e9","revision":18446744073709551615,"id":"0190F4C2-7B1D-7C3E-9A55-1234567890AB","type":"\u2028","recorded_at":"9999-12-31T23:59:59.999999999Z","occurred_at":"0000-01-01T00:00:00-23:59","actor":"\"","schema":2147483647,"data":{"a":[1,{"b":null}]}}`))
 	f.Add([]byte(`{"position":1,"position":2,"data":{"x":"\ud800"}}`))
 	f.Add(golden[:len(golden)-1])
+	f.Add(plainRecord(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if fields, ok := scanRecord(b); ok {
+			fast, fastErr := fields.event(true)
+			slow, slowErr := decodeRecordJSON(b)
+			if (fastErr == nil) != (slowErr == nil) {
+				t.Fatalf("scanner says %v, JSON decoder says %v", fastErr, slowErr)
+			}
+			if diff := cmp.Diff(slow, fast); diff != "" {
+				t.Fatalf("scanner and JSON decoder differ (-JSON +scanner):\n%s", diff)
+			}
+		}
 		e, err := decodeRecord(b)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
@@ -233,4 +244,85 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("round trip mismatch (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// plainRecord is a record as the writer lays out most: every string plain
+// ASCII.
+func plainRecord(tb testing.TB) []byte {
+	e := goldenEvent
+	e.Actor = "vaccinator:mh-2231"
+	e.Data = json.RawMessage(`{"vaccine":"MMR","dose":2,"note":"line\nbreak \u00e9 é","lots":[1,2.5e3,null,true]}`)
+	b, err := encodeRecord(e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestScanRecord checks that the scanner reads records as the writer lays
+// them out, and leaves every other layout to the JSON decoder, which
+// decodes the same event from it.
+func TestScanRecord(t *testing.T) {
+	plain := plainRecord(t)
+	want, err := decodeRecordJSON(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := scanRecord(plain)
+	if !ok {
+		t.Fatalf("scanner refused the writer's record %s", plain)
+	}
+	got, err := f.event(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("scanner's event differs (-JSON +scanner):\n%s", diff)
+	}
+	// The payload is the scanner's own copy, not the caller's buffer.
+	got.Data[1] = 'X'
+	if !bytes.Equal(plain, plainRecord(t)) {
+		t.Fatal("the scanned event's data shares the record's bytes")
+	}
+
+	replace := func(old, new string) []byte {
+		if !bytes.Contains(plain, []byte(old)) {
+			t.Fatalf("record has no %q", old)
+		}
+		return bytes.Replace(plain, []byte(old), []byte(new), 1)
+	}
+	dataArray := replace(`"data":{`, `"data":[{`)
+	dataArray = append(dataArray[:len(dataArray)-1], ']', '}')
+	others := map[string][]byte{
+		"Golden":           golden(t), // its actor has escapes and UTF-8
+		"Spaces":           replace(`"stream":`, `"stream" : `),
+		"TrailingSpace":    append(bytes.Clone(plain), ' '),
+		"EscapedStream":    replace(`"stream":"patient-42"`, `"stream":"patient\u002d42"`),
+		"Reordered":        replace(`"revision":3,"id":"0190f4c2-7b1d-7c3e-9a55-1234567890ab"`, `"id":"0190f4c2-7b1d-7c3e-9a55-1234567890ab","revision":3`),
+		"DataNotLast":      replace(`,"data":{`, `,"data":{"a":1},"x":{`),
+		"DataArray":        dataArray,
+		"LeadingZero":      replace(`"revision":3`, `"revision":03`),
+		"SchemaLarge":      replace(`"schema":1`, `"schema":4294967296`),
+		"PositionOverflow": replace(`"position":1234567`, `"position":18446744073709551616`),
+	}
+	for name, b := range others {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := scanRecord(b); ok {
+				t.Fatalf("scanner took %s", b)
+			}
+			want, wantErr := decodeRecordJSON(b)
+			got, err := decodeRecord(b)
+			if (err == nil) != (wantErr == nil) || !cmp.Equal(want, got) {
+				t.Fatalf("decodeRecord = %v, %v; JSON decoder = %v, %v", got, err, want, wantErr)
+			}
+		})
+	}
+}
+
+func golden(tb testing.TB) []byte {
+	b, err := os.ReadFile(filepath.Join("testdata", "record-v1.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
