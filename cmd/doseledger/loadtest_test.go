@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 )
 
 // TestLoadtest_RaceAndBurst runs the load test small enough for the race
@@ -206,4 +211,29 @@ func mustLoadtest(t *testing.T, cfg loadConfig) loadReport {
 		t.Errorf("problems: %s\nreport: %+v", strings.Join(p, "; "), rep)
 	}
 	return rep
+}
+
+// TestAppendRegistration checks the burst's requests, made as they are
+// sent, against the same request encoded by encoding/json.
+func TestAppendRegistration(t *testing.T) {
+	id := uuid.MustParse("0190f4c2-7b1d-7c3e-9a55-1234567890ab")
+	for _, i := range []int{0, 7, 123456, 999_999_999, 13_200_000} {
+		want, err := json.Marshal(map[string]any{
+			"request_id": id.String(), "mobile": fmt.Sprintf("9%09d", i), "name": fmt.Sprintf("Load Test Person %d", i),
+			"birth_date": fmt.Sprintf("%d-%02d-%02d", 1940+i%60, 1+i%12, 1+i%28), "gender": []string{"F", "M", "O"}[i%3],
+			"id_type": "aadhaar", "id_number": fmt.Sprintf("5%011d", i), "state": "Maharashtra", "district": "Pune",
+			"pincode": "411001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendRegistration([]byte("left over"), i, id)[len("left over"):]
+		var g, w map[string]any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("person %d: %s is not JSON: %v", i, got, err)
+		}
+		json.Unmarshal(want, &w)
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("person %d (-encoding/json +appended):\n%s", i, diff)
+		}
+	}
 }
