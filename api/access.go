@@ -83,6 +83,21 @@ func (s *server) mayRead(r *http.Request, id, what string) error {
 	return nil
 }
 
+// logListRead logs that the caller read a list naming people (a due
+// list, an eligibility list, the anomalies): one line with every person it
+// named, so that "who read my record" also finds reads of lists. Lists a
+// citizen can reach name only their own people, and are not logged.
+func (s *server) logListRead(r *http.Request, what string, ids []string) {
+	p := principal(r.Context())
+	if p.Role == auth.Citizen || len(ids) == 0 {
+		return
+	}
+	s.access.LogAttrs(r.Context(), slog.LevelInfo, "list read",
+		slog.String("actor", p.Actor()), slog.String("role", string(p.Role)),
+		slog.String("what", what), slog.Any("beneficiary_ids", ids),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path))
+}
+
 // mayActFor checks that a citizen acts only for their own account's
 // people; staff roles allowed on the endpoint act for anyone.
 func mayActFor(r *http.Request, id string) error {

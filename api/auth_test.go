@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,6 +174,62 @@ func TestAuth_EveryProtectedOperationNeedsAToken(t *testing.T) {
 	}
 }
 
+// TestAuth_EveryRoleNotListedIsRefused calls every protected operation
+// as each role that the API document does not list for it ("Roles: …" in
+// its description), and wants 403 forbidden from each.
+func TestAuth_EveryRoleNotListedIsRefused(t *testing.T) {
+	e := newEnv(t)
+	s, _ := loadSpec(t)
+	tokens := map[auth.Role]string{}
+	for _, role := range []auth.Role{auth.Citizen, auth.Vaccinator, auth.Official, auth.Auditor} {
+		tokens[role] = e.tokenFor(t, auth.Principal{Role: role, ID: "ZDDJDQREDEKQZ7YM", Name: "Someone"})
+	}
+	params := regexp.MustCompile(`\{[a-z_]+\}`)
+	refused := 0
+	for path, item := range s.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				continue // public
+			}
+			listed, ok := strings.CutPrefix(strings.SplitN(op.Description, "\n", 2)[0], "Roles: ")
+			if !ok {
+				t.Errorf("%s %s: description does not begin with its roles: %q", method, path, op.Description)
+				continue
+			}
+			listed, _, _ = strings.Cut(listed, ".") // "citizen (own account), official, admin"
+			var allowed []string
+			for _, r := range strings.Split(listed, ", ") {
+				name, _, _ := strings.Cut(r, " ")
+				allowed = append(allowed, name)
+			}
+			url := e.srv.URL + params.ReplaceAllString(path, "ZDDJDQREDEKQZ7YM-1")
+			for role, token := range tokens {
+				if slices.Contains(allowed, string(role)) {
+					continue
+				}
+				req, _ := http.NewRequest(method, url, strings.NewReader(`{}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				var b struct{ Error struct{ Code string } }
+				json.Unmarshal(body, &b)
+				if res.StatusCode != http.StatusForbidden || b.Error.Code != "forbidden" {
+					t.Errorf("%s %s as %s (allowed: %s): %d %s, want 403 forbidden", method, path, role, listed, res.StatusCode, body)
+				}
+				refused++
+			}
+		}
+	}
+	if refused < 40 {
+		t.Errorf("only %d refusals checked", refused)
+	}
+}
+
 func TestAuth_OTPRateLimitAndWrongCodes(t *testing.T) {
 	e := newEnv(t)
 	for range 3 {
@@ -184,4 +243,19 @@ func TestAuth_OTPRateLimitAndWrongCodes(t *testing.T) {
 	e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": "9876500000", "otp": "12345x"}, specValid, anonymous...).mustError(t, http.StatusUnauthorized, "unauthenticated")
 	e.do(t, http.MethodPost, "/api/v1/auth/otp", map[string]string{"mobile": "12345"}, specValid, anonymous...).mustError(t, http.StatusBadRequest, "invalid_input")
 	e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": "9876500000", "otp": "1", "role": "root"}, specInvalid, anonymous...).mustError(t, http.StatusBadRequest, "invalid_input")
+
+	// Guessing codes for many numbers from one address is limited too,
+	// though each number's own code would allow a few wrong guesses.
+	for i := range 100 {
+		r := e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": fmt.Sprintf("98766%05d", i), "otp": "123456"}, specValid, anonymous...)
+		if r.status == http.StatusTooManyRequests {
+			r.mustError(t, http.StatusTooManyRequests, "rate_limited")
+			if r.header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			return
+		}
+		r.mustError(t, http.StatusUnauthorized, "unauthenticated")
+	}
+	t.Error("100 sign-in attempts from one address were not limited")
 }

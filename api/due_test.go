@@ -41,6 +41,12 @@ func TestDue_JSONAndCSV(t *testing.T) {
 			t.Errorf("due entry %+v", x)
 		}
 	}
+	// Who read the list, and whom it named, is in the access log.
+	want := `"msg":"list read","actor":"admin:root","role":"admin","what":"due list ` + s + `","beneficiary_ids":["` +
+		d.Due[0].BeneficiaryID + `","` + d.Due[1].BeneficiaryID + `"]`
+	if logs := e.logs.String(); !strings.Contains(logs, want) {
+		t.Errorf("access log has no line %s:\n%s", want, logs)
+	}
 
 	for _, r := range []resp{
 		e.get(t, "/api/v1/sessions/"+s+"/due?format=csv"),

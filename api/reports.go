@@ -71,6 +71,11 @@ func (s *server) eligibility(w http.ResponseWriter, r *http.Request) error {
 	}
 	var people []projections.Eligibility
 	s.proj.View(func(m *projections.Models) { people = listOf(m.Eligible(e)) })
+	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = p.BeneficiaryID
+	}
+	s.logListRead(r, "eligibility", ids)
 	writeJSON(w, http.StatusOK, map[string]any{"today": e.Today, "people": people})
 	return nil
 }
@@ -94,6 +99,11 @@ func (s *server) anomalies(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, x)
 		}
 	})
+	ids := make([]string, len(out))
+	for i, x := range out {
+		ids[i] = x.BeneficiaryID
+	}
+	s.logListRead(r, "anomalies", ids)
 	writeJSON(w, http.StatusOK, map[string]any{"anomalies": out})
 	return nil
 }

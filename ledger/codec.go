@@ -67,6 +67,8 @@ func newPayload(typ string) (Payload, bool) {
 		return &SeatReserved{}, true
 	case TypeSeatReleased:
 		return &SeatReleased{}, true
+	case TypeBookingAbandoned:
+		return &BookingAbandoned{}, true
 	case TypeAppointmentBooked:
 		return &AppointmentBooked{}, true
 	case TypeAppointmentCancelled:
@@ -133,6 +135,6 @@ func EventTypes() []string {
 		TypeAppointmentBooked, TypeAppointmentCancelled, TypeAppointmentRescheduled,
 		TypeDoseAdministered, TypeDoseVoided, TypeCertificateIssued, TypeCertificateRevoked,
 		TypeVaccinePolicyChanged, TypeAnomalyReviewed, TypeNotificationDelivered,
-		TypeDisputeRaised, TypeDisputeResolved,
+		TypeDisputeRaised, TypeDisputeResolved, TypeBookingAbandoned,
 	}
 }

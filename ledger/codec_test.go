@@ -38,6 +38,8 @@ func goldenPayloads() []ledger.Payload {
 		&ledger.SessionCancelled{SessionID: "WB-KOL-0007-20210503", Reason: "vaccine stock did not arrive"},
 		&ledger.SeatReserved{SessionID: "WB-KOL-0007-20210503", AppointmentID: "7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a", BeneficiaryID: "ABCDEFGHIJKLMNOP-1", Dose: 1, Slot: "09:00-11:00"},
 		&ledger.SeatReleased{SessionID: "WB-KOL-0007-20210503", AppointmentID: "7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a", Dose: 1, Reason: "appointment cancelled"},
+		&ledger.BookingAbandoned{AppointmentID: "7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
+			SessionID: "WB-KOL-0007-20210503", Reason: "booking not completed"},
 		&ledger.AppointmentBooked{AppointmentID: "7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",
 			SessionID: "WB-KOL-0007-20210503", SiteID: "WB-KOL-0007", Date: "2021-05-03", Vaccine: "COVISHIELD", Dose: 1, Slot: "09:00-11:00", Code: "0427"},
 		&ledger.AppointmentCancelled{AppointmentID: "7b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a", BeneficiaryID: "ABCDEFGHIJKLMNOP-1",

@@ -22,6 +22,7 @@ const (
 	TypeNotificationDelivered  = "NotificationDelivered"
 	TypeDisputeRaised          = "DisputeRaised"
 	TypeDisputeResolved        = "DisputeResolved"
+	TypeBookingAbandoned       = "BookingAbandoned"
 )
 
 // Payload is the data of one kind of event.
@@ -165,6 +166,20 @@ type SeatReleased struct {
 	Reason        string `json:"reason"`
 }
 
+// BookingAbandoned gives up a booking whose seat was taken in a session
+// but which holds no appointment there: the process that booked died
+// between taking the seat and recording the appointment, or the
+// appointment ended or moved and its seat was never given back. Stream:
+// the beneficiary's. It is written under the event id the booking's
+// AppointmentBooked has, so that a booking that never landed never can;
+// the seat is released after it.
+type BookingAbandoned struct {
+	AppointmentID string `json:"appointment_id"`
+	BeneficiaryID string `json:"beneficiary_id"`
+	SessionID     string `json:"session_id"`
+	Reason        string `json:"reason"`
+}
+
 // AppointmentBooked is a person's booking. Stream: the beneficiary's,
 // where "one active appointment" and dose intervals are enforced. Code is
 // the 4-digit code the vaccinator checks at the site.
@@ -220,6 +235,11 @@ const (
 	AnomalyUnregistered   = "unregistered"    // no such beneficiary
 	AnomalyNoPolicy       = "no_policy"       // no policy known for the vaccine
 	AnomalyBeyondSchedule = "beyond_schedule" // more doses than the policy's schedule
+	// AnomalyCancelledBooking: the appointment the dose honours is at a
+	// session an official cancelled. Read models also give it to a dose
+	// reported against an appointment the person had cancelled, which the
+	// ledger flags as unbooked.
+	AnomalyCancelledBooking = "cancelled_booking"
 )
 
 // DoseAdministered is a dose given, as reported from the field. It is a
@@ -341,6 +361,7 @@ func (SessionCancelled) EventType() string       { return TypeSessionCancelled }
 func (SeatReserved) EventType() string           { return TypeSeatReserved }
 func (SeatReleased) EventType() string           { return TypeSeatReleased }
 func (AppointmentBooked) EventType() string      { return TypeAppointmentBooked }
+func (BookingAbandoned) EventType() string       { return TypeBookingAbandoned }
 func (AppointmentCancelled) EventType() string   { return TypeAppointmentCancelled }
 func (AppointmentRescheduled) EventType() string { return TypeAppointmentRescheduled }
 func (DoseAdministered) EventType() string       { return TypeDoseAdministered }

@@ -34,9 +34,11 @@ const (
 )
 
 // AnomalyCancelledBooking marks a dose given against an appointment that
-// had been cancelled: the ledger flags it unbooked; the read model also
-// says why.
-const AnomalyCancelledBooking = "cancelled_booking"
+// had been cancelled. The ledger flags a dose at a cancelled session
+// itself, but not doses it recorded before it did; one against an
+// appointment the person cancelled it flags unbooked. The read model says
+// why in every case.
+const AnomalyCancelledBooking = ledger.AnomalyCancelledBooking
 
 // Anomaly is a dose recorded with anomalies, and where its review stands.
 type Anomaly struct {
@@ -75,7 +77,9 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 		appt.Status, appt.DoseEventID = ApptAdministered, id
 		m.dropReminder(appt)
 	case appt != nil && (appt.Status == ApptCancelled || appt.Status == ApptSessionCancelled):
-		kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
+		if !slices.Contains(kinds, AnomalyCancelledBooking) {
+			kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
+		}
 		d.WalkIn = true
 	default:
 		d.WalkIn = true

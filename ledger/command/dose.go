@@ -101,6 +101,17 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		if d.AppointmentID == "" && own.Active != nil && own.Active.Dose == d.Dose {
 			d.AppointmentID = own.Active.ID
 		}
+		// An appointment at a session since cancelled is void: a dose
+		// given against it is flagged, as the read models flag it.
+		if own.Active != nil && d.AppointmentID == own.Active.ID && d.DuplicateOf == "" {
+			s, err := h.session(ctx, own.Active.SessionID)
+			if err != nil {
+				return err
+			}
+			if s.Cancelled {
+				d.Anomalies = append(d.Anomalies, ledger.AnomalyCancelledBooking)
+			}
+		}
 		if d.State == "" || d.District == "" {
 			// Where the dose was given: the session's place if the report
 			// names one, else, failing all, where the person registered.

@@ -813,3 +813,46 @@ func TestReschedule_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordDose_CancelledSession: a dose given against a booking whose
+// session an official cancelled is recorded and flagged cancelled_booking;
+// one given at a session still on is not.
+func TestRecordDose_CancelledSession(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	cancelled := f.MustSession(t, "AS-GUW-0001", "Assam", "2021-04-03", "COVAXIN", map[int]int{1: 10})
+	held := f.MustSession(t, "AS-GUW-0002", "Assam", "2021-04-03", "COVAXIN", map[int]int{1: 10})
+	stranded, kept := f.MustRegister(t, 0, "Assam"), f.MustRegister(t, 1, "Assam")
+	var appts []ledger.Appointment
+	for _, b := range []struct{ id, session string }{{stranded, cancelled}, {kept, held}} {
+		a, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: b.id, SessionID: b.session}, "citizen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		appts = append(appts, a)
+	}
+	if err := f.h.CancelSession(ctx, uuid.New(), cancelled, "no stock", official); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set("2021-04-03")
+	got := f.MustDose(t, stranded, 1, "COVAXIN", "AS-GUW-0001", "2021-04-03")
+	if !slices.Equal(got.Anomalies, []string{ledger.AnomalyCancelledBooking}) {
+		t.Errorf("dose against a cancelled session's booking: anomalies %v, want [cancelled_booking]", got.Anomalies)
+	}
+	if ok := f.MustDose(t, kept, 1, "COVAXIN", "AS-GUW-0002", "2021-04-03"); len(ok.Anomalies) != 0 {
+		t.Errorf("dose against a booking that stands: anomalies %v, want none", ok.Anomalies)
+	}
+	// The stored event says so, and names the appointment it honoured.
+	for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(stranded), ledger.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ledger.Decode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := p.(*ledger.DoseAdministered); ok && (d.AppointmentID != appts[0].ID || !slices.Contains(d.Anomalies, ledger.AnomalyCancelledBooking)) {
+			t.Errorf("stored dose names appointment %q with anomalies %v; want %q, cancelled_booking", d.AppointmentID, d.Anomalies, appts[0].ID)
+		}
+	}
+}

@@ -30,6 +30,7 @@ const ANOMALY_KINDS = {
   unregistered: "person not registered",
   no_policy: "no policy for the vaccine",
   beyond_schedule: "beyond the schedule",
+  cancelled_booking: "booking cancelled",
 };
 const DUE_STATUS = { booked: "Booked", administered: "Vaccinated", no_show: "No-show" };
 const DISPUTE_KINDS = { not_vaccinated: "Says they were not vaccinated", wrong_details: "Says a detail is wrong" };
