@@ -3,6 +3,7 @@ package ledger
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // MaxCapacity is the most seats a session may offer for one dose.
@@ -20,9 +21,17 @@ type Session struct {
 	// Releases counts the seats given back per appointment, so that an
 	// appointment taking a seat again gets a new seat event.
 	Releases map[string]int
+	// Holds says who holds each seat in Seats, and since when.
+	Holds map[string]SeatHold
 
 	Revision Revision
 	Exists   bool
+}
+
+// SeatHold is who holds a seat, and since when.
+type SeatHold struct {
+	BeneficiaryID string
+	Since         time.Time // when the seat was recorded as taken
 }
 
 // Clone returns a copy of s that can be applied to independently.
@@ -31,6 +40,7 @@ func (s Session) Clone() Session {
 	c.Reserved = maps.Clone(s.Reserved)
 	c.Seats = maps.Clone(s.Seats)
 	c.Releases = maps.Clone(s.Releases)
+	c.Holds = maps.Clone(s.Holds)
 	return c
 }
 
@@ -44,15 +54,17 @@ func (s *Session) Apply(e Event, p Payload) {
 		s.Cancelled = true
 	case *SeatReserved:
 		if s.Seats == nil {
-			s.Seats, s.Reserved = map[string]int{}, map[int]int{}
+			s.Seats, s.Reserved, s.Holds = map[string]int{}, map[int]int{}, map[string]SeatHold{}
 		}
 		if _, ok := s.Seats[p.AppointmentID]; !ok {
 			s.Seats[p.AppointmentID] = p.Dose
 			s.Reserved[p.Dose]++
+			s.Holds[p.AppointmentID] = SeatHold{BeneficiaryID: p.BeneficiaryID, Since: e.RecordedAt}
 		}
 	case *SeatReleased:
 		if d, ok := s.Seats[p.AppointmentID]; ok {
 			delete(s.Seats, p.AppointmentID)
+			delete(s.Holds, p.AppointmentID)
 			s.Reserved[d]--
 			if s.Releases == nil {
 				s.Releases = map[string]int{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -125,6 +126,19 @@ func TestRescheduleAndCancelledSession(t *testing.T) {
 			t.Errorf("%s's pending notices: %+v, want one cancellation notice", id, n)
 		}
 	}
+
+	// a is vaccinated at the site anyway: the ledger and the read model
+	// both flag the dose, once; it counts as a walk-in.
+	f.clock.Set(t, "2021-04-01 12:00")
+	dose := f.dose(t, a, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+	m = build(t, f, projections.Cutoff{})
+	an, ok := m.Anomaly(dose.String())
+	if !ok || !slices.Equal(an.Kinds, []string{ledger.AnomalyCancelledBooking}) {
+		t.Errorf("dose at the cancelled session: anomaly %+v (found %v), want kinds [cancelled_booking]", an, ok)
+	}
+	if sched := m.Schedule("WB-KOL-0001", "2021-04-01", "2021-04-05"); sched.WalkIns != 1 {
+		t.Errorf("walk-ins %d, want the dose at the cancelled session", sched.WalkIns)
+	}
 }
 
 // Voiding a duplicate report of dose 1 leaves the real dose, and the
@@ -188,5 +202,31 @@ func TestWaitForIdleLog(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("WaitFor did not return when its context ended")
+	}
+}
+
+// TestStrandedSeatSessions: a session after today with a seat taken and
+// no appointment booked for it is listed; one without, or on an earlier
+// day, is not.
+func TestStrandedSeatSessions(t *testing.T) {
+	f := policyFixture(t)
+	later := f.session(t, "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", "COVAXIN")
+	sameDay := f.session(t, "WB-KOL-0002", "West Bengal", "Kolkata", "2021-03-30", "COVAXIN")
+	f.mustBook(t, f.register(t, 1, "West Bengal", "Kolkata", "700001"), later)
+	if got := build(t, f, projections.Cutoff{}).StrandedSeatSessions("2021-03-30"); len(got) != 0 {
+		t.Fatalf("with every seat booked: %v, want none", got)
+	}
+	for _, s := range []string{later, sameDay} {
+		ev, err := ledger.NewProposed(&ledger.SeatReserved{SessionID: s, AppointmentID: "8b1c6c2e-9f3a-5d2b-8c11-0a9e8d7c6b5a",
+			BeneficiaryID: "ZDDJDQREDEKQZ7YM-1", Dose: 1, Slot: "09:00-11:00"}, ledger.Meta{OccurredAt: f.clock.Now(), Actor: "citizen"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.Append(context.Background(), ledger.SessionStream(s), ledger.Any(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := build(t, f, projections.Cutoff{}).StrandedSeatSessions("2021-03-30"); !slices.Equal(got, []string{later}) {
+		t.Errorf("with a seat and no booking: %v, want [%s]", got, later)
 	}
 }

@@ -93,6 +93,28 @@ func (m *Models) Sessions(state, district, pincode, date string) []Session {
 	return out
 }
 
+// StrandedSeatSessions returns the sessions after today, not cancelled,
+// that have more seats taken for some dose than appointments booked for
+// it: a booking or cancellation that died halfway left seats taken
+// (command.Handler.ReleaseStrandedSeats decides which can go back). The
+// ids are in order.
+func (m *Models) StrandedSeatSessions(today string) []string {
+	var out []string
+	for id, s := range m.sessions.rows {
+		if !s.Published || s.Cancelled || s.Date <= today {
+			continue
+		}
+		for dose, n := range s.Seats {
+			if n > s.Booked[dose] {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Eligibility statuses.
 const (
 	StatusUnvaccinated = "unvaccinated"

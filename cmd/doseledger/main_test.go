@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -97,6 +98,25 @@ func TestMain_ServeHealth(t *testing.T) {
 		t.Errorf("healthz: %d %v", resp.StatusCode, health)
 	}
 	stop() // fails the test if serve does not shut down cleanly
+}
+
+// TestReadyz: not ready (503, saying how far the read models are) until
+// they hold what the ledger held at start.
+func TestReadyz(t *testing.T) {
+	var at ledger.Position = 40
+	h := readyz(func() ledger.Position { return at }, 41)
+	for _, c := range []struct {
+		at   ledger.Position
+		code int
+		body string
+	}{{40, http.StatusServiceUnavailable, "catching up: read models at 40 of 41\n"}, {41, http.StatusOK, "ready\n"}, {42, http.StatusOK, "ready\n"}} {
+		at = c.at
+		w := httptest.NewRecorder()
+		h(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if w.Code != c.code || w.Body.String() != c.body {
+			t.Errorf("read models at %d: %d %q, want %d %q", c.at, w.Code, w.Body.String(), c.code, c.body)
+		}
+	}
 }
 
 func TestMain_EventsTailAndMistakes(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/doseledger/doseledger/certs/issuance"
 	"github.com/doseledger/doseledger/cmd/internal/seed"
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
 )
 
@@ -132,6 +133,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		<-projDone
 	}()
 
+	// Give back seats that a booking or a cancellation which died halfway
+	// left taken.
+	seatsDone := make(chan struct{})
+	go func() { defer close(seatsDone); m.reconcileSeats(ctx, l.Handler, proj, time.Minute) }()
+	defer func() {
+		cancel()
+		<-seatsDone
+	}()
+
 	// Deliver reminders from the outbox. No SMS gateway is configured:
 	// messages are written to a file, and the log says where.
 	outbox, err := projections.OpenFileDeliverer(filepath.Join(m.Config.DataDir, "outbox.ndjson"))
@@ -172,14 +182,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if at := proj.Position(); at < startedAt {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "catching up: read models at %d of %d\n", uint64(at), uint64(startedAt))
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", readyz(proj.Position, startedAt))
 	// /metrics has the storage engines' figures besides the API's own.
 	engines := l.engines()
 	engines["read-models"] = disk.EngineMetrics
@@ -289,4 +292,51 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// readyz answers 503 until the read models, at position(), hold what the
+// ledger held at start, and 200 from then on.
+func readyz(position func() ledger.Position, startedAt ledger.Position) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if at := position(); at < startedAt {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "catching up: read models at %d of %d\n", uint64(at), uint64(startedAt))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	}
+}
+
+// strandedSeatAge is how long a seat must be held with no appointment
+// behind it before the reconciler gives it back: far longer than any
+// request runs.
+const strandedSeatAge = 10 * time.Minute
+
+// reconcileSeats looks every interval for sessions whose read model shows
+// more seats taken than appointments booked, and gives back the seats that
+// no appointment needs (command.Handler.ReleaseStrandedSeats).
+func (m *Main) reconcileSeats(ctx context.Context, h *command.Handler, proj *projections.Projector, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var sessions []string
+		today := ledger.DateOf(time.Now())
+		proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
+		for _, id := range sessions {
+			n, err := h.ReleaseStrandedSeats(ctx, id, strandedSeatAge, "system:seat-reconciler")
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				m.Log.Error("seat reconciler", "session", id, "err", err)
+			case n > 0:
+				m.Log.Warn("gave back seats left taken by a booking or cancellation that died halfway", "session", id, "seats", n)
+			}
+		}
+	}
 }

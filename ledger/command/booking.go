@@ -28,7 +28,8 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.SessionID == "" {
 		return ledger.Appointment{}, invalidf("a booking needs a valid beneficiary_id and a session_id")
 	}
-	apptID := derive(r.RequestID, "appointment").String()
+	appt0 := derive(r.RequestID, "appointment")
+	apptID := appt0.String()
 	_, whole, err := h.bookable(ctx, r.BeneficiaryID, apptID)
 	if err != nil {
 		return ledger.Appointment{}, err
@@ -68,10 +69,11 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 			return fmt.Errorf("book: %w: dose %d was recorded while booking", ledger.ErrChanged, dose)
 		}
 		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
-			appt, derive(r.RequestID, "book"), h.now(), actor)
+			appt, bookingEventID(appt0), h.now(), actor)
 		if err == nil && ar.Duplicate {
-			// This request booked before, and the booking has since ended:
-			// the appointment is not the person's any more.
+			// This request booked before and the booking has since ended,
+			// or the seat reconciler gave the booking up: the appointment
+			// is not the person's any more.
 			return fmt.Errorf("book: %w", ledger.ErrRequestSpent)
 		}
 		return err
@@ -83,6 +85,11 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
 		Vaccine: appt.Vaccine, Dose: dose, Slot: slot, Code: appt.Code}, nil
 }
+
+// bookingEventID is the event id of an appointment's AppointmentBooked,
+// and of the BookingAbandoned that gives it up: whichever is written
+// first, the other is a duplicate and writes nothing.
+func bookingEventID(appointment uuid.UUID) uuid.UUID { return derive(appointment, "book") }
 
 // bookable loads a person for booking. It returns ErrActiveAppointment if
 // they hold an appointment other than apptID; if they hold apptID itself
@@ -144,16 +151,33 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 	return s, dose, seat, err
 }
 
-// releaseSeat gives a seat back under the event id given. It is best
-// effort: if it fails, the seat stays taken, which overstates the session's
-// bookings but never lets it take more than its capacity; the failure is
-// logged for the operators.
-func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) {
-	_, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.StreamExists(),
-		&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason}, id, h.now(), actor)
+// releaseSeat gives a seat back under the event id given, if the
+// appointment still holds it: a release is written only against the
+// session's state in which the seat is held, so that no release is ever
+// counted twice. It is best effort: if it fails, the seat stays taken,
+// which overstates the session's bookings but never lets it take more
+// than its capacity; the failure is logged, and the seat reconciler
+// (ReleaseStrandedSeats) gives it back later. It reports whether it
+// released the seat.
+func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) bool {
+	released := false
+	err := h.retry(ctx, "release seat", func() error {
+		s, err := h.session(ctx, sessionID)
+		if err != nil {
+			return err
+		}
+		if _, held := s.Seats[apptID]; !held {
+			return nil
+		}
+		ar, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
+			&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason}, id, h.now(), actor)
+		released = err == nil && !ar.Duplicate
+		return err
+	})
 	if err != nil {
 		h.log.Error("seat not released", "session", sessionID, "appointment", apptID, "err", err)
 	}
+	return released
 }
 
 // Cancel is a request to cancel a beneficiary's active appointment.
