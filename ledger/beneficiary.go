@@ -65,6 +65,9 @@ type Beneficiary struct {
 	Doses  []DoseRecord
 	Voided map[string]bool // dose event ids voided
 	Active *Appointment
+	// Abandoned lists appointments given up before they were booked
+	// (BookingAbandoned): a booking under one of them never lands.
+	Abandoned []string
 	// Disputes are the person's disputes by id, open and resolved.
 	Disputes map[string]*Dispute
 
@@ -77,6 +80,7 @@ func (b Beneficiary) Clone() Beneficiary {
 	c := b
 	c.Absorbed = slices.Clone(b.Absorbed)
 	c.Doses = slices.Clone(b.Doses)
+	c.Abandoned = slices.Clone(b.Abandoned)
 	if b.Voided != nil {
 		c.Voided = make(map[string]bool, len(b.Voided))
 		for k, v := range b.Voided {
@@ -124,6 +128,8 @@ func (b *Beneficiary) Apply(e Event, p Payload) {
 		if b.Active != nil && b.Active.ID == p.AppointmentID {
 			b.Active = nil
 		}
+	case *BookingAbandoned:
+		b.Abandoned = append(b.Abandoned, p.AppointmentID)
 	case *DoseAdministered:
 		b.ApplyDose(e, p)
 	case *DoseVoided:

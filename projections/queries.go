@@ -115,6 +115,21 @@ func (m *Models) StrandedSeatSessions(today string) []string {
 	return out
 }
 
+// BookedAppointments returns the appointments booked at a session and
+// still standing there (not cancelled, moved away or ended by its
+// cancellation).
+func (m *Models) BookedAppointments(sessionID string) map[string]bool {
+	out := map[string]bool{}
+	if s := m.sessions.get(sessionID); s != nil {
+		for _, id := range s.Appointments {
+			if a := m.appts.get(id); a != nil && a.SessionID == sessionID && a.Status == ApptBooked {
+				out[id] = true
+			}
+		}
+	}
+	return out
+}
+
 // Eligibility statuses.
 const (
 	StatusUnvaccinated = "unvaccinated"

@@ -328,7 +328,9 @@ func (m *Main) reconcileSeats(ctx context.Context, h *command.Handler, proj *pro
 		today := ledger.DateOf(time.Now())
 		proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
 		for _, id := range sessions {
-			n, err := h.ReleaseStrandedSeats(ctx, id, strandedSeatAge, "system:seat-reconciler")
+			var booked map[string]bool
+			proj.View(func(models *projections.Models) { booked = models.BookedAppointments(id) })
+			n, err := h.ReleaseStrandedSeats(ctx, id, func(appt string) bool { return booked[appt] }, strandedSeatAge, "system:seat-reconciler")
 			switch {
 			case ctx.Err() != nil:
 				return

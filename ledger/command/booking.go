@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -37,13 +38,16 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	if whole.Active != nil && whole.Active.ID == apptID {
 		return *whole.Active, nil // a retried request that already landed
 	}
+	if slices.Contains(whole.Abandoned, apptID) {
+		return ledger.Appointment{}, errAbandoned
+	}
 	ps, err := h.Policies(ctx)
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
 
 	// Take the seat first: capacity is the contended invariant.
-	s, dose, seat, err := h.reserveSeat(ctx, r.RequestID, apptID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, 0)
+	s, dose, seat, _, err := h.reserveSeat(ctx, r.RequestID, apptID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, 0)
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
@@ -62,6 +66,9 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 		if err != nil || own.Active != nil && own.Active.ID == apptID {
 			return err
 		}
+		if slices.Contains(own.Abandoned, apptID) {
+			return errAbandoned
+		}
 		if err := whole.Eligibility(ps, appt.Vaccine, dose, appt.Date); err != nil {
 			return err
 		}
@@ -79,12 +86,18 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 		return err
 	})
 	if err != nil {
+		// The appointment is this request's alone, so its seat is too,
+		// whichever attempt of the request took it.
 		h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, apptID, dose, "booking not confirmed", actor)
 		return ledger.Appointment{}, err
 	}
 	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
 		Vaccine: appt.Vaccine, Dose: dose, Slot: slot, Code: appt.Code}, nil
 }
+
+// errAbandoned is the answer to a retried booking that the seat
+// reconciler gave up (ReleaseStrandedSeats).
+var errAbandoned = fmt.Errorf("book: %w: the booking was given up after its process stopped halfway; book again", ledger.ErrRequestSpent)
 
 // bookingEventID is the event id of an appointment's AppointmentBooked,
 // and of the BookingAbandoned that gives it up: whichever is written
@@ -116,19 +129,19 @@ func (h *Handler) bookable(ctx context.Context, id, apptID string) (own, whole l
 }
 
 // reserveSeat takes a seat in a session for an appointment, deciding again
-// after every conflict, and returns the seat event's id. dose 0 means the
-// person's next dose. A seat the appointment already holds (a retried
-// request) is returned as it is. An appointment that gave its seat back
+// after every conflict, and returns the seat event's id, and whether this
+// call took the seat. dose 0 means the person's next dose. A seat the
+// appointment already holds (a retried request, or another request for
+// the same appointment) is returned as it is, and is not this call's to
+// give back if the request fails. An appointment that gave its seat back
 // and takes one again gets a new seat event, so a retried request whose
 // seat was released never counts on a seat it does not hold.
 func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, beneficiaryID, sessionID, slot string,
-	whole ledger.Beneficiary, ps ledger.Policies, actor Actor, dose int) (ledger.Session, int, uuid.UUID, error) {
+	whole ledger.Beneficiary, ps ledger.Policies, actor Actor, dose int) (s ledger.Session, _ int, seat uuid.UUID, took bool, err error) {
 	if dose == 0 {
 		dose = whole.NextDose()
 	}
-	var s ledger.Session
-	var seat uuid.UUID
-	err := h.retry(ctx, "reserve seat", func() error {
+	err = h.retry(ctx, "reserve seat", func() error {
 		var err error
 		if s, err = h.session(ctx, sessionID); err != nil {
 			return err
@@ -143,12 +156,13 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 		if err := whole.Eligibility(ps, s.Info.Vaccine, dose, s.Info.Date); err != nil {
 			return err
 		}
-		_, err = h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
+		ar, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
 			&ledger.SeatReserved{SessionID: sessionID, AppointmentID: apptID, BeneficiaryID: beneficiaryID, Dose: dose, Slot: slot},
 			seat, h.now(), actor)
+		took = err == nil && !ar.Duplicate
 		return err
 	})
-	return s, dose, seat, err
+	return s, dose, seat, took, err
 }
 
 // releaseSeat gives a seat back under the event id given, if the
@@ -243,7 +257,7 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
-	s, _, seat, err := h.reserveSeat(ctx, r.RequestID, old.ID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, old.Dose)
+	s, _, seat, took, err := h.reserveSeat(ctx, r.RequestID, old.ID, r.BeneficiaryID, r.SessionID, r.Slot, whole, ps, actor, old.Dose)
 	if err != nil {
 		return ledger.Appointment{}, err
 	}
@@ -272,7 +286,9 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 		return err
 	})
 	if err != nil {
-		if old.SessionID != r.SessionID {
+		// A seat this call did not take is another request's for the same
+		// appointment, which may have moved it there meanwhile.
+		if took && old.SessionID != r.SessionID {
 			h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, old.ID, old.Dose, "reschedule not confirmed", actor)
 		}
 		return ledger.Appointment{}, err

@@ -44,6 +44,15 @@ func TestReleaseStrandedSeats(t *testing.T) {
 		return a
 	}
 	book(booked, future)
+	// A move that died before giving back the seat it left: the
+	// appointment is booked elsewhere now, and may move back.
+	other := f.MustSession(t, "AS-GUW-0003", "Assam", "2021-04-11", "COVAXIN", map[int]int{1: 4})
+	moved := f.MustRegister(t, 3, "Assam")
+	m := book(moved, future)
+	f.mustAppend(t, ledger.SessionStream(other), &ledger.SeatReserved{SessionID: other, AppointmentID: m.ID,
+		BeneficiaryID: moved, Dose: 1, Slot: "09:00-11:00"})
+	f.mustAppend(t, ledger.BeneficiaryStream(moved), &ledger.AppointmentRescheduled{AppointmentID: m.ID, BeneficiaryID: moved,
+		FromSession: future, SessionID: other, SiteID: "AS-GUW-0003", Date: "2021-04-11", Vaccine: "COVAXIN", Slot: "09:00-11:00", Code: "1234"})
 	// The booking that died: its seat, under the appointment id its
 	// request makes, and nothing on the person.
 	request := uuid.New()
@@ -57,13 +66,13 @@ func TestReleaseStrandedSeats(t *testing.T) {
 	a := book(diedCancelling, future)
 	f.mustAppend(t, ledger.BeneficiaryStream(diedCancelling), &ledger.AppointmentCancelled{AppointmentID: a.ID,
 		BeneficiaryID: diedCancelling, SessionID: future, Reason: "travelling"})
-	if got := f.MustSessionState(t, future).Reserved[1]; got != 3 {
-		t.Fatalf("%d seats taken before reconciling, want 3", got)
+	if got := f.MustSessionState(t, future).Reserved[1]; got != 4 {
+		t.Fatalf("%d seats taken before reconciling, want 4", got)
 	}
 
 	release := func(session string) int {
 		t.Helper()
-		n, err := f.h.ReleaseStrandedSeats(ctx, session, 10*time.Minute, "system:seat-reconciler")
+		n, err := f.h.ReleaseStrandedSeats(ctx, session, func(string) bool { return false }, 10*time.Minute, "system:seat-reconciler")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,8 +89,11 @@ func TestReleaseStrandedSeats(t *testing.T) {
 		t.Errorf("gave back %d seats of today's session, want none", n)
 	}
 	st := f.MustSessionState(t, future)
-	if st.Reserved[1] != 1 || len(st.Seats) != 1 {
-		t.Fatalf("after reconciling: %d seats taken (%v), want the completed booking's", st.Reserved[1], st.Seats)
+	if st.Reserved[1] != 2 || len(st.Seats) != 2 {
+		t.Fatalf("after reconciling: %d seats taken (%v), want the completed booking's and the moved one's", st.Reserved[1], st.Seats)
+	}
+	if _, ok := st.Seats[m.ID]; !ok {
+		t.Fatal("the seat left by a move was given back while its appointment is booked elsewhere")
 	}
 	if _, ok := st.Seats[dead]; ok {
 		t.Fatal("the dead booking still holds its seat")
@@ -93,14 +105,25 @@ func TestReleaseStrandedSeats(t *testing.T) {
 	if !errors.Is(err, ledger.ErrRequestSpent) {
 		t.Errorf("retrying the dead booking: %v, want ErrRequestSpent", err)
 	}
-	if st := f.MustSessionState(t, future); st.Reserved[1] != 1 {
-		t.Errorf("%d seats taken after the retry, want 1", st.Reserved[1])
+	if st := f.MustSessionState(t, future); st.Reserved[1] != 2 {
+		t.Errorf("%d seats taken after the retry, want 2", st.Reserved[1])
 	}
 	// Its person can book again, and running again gives back nothing.
 	book(diedBooking, future)
 	f.clock.Set("2021-04-03")
 	if n := release(future); n != 0 {
 		t.Errorf("a second run gave back %d seats, want none", n)
+	}
+	if st := f.MustSessionState(t, future); st.Reserved[1] != 3 {
+		t.Errorf("%d seats taken at the end, want 3", st.Reserved[1])
+	}
+	// Once the moved appointment is cancelled, its old seat goes back too.
+	if err := f.h.Cancel(ctx, command.Cancel{RequestID: uuid.New(), BeneficiaryID: moved, Reason: "travelling"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set("2021-04-04")
+	if n := release(future); n != 1 {
+		t.Errorf("after the moved appointment was cancelled: gave back %d seats, want its old one", n)
 	}
 	if st := f.MustSessionState(t, future); st.Reserved[1] != 2 {
 		t.Errorf("%d seats taken at the end, want the 2 bookings'", st.Reserved[1])

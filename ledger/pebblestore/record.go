@@ -270,7 +270,7 @@ func scanRecord(b []byte) (f recordFields, ok bool) {
 	// The payload runs to the record's closing brace, and must be one
 	// object: what a writer put in a record is never anything else.
 	data := b[s.i:max(s.i, len(b)-1)]
-	if len(data) == 0 || data[0] != '{' || b[len(b)-1] != '}' || !ledger.ValidJSON(data) {
+	if len(data) == 0 || data[0] != '{' || data[len(data)-1] != '}' || b[len(b)-1] != '}' || !ledger.ValidJSON(data) {
 		return recordFields{}, false
 	}
 	f.position, f.revision, f.schema = &pos, &rev, int(schema)

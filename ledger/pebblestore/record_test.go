@@ -297,6 +297,7 @@ func TestScanRecord(t *testing.T) {
 		"Golden":           golden(t), // its actor has escapes and UTF-8
 		"Spaces":           replace(`"stream":`, `"stream" : `),
 		"TrailingSpace":    append(bytes.Clone(plain), ' '),
+		"SpaceAfterData":   append(plain[:len(plain)-1:len(plain)-1], ' ', '}'),
 		"EscapedStream":    replace(`"stream":"patient-42"`, `"stream":"patient\u002d42"`),
 		"Reordered":        replace(`"revision":3,"id":"0190f4c2-7b1d-7c3e-9a55-1234567890ab"`, `"id":"0190f4c2-7b1d-7c3e-9a55-1234567890ab","revision":3`),
 		"DataNotLast":      replace(`,"data":{`, `,"data":{"a":1},"x":{`),
