@@ -196,6 +196,8 @@ func (s *server) routes() http.Handler {
 
 	handle("GET /api/v1/events", roles(auditor), s.events)
 	handle("GET /api/v1/asof/coverage", roles(official, auditor), s.asofCoverage)
+	handle("GET /api/v1/asof/anomalies", roles(official, auditor), s.asofAnomalies)
+	handle("GET /api/v1/asof/eligibility", roles(official, auditor), s.asofEligibility)
 
 	return jsonFallback(mux)
 }

@@ -67,40 +67,70 @@ const (
 	BasisOccurred = "occurred" // what had happened in the field by then, uploaded since or not
 )
 
-// asofCoverage: GET /api/v1/asof/coverage?at=T&basis=recorded|occurred
-// (or ?position=N) and the parameters of coverage. It replays the log
-// into fresh read models up to the cutoff, so it costs a full replay;
-// one runs at a time.
-func (s *server) asofCoverage(w http.ResponseWriter, r *http.Request) error {
-	q := newParams(r, append([]string{"at", "basis", "position"}, coverageParams...)...)
-	at, basis, pos := q.str("at"), q.oneOf("basis", BasisRecorded, BasisOccurred), q.uint("position")
-	c := coverageQuery(q)
-	cut := projections.Cutoff{Position: ledger.Position(pos)}
+// asofParams are the parameters every time-travel query takes.
+var asofParams = []string{"at", "basis", "position"}
+
+// asOf is the moment of a time-travel query.
+type asOf struct {
+	cut       projections.Cutoff
+	at, basis string    // as asked, when at was given
+	moment    time.Time // at, read
+}
+
+// readAsOf reads at and basis, or position, from q.
+func readAsOf(q *params) asOf {
+	a := asOf{at: q.str("at"), basis: q.oneOf("basis", BasisRecorded, BasisOccurred)}
+	pos := q.uint("position")
+	a.cut.Position = ledger.Position(pos)
 	switch {
-	case (at == "") == (pos == 0):
+	case (a.at == "") == (pos == 0):
 		q.fail(errors.New("give at (a moment) or position, one of them"))
-	case basis != "" && at == "":
+	case a.basis != "" && a.at == "":
 		q.fail(errors.New("basis goes with at"))
-	case at != "":
-		t, err := parseMoment(at)
+	case a.at != "":
+		t, err := parseMoment(a.at)
 		if err != nil {
 			q.fail(err)
-		} else if basis == BasisOccurred {
-			cut.OccurredBy = t
+		} else if a.basis == BasisOccurred {
+			a.cut.OccurredBy, a.moment = t, t
 		} else {
-			basis, cut.RecordedBy = BasisRecorded, t
+			a.basis, a.cut.RecordedBy, a.moment = BasisRecorded, t, t
 		}
 	}
-	if err := q.err(); err != nil {
-		return err
-	}
+	return a
+}
+
+// build replays the log into fresh read models up to a's cutoff, so it
+// costs a full replay; one runs at a time.
+func (s *server) build(r *http.Request, a asOf) (*projections.Models, error) {
 	select {
 	case s.asof <- struct{}{}:
 		defer func() { <-s.asof }()
 	case <-r.Context().Done():
-		return r.Context().Err()
+		return nil, r.Context().Err()
 	}
-	m, err := projections.Build(r.Context(), s.store, cut, nil)
+	return projections.Build(r.Context(), s.store, a.cut, nil)
+}
+
+// answer writes v, with the position the models reached and the moment
+// asked for.
+func (a asOf) answer(w http.ResponseWriter, m *projections.Models, v map[string]any) {
+	v["position"] = uint64(m.Position)
+	if a.at != "" {
+		v["at"], v["basis"] = a.at, a.basis
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// asofCoverage: GET /api/v1/asof/coverage?at=T&basis=recorded|occurred
+// (or ?position=N) and the parameters of coverage.
+func (s *server) asofCoverage(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, append(asofParams, coverageParams...)...)
+	a, c := readAsOf(q), coverageQuery(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	m, err := s.build(r, a)
 	if err != nil {
 		return err
 	}
@@ -108,12 +138,59 @@ func (s *server) asofCoverage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := map[string]any{"position": uint64(m.Position), "by": listOf(c.By), "rows": rows}
-	if at != "" {
-		v["at"], v["basis"] = at, basis
-	}
-	writeJSON(w, http.StatusOK, v)
+	a.answer(w, m, map[string]any{"by": listOf(c.By), "rows": rows})
 	return nil
+}
+
+// asofAnomalies: GET /api/v1/asof/anomalies, the anomalies and their
+// review as they stood at a moment (or position), with the parameters of
+// anomalies.
+func (s *server) asofAnomalies(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, append(asofParams, anomalyParams...)...)
+	a, aq := readAsOf(q), anomalyQuery(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	m, err := s.build(r, a)
+	if err != nil {
+		return err
+	}
+	out := anomaliesOf(m, aq)
+	s.logListRead(r, "anomalies as of "+a.at+positionText(a), beneficiaries(out, func(x projections.Anomaly) string { return x.BeneficiaryID }))
+	a.answer(w, m, map[string]any{"anomalies": out})
+	return nil
+}
+
+// asofEligibility: GET /api/v1/asof/eligibility, each person's next dose
+// as the ledger stood at a moment (or position), judged on that moment's
+// day (today's, for a position), with the parameters of eligibility.
+func (s *server) asofEligibility(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, append(asofParams, eligibilityParams...)...)
+	a := readAsOf(q)
+	today := s.today()
+	if !a.moment.IsZero() {
+		today = ledger.DateOf(a.moment)
+	}
+	e := eligibilityQuery(q, today)
+	if err := q.err(); err != nil {
+		return err
+	}
+	m, err := s.build(r, a)
+	if err != nil {
+		return err
+	}
+	people := listOf(m.Eligible(e))
+	s.logListRead(r, "eligibility as of "+a.at+positionText(a), beneficiaries(people, func(x projections.Eligibility) string { return x.BeneficiaryID }))
+	a.answer(w, m, map[string]any{"today": today, "people": people})
+	return nil
+}
+
+// positionText names a's position, if it was given one.
+func positionText(a asOf) string {
+	if a.cut.Position == 0 {
+		return ""
+	}
+	return fmt.Sprintf("position %d", uint64(a.cut.Position))
 }
 
 // parseMoment reads a moment: RFC 3339 with an offset, or India time as

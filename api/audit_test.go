@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -159,4 +160,69 @@ func TestReadYourWrites_EachBookingSeenAtOnce(t *testing.T) {
 			t.Fatalf("after booking %d: %d due, %d free", i+1, len(d.Due), d.Session.free(1))
 		}
 	}
+}
+
+// TestAsof_AnomaliesAndEligibility: the anomalies' review and people's
+// next doses as they stood at a moment, judged on that moment's day.
+func TestAsof_AnomaliesAndEligibility(t *testing.T) {
+	e := newEnv(t)
+	id := e.register(t)
+	e.clock.Set(t, "2021-05-01 10:30")
+	d := dose(id, 1, "2021-05-01", "WB-KOL-0001") // a walk-in: flagged unbooked
+	e.post(t, "/api/v1/doses", d).decode(t, http.StatusCreated, nil)
+	e.clock.Set(t, "2021-05-03 12:00")
+	e.post(t, "/api/v1/anomalies/"+d["event_id"].(string)+"/review", map[string]any{"decision": "confirmed"}).decode(t, http.StatusOK, nil)
+
+	type anomalies struct {
+		At        string `json:"at"`
+		Position  uint64 `json:"position"`
+		Anomalies []struct {
+			DoseEventID string `json:"dose_event_id"`
+			Status      string `json:"status"`
+		} `json:"anomalies"`
+	}
+	for at, want := range map[string]string{"2021-04-30": "", "2021-05-02": "open", "2021-05-04": "confirmed"} {
+		var a anomalies
+		e.get(t, "/api/v1/asof/anomalies?at="+at).decode(t, http.StatusOK, &a)
+		got := ""
+		if len(a.Anomalies) == 1 && a.Anomalies[0].DoseEventID == d["event_id"] {
+			got = a.Anomalies[0].Status
+		} else if len(a.Anomalies) != 0 {
+			t.Errorf("as of %s: %+v", at, a.Anomalies)
+		}
+		if got != want || a.At != at {
+			t.Errorf("as of %s: the dose's anomaly is %q (at %q), want %q", at, got, a.At, want)
+		}
+	}
+
+	type eligibility struct {
+		Today  string `json:"today"`
+		People []struct {
+			BeneficiaryID string `json:"beneficiary_id"`
+			Status        string `json:"status"`
+			EligibleFrom  string `json:"eligible_from"`
+		} `json:"people"`
+	}
+	var el eligibility
+	e.get(t, "/api/v1/asof/eligibility?at=2021-04-30").decode(t, http.StatusOK, &el)
+	if el.Today != "2021-04-30" || len(el.People) != 0 {
+		t.Errorf("eligibility as of 30 April, before anyone registered: %+v", el)
+	}
+	for at, want := range map[string]struct{ today, status, from string }{
+		"2021-05-01T10:00": {"2021-05-01", "unvaccinated", ""}, // registered at 09:00, vaccinated at 10:30
+		"2021-05-02T09:00": {"2021-05-02", "not_yet_due", "2021-05-29"},
+	} {
+		e.get(t, "/api/v1/asof/eligibility?at="+at).decode(t, http.StatusOK, &el)
+		if el.Today != want.today || len(el.People) != 1 || el.People[0].BeneficiaryID != id ||
+			el.People[0].Status != want.status || el.People[0].EligibleFrom != want.from {
+			t.Errorf("eligibility as of %s: %+v, want today %s, %s from %q", at, el, want.today, want.status, want.from)
+		}
+	}
+	// Reading either list is logged, with whom it named.
+	if logs := e.logs.String(); !strings.Contains(logs, `"what":"anomalies as of 2021-05-02","beneficiary_ids":["`+id+`"]`) {
+		t.Errorf("no access log line for the anomalies as of 2 May:\n%s", logs)
+	}
+	e.get(t, "/api/v1/asof/anomalies").mustError(t, http.StatusBadRequest, "invalid_query")
+	e.get(t, "/api/v1/asof/eligibility?at=2021-05-02&position=3").mustError(t, http.StatusBadRequest, "invalid_query")
+	e.get(t, "/api/v1/asof/eligibility?position=1&due_on=2021-05-29&overdue=3").mustError(t, http.StatusBadRequest, "invalid_query")
 }

@@ -50,11 +50,7 @@ func (s *server) due(w http.ResponseWriter, r *http.Request) error {
 	if v.Session.ID == "" {
 		return notFound("no session " + id)
 	}
-	ids := make([]string, len(v.Due))
-	for i, e := range v.Due {
-		ids[i] = e.BeneficiaryID
-	}
-	s.logListRead(r, "due list "+id, ids)
+	s.logListRead(r, "due list "+id, beneficiaries(v.Due, func(e projections.DueEntry) string { return e.BeneficiaryID }))
 	if format != "csv" {
 		writeJSON(w, http.StatusOK, v)
 		return nil

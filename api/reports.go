@@ -58,24 +58,29 @@ func (s *server) coverage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// eligibility: GET /api/v1/eligibility?state=&district=&due_on=&overdue=&limit=.
-func (s *server) eligibility(w http.ResponseWriter, r *http.Request) error {
-	q := newParams(r, "state", "district", "due_on", "overdue", "limit")
-	e := projections.EligibilityQuery{State: q.str("state"), District: q.str("district"), Today: s.today(),
+// eligibilityParams are the parameters of an eligibility list.
+var eligibilityParams = []string{"state", "district", "due_on", "overdue", "limit"}
+
+// eligibilityQuery reads an eligibility list's parameters, judged on today.
+func eligibilityQuery(q *params, today string) projections.EligibilityQuery {
+	e := projections.EligibilityQuery{State: q.str("state"), District: q.str("district"), Today: today,
 		DueOn: q.date("due_on"), OverdueBy: q.int("overdue", 0, 0, 3650), Limit: q.int("limit", 1000, 1, 100_000)}
 	if e.DueOn != "" && e.OverdueBy > 0 {
 		q.fail(fmt.Errorf("give due_on or overdue, not both"))
 	}
+	return e
+}
+
+// eligibility: GET /api/v1/eligibility?state=&district=&due_on=&overdue=&limit=.
+func (s *server) eligibility(w http.ResponseWriter, r *http.Request) error {
+	q := newParams(r, eligibilityParams...)
+	e := eligibilityQuery(q, s.today())
 	if err := q.err(); err != nil {
 		return err
 	}
 	var people []projections.Eligibility
 	s.proj.View(func(m *projections.Models) { people = listOf(m.Eligible(e)) })
-	ids := make([]string, len(people))
-	for i, p := range people {
-		ids[i] = p.BeneficiaryID
-	}
-	s.logListRead(r, "eligibility", ids)
+	s.logListRead(r, "eligibility", beneficiaries(people, func(x projections.Eligibility) string { return x.BeneficiaryID }))
 	writeJSON(w, http.StatusOK, map[string]any{"today": e.Today, "people": people})
 	return nil
 }
@@ -84,28 +89,46 @@ func (s *server) eligibility(w http.ResponseWriter, r *http.Request) error {
 var anomalyStatuses = []string{projections.ReviewOpen, ledger.ReviewConfirmed, ledger.ReviewDismissed,
 	ledger.ReviewEscalated, projections.ReviewVoided}
 
+// anomalyParams are the parameters of the anomaly list.
+var anomalyParams = []string{"status", "state", "district", "kind", "limit"}
+
+// anomalyQuery reads the anomaly list's parameters.
+func anomalyQuery(q *params) projections.AnomalyQuery {
+	return projections.AnomalyQuery{Status: q.oneOf("status", anomalyStatuses...), State: q.str("state"),
+		District: q.str("district"), Kind: q.str("kind"), Limit: q.int("limit", 1000, 1, 100_000)}
+}
+
+// anomaliesOf lists m's anomalies that a asks for.
+func anomaliesOf(m *projections.Models, a projections.AnomalyQuery) []projections.Anomaly {
+	out := []projections.Anomaly{}
+	for _, x := range m.Anomalies(a) {
+		x.Kinds = listOf(x.Kinds)
+		out = append(out, x)
+	}
+	return out
+}
+
 // anomalies: GET /api/v1/anomalies?status=&state=&district=&kind=&limit=.
 func (s *server) anomalies(w http.ResponseWriter, r *http.Request) error {
-	q := newParams(r, "status", "state", "district", "kind", "limit")
-	a := projections.AnomalyQuery{Status: q.oneOf("status", anomalyStatuses...), State: q.str("state"),
-		District: q.str("district"), Kind: q.str("kind"), Limit: q.int("limit", 1000, 1, 100_000)}
+	q := newParams(r, anomalyParams...)
+	a := anomalyQuery(q)
 	if err := q.err(); err != nil {
 		return err
 	}
-	out := []projections.Anomaly{}
-	s.proj.View(func(m *projections.Models) {
-		for _, x := range m.Anomalies(a) {
-			x.Kinds = listOf(x.Kinds)
-			out = append(out, x)
-		}
-	})
-	ids := make([]string, len(out))
-	for i, x := range out {
-		ids[i] = x.BeneficiaryID
-	}
-	s.logListRead(r, "anomalies", ids)
+	var out []projections.Anomaly
+	s.proj.View(func(m *projections.Models) { out = anomaliesOf(m, a) })
+	s.logListRead(r, "anomalies", beneficiaries(out, func(x projections.Anomaly) string { return x.BeneficiaryID }))
 	writeJSON(w, http.StatusOK, map[string]any{"anomalies": out})
 	return nil
+}
+
+// beneficiaries returns the person each of xs names.
+func beneficiaries[T any](xs []T, id func(T) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = id(x)
+	}
+	return out
 }
 
 // decisionRequest is the body of an official's decision: on a flagged
