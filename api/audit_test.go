@@ -195,15 +195,7 @@ func TestAsof_AnomaliesAndEligibility(t *testing.T) {
 		}
 	}
 
-	type eligibility struct {
-		Today  string `json:"today"`
-		People []struct {
-			BeneficiaryID string `json:"beneficiary_id"`
-			Status        string `json:"status"`
-			EligibleFrom  string `json:"eligible_from"`
-		} `json:"people"`
-	}
-	var el eligibility
+	var el eligibilityOut
 	e.get(t, "/api/v1/asof/eligibility?at=2021-04-30").decode(t, http.StatusOK, &el)
 	if el.Today != "2021-04-30" || len(el.People) != 0 {
 		t.Errorf("eligibility as of 30 April, before anyone registered: %+v", el)

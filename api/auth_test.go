@@ -149,21 +149,8 @@ func TestAuth_EveryProtectedOperationNeedsAToken(t *testing.T) {
 			}
 			url := e.srv.URL + strings.NewReplacer("{id}", "ZDDJDQREDEKQZ7YM-1", "{dose_event_id}", "4beabd60-2315-446a-82c1-ed7694d4a6a1").Replace(path)
 			for name, header := range map[string]string{"no token": "", "forged token": "Bearer " + forged, "not bearer": "Basic YWRtaW46YWRtaW4="} {
-				req, _ := http.NewRequest(method, url, strings.NewReader(`{}`))
-				req.Header.Set("Content-Type", "application/json")
-				if header != "" {
-					req.Header.Set("Authorization", header)
-				}
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				var b struct{ Error struct{ Code string } }
-				json.Unmarshal(body, &b)
-				if res.StatusCode != http.StatusUnauthorized || b.Error.Code != "unauthenticated" {
-					t.Errorf("%s %s with %s: %d %s, want 401 unauthenticated", method, path, name, res.StatusCode, body)
+				if status, code, body := rawCall(t, method, url, header); status != http.StatusUnauthorized || code != "unauthenticated" {
+					t.Errorf("%s %s with %s: %d %s, want 401 unauthenticated", method, path, name, status, body)
 				}
 			}
 			n++
@@ -172,6 +159,27 @@ func TestAuth_EveryProtectedOperationNeedsAToken(t *testing.T) {
 	if n < 15 {
 		t.Errorf("only %d protected operations", n)
 	}
+}
+
+// rawCall sends method to url with an empty JSON object and the
+// Authorization header given (none if empty), outside the API document's
+// checks, and returns the status, the error code and the body.
+func rawCall(t *testing.T, method, url, authorization string) (int, string, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var b struct{ Error struct{ Code string } }
+	json.Unmarshal(body, &b)
+	return res.StatusCode, b.Error.Code, body
 }
 
 // TestAuth_EveryRoleNotListedIsRefused calls every protected operation
@@ -207,19 +215,8 @@ func TestAuth_EveryRoleNotListedIsRefused(t *testing.T) {
 				if slices.Contains(allowed, string(role)) {
 					continue
 				}
-				req, _ := http.NewRequest(method, url, strings.NewReader(`{}`))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+token)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				var b struct{ Error struct{ Code string } }
-				json.Unmarshal(body, &b)
-				if res.StatusCode != http.StatusForbidden || b.Error.Code != "forbidden" {
-					t.Errorf("%s %s as %s (allowed: %s): %d %s, want 403 forbidden", method, path, role, listed, res.StatusCode, body)
+				if status, code, body := rawCall(t, method, url, "Bearer "+token); status != http.StatusForbidden || code != "forbidden" {
+					t.Errorf("%s %s as %s (allowed: %s): %d %s, want 403 forbidden", method, path, role, listed, status, body)
 				}
 				refused++
 			}

@@ -42,15 +42,7 @@ func TestReports_CoverageEligibility(t *testing.T) {
 	e.get(t, "/api/v1/coverage?by=colour").mustError(t, http.StatusBadRequest, "invalid_query")
 	e.get(t, "/api/v1/coverage?from=2021-05-01&to=2021-04-01").mustError(t, http.StatusBadRequest, "invalid_query")
 
-	type eligibleOut struct {
-		Today  string `json:"today"`
-		People []struct {
-			BeneficiaryID string `json:"beneficiary_id"`
-			Status        string `json:"status"`
-			EligibleFrom  string `json:"eligible_from"`
-		} `json:"people"`
-	}
-	var el eligibleOut
+	var el eligibilityOut
 	e.get(t, "/api/v1/eligibility?district=Kolkata").decode(t, http.StatusOK, &el)
 	if len(el.People) != 2 || el.Today != "2021-05-01" {
 		t.Fatalf("eligibility %+v", el)
@@ -113,4 +105,14 @@ func TestReports_AnomaliesAndReview(t *testing.T) {
 	e.post(t, "/api/v1/anomalies/0b9f7c1e-0000-4000-8000-00000000dead/review", map[string]any{"decision": "dismissed"}).
 		mustError(t, http.StatusNotFound, "not_found")
 	e.do(t, http.MethodGet, "/api/v1/anomalies?status=shelved", nil, specInvalid).mustError(t, http.StatusBadRequest, "invalid_query")
+}
+
+// eligibilityOut is an eligibility list as the API answers it.
+type eligibilityOut struct {
+	Today  string `json:"today"`
+	People []struct {
+		BeneficiaryID string `json:"beneficiary_id"`
+		Status        string `json:"status"`
+		EligibleFrom  string `json:"eligible_from"`
+	} `json:"people"`
 }
