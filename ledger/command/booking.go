@@ -100,8 +100,11 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 var errAbandoned = fmt.Errorf("book: %w: the booking was given up after its process stopped halfway; book again", ledger.ErrRequestSpent)
 
 // bookingEventID is the event id of an appointment's AppointmentBooked,
-// and of the BookingAbandoned that gives it up: whichever is written
-// first, the other is a duplicate and writes nothing.
+// and of the BookingAbandoned that gives it up: on a store that knows
+// every id of a stream, whichever is written first makes the other a
+// duplicate. The fence does not rest on that alone: both are appended at
+// the revision their writer read, and a booking refuses an appointment
+// given up.
 func bookingEventID(appointment uuid.UUID) uuid.UUID { return derive(appointment, "book") }
 
 // bookable loads a person for booking. It returns ErrActiveAppointment if
@@ -171,7 +174,7 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 // counted twice. It is best effort: if it fails, the seat stays taken,
 // which overstates the session's bookings but never lets it take more
 // than its capacity; the failure is logged, and the seat reconciler
-// (ReleaseStrandedSeats) gives it back later. It reports whether it
+// (ReleaseStrandedSeats) may give it back later. It reports whether it
 // released the seat.
 func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) bool {
 	released := false
