@@ -75,6 +75,9 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 	}
 	codes := map[string]string{}
 	for _, id := range people {
+		// The last search's sessions go first, so that the wait below is
+		// for this search's and the click lands on a button still shown.
+		browsertest.Eval[bool](b, `document.getElementById("sessions").replaceChildren() === undefined`)
 		b.Do("book for "+id, chromedp.SetValue(chromedp.ID("s-pincode"), "700009"), chromedp.SetValue(chromedp.ID("s-date"), today),
 			chromedp.Click(chromedp.CSS("#search button[type=submit]")))
 		waitJS(t, b, "sessions found", `document.querySelectorAll("#sessions button").length > 0`, "book-status")

@@ -69,11 +69,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer stop()
 	}
 
-	// Merge people registered twice with one photo ID, as they appear.
+	// Merge people registered twice with one photo ID, as they appear. The
+	// finder reads the whole log first, in the background: the server
+	// answers meanwhile (merges are not needed to serve).
 	finder := l.Handler.NewDuplicateFinder()
-	if _, err := finder.CatchUp(ctx); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	finderDone := make(chan error, 1)
 	go func() { finderDone <- finder.Run(ctx) }()
