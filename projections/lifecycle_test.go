@@ -226,7 +226,24 @@ func TestStrandedSeatSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := build(t, f, projections.Cutoff{}).StrandedSeatSessions("2021-03-30"); !slices.Equal(got, []string{later}) {
+	m := build(t, f, projections.Cutoff{})
+	if got := m.StrandedSeatSessions("2021-03-30"); !slices.Equal(got, []string{later}) {
 		t.Errorf("with a seat and no booking: %v, want [%s]", got, later)
+	}
+	// Saved and loaded again, the models still know.
+	disk, err := projections.OpenDisk(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	if err := disk.Replace(m); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := disk.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loaded.StrandedSeatSessions("2021-03-30"); !slices.Equal(got, []string{later}) {
+		t.Errorf("after a save and a load: %v, want [%s]", got, later)
 	}
 }

@@ -41,6 +41,10 @@ type Models struct {
 	disputes  *table[Dispute]
 	// Counters for coverage, keyed as the coverage* functions build keys.
 	doseCount, regCount, completeCount *table[counter]
+	// surplus holds the sessions with more seats taken than appointments
+	// booked for some dose (seatSurplus), so that the seat reconciler
+	// need not look at every session; it is kept in memory only.
+	surplus map[string]struct{}
 }
 
 type counter struct {
@@ -68,6 +72,7 @@ func NewModels() *Models {
 		doseCount:     newTable[counter]("coverage_doses"),
 		regCount:      newTable[counter]("coverage_registrations"),
 		completeCount: newTable[counter]("coverage_completed"),
+		surplus:       map[string]struct{}{},
 	}
 }
 
@@ -177,6 +182,9 @@ func (m *Models) afterLoad() {
 	slices.SortFunc(rows, func(a, b policyRow) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, r := range rows {
 		m.policies.Add(r.Policy)
+	}
+	for _, s := range m.sessions.rows {
+		m.noteSeats(s)
 	}
 }
 

@@ -100,15 +100,9 @@ func (m *Models) Sessions(state, district, pincode, date string) []Session {
 // ids are in order.
 func (m *Models) StrandedSeatSessions(today string) []string {
 	var out []string
-	for id, s := range m.sessions.rows {
-		if !s.Published || s.Cancelled || s.Date <= today {
-			continue
-		}
-		for dose, n := range s.Seats {
-			if n > s.Booked[dose] {
-				out = append(out, id)
-				break
-			}
+	for id := range m.surplus {
+		if s := m.sessions.get(id); s != nil && s.Published && !s.Cancelled && s.Date > today {
+			out = append(out, id)
 		}
 	}
 	slices.Sort(out)

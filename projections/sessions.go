@@ -105,6 +105,20 @@ func (m *Models) applySeat(sessionID string, dose, by int) {
 	s := m.sessions.upsert(sessionID)
 	s.ID = sessionID
 	bump(&s.Seats, dose, by)
+	m.noteSeats(s)
+}
+
+// noteSeats keeps s in m.surplus while it has more seats taken than
+// appointments booked for some dose, as it has between a booking's two
+// steps, or for good when a booking or cancellation died between them.
+func (m *Models) noteSeats(s *Session) {
+	for dose, n := range s.Seats {
+		if n > s.Booked[dose] {
+			m.surplus[s.ID] = struct{}{}
+			return
+		}
+	}
+	delete(m.surplus, s.ID)
 }
 
 func (m *Models) applyBooked(e ledger.Event, p *ledger.AppointmentBooked) {
@@ -114,6 +128,7 @@ func (m *Models) applyBooked(e ledger.Event, p *ledger.AppointmentBooked) {
 	s := m.sessions.upsert(p.SessionID)
 	s.ID = p.SessionID
 	bump(&s.Booked, p.Dose, 1)
+	m.noteSeats(s)
 	s.Appointments = append(s.Appointments, p.AppointmentID)
 	person := m.people.upsert(p.BeneficiaryID)
 	person.ID = p.BeneficiaryID
@@ -131,6 +146,7 @@ func (m *Models) applyApptCancelled(p *ledger.AppointmentCancelled) {
 	a.Status = ApptCancelled
 	if s := m.sessions.modify(a.SessionID); s != nil {
 		bump(&s.Booked, a.Dose, -1)
+		m.noteSeats(s)
 		s.Cancellations++
 	}
 	m.clearActive(a.BeneficiaryID, a.ID)
@@ -146,11 +162,13 @@ func (m *Models) applyRescheduled(e ledger.Event, p *ledger.AppointmentReschedul
 	if p.SessionID != a.SessionID { // a new slot in the same session moves nothing
 		if from := m.sessions.modify(a.SessionID); from != nil {
 			bump(&from.Booked, a.Dose, -1)
+			m.noteSeats(from)
 			from.MovedOut++
 		}
 		to := m.sessions.upsert(p.SessionID)
 		to.ID = p.SessionID
 		bump(&to.Booked, a.Dose, 1)
+		m.noteSeats(to)
 		if !slices.Contains(to.Appointments, a.ID) { // moved back to where it was
 			to.Appointments = append(to.Appointments, a.ID)
 		}
