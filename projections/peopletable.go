@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -320,7 +319,7 @@ func (t *peopleTable) flush(put func(key string, val []byte) error, del func(key
 // load puts a stored row back.
 func (t *peopleTable) load(id string, val []byte) error {
 	var p Person
-	if err := json.Unmarshal(val, &p); err != nil {
+	if err := unmarshalRow(val, &p); err != nil {
 		return fmt.Errorf("decode people row %q: %w", id, err)
 	}
 	t.put(id, &p)
