@@ -270,3 +270,36 @@ func TestHasher_Frozen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A clone shares its seats with the original (they are immutable maps),
+// so this checks that changes to either stay its own.
+func TestSession_CloneIsIndependent(t *testing.T) {
+	var s ledger.Session
+	s.Apply(ledger.Event{}, &ledger.SessionPublished{Date: "2021-04-02", Capacity: map[int]int{1: 5}})
+	since := time.Date(2021, 4, 1, 9, 0, 0, 0, time.UTC)
+	for _, appt := range []string{"a", "b"} {
+		s.Apply(ledger.Event{RecordedAt: since}, &ledger.SeatReserved{AppointmentID: appt, BeneficiaryID: "p-" + appt, Dose: 1})
+	}
+	c := s.Clone()
+	c.Apply(ledger.Event{}, &ledger.SeatReleased{AppointmentID: "a"})
+	c.Apply(ledger.Event{}, &ledger.SeatReserved{AppointmentID: "c", Dose: 1})
+	s.Apply(ledger.Event{}, &ledger.SeatReserved{AppointmentID: "d", Dose: 1})
+
+	held := func(s ledger.Session) []string {
+		var ids []string
+		for id := range s.Holds() {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := held(s); !slices.Equal(got, []string{"a", "b", "d"}) || s.Reserved[1] != 3 || s.Releases("a") != 0 {
+		t.Errorf("original: seats %v, %d reserved, %d releases of a", got, s.Reserved[1], s.Releases("a"))
+	}
+	if got := held(c); !slices.Equal(got, []string{"b", "c"}) || c.Reserved[1] != 2 || c.Releases("a") != 1 || c.SeatsHeld() != 2 {
+		t.Errorf("clone: seats %v, %d reserved, %d releases of a", got, c.Reserved[1], c.Releases("a"))
+	}
+	if h, ok := s.Seat("a"); !ok || h.Dose != 1 || h.BeneficiaryID != "p-a" || !h.Since.Equal(since) {
+		t.Errorf("original's seat of a: %+v, %v", h, ok)
+	}
+}

@@ -149,8 +149,8 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 		if s, err = h.session(ctx, sessionID); err != nil {
 			return err
 		}
-		seat = derive(request, fmt.Sprintf("seat:%s:%d", sessionID, s.Releases[apptID]))
-		if _, held := s.Seats[apptID]; held {
+		seat = derive(request, fmt.Sprintf("seat:%s:%d", sessionID, s.Releases(apptID)))
+		if _, held := s.Seat(apptID); held {
 			return s.CheckSlot(slot)
 		}
 		if err := s.CheckBookable(dose, slot, h.today()); err != nil {
@@ -183,7 +183,7 @@ func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, appt
 		if err != nil {
 			return err
 		}
-		if _, held := s.Seats[apptID]; !held {
+		if _, held := s.Seat(apptID); !held {
 			return nil
 		}
 		ar, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),

@@ -241,7 +241,7 @@ func TestBook_LastSeatsRace(t *testing.T) {
 	// The session stream itself holds exactly the seats, and each seat's
 	// holder has the appointment.
 	st := f.MustSessionState(t, sess)
-	if st.Reserved[1] != seats || len(st.Seats) != seats {
+	if st.Reserved[1] != seats || st.SeatsHeld() != seats {
 		t.Fatalf("session stream holds %d seats, want %d", st.Reserved[1], seats)
 	}
 	var holders []string

@@ -42,7 +42,7 @@ func (h *Handler) ReleaseStrandedSeats(ctx context.Context, sessionID string, bo
 	}
 	// Sorted, so that runs over the same ledger do the same.
 	var appts []string
-	for id, hold := range s.Holds {
+	for id, hold := range s.Holds() {
 		if !booked(id) && h.now().Sub(hold.Since) >= minAge {
 			appts = append(appts, id)
 		}
@@ -65,7 +65,8 @@ func (h *Handler) ReleaseStrandedSeats(ctx context.Context, sessionID string, bo
 // releaseStranded gives back the seat held in s for appointment id if the
 // appointment no longer needs it (see ReleaseStrandedSeats).
 func (h *Handler) releaseStranded(ctx context.Context, s ledger.Session, id string, actor Actor) (bool, error) {
-	hold, sessionID := s.Holds[id], s.Info.SessionID
+	hold, _ := s.Seat(id)
+	sessionID := s.Info.SessionID
 	appt, err := uuid.Parse(id)
 	if err != nil {
 		return false, nil // not an appointment id this code made
@@ -91,7 +92,7 @@ func (h *Handler) releaseStranded(ctx context.Context, s ledger.Session, id stri
 		}
 		reason = "booking never recorded"
 	}
-	return h.releaseSeat(ctx, derive(appt, fmt.Sprintf("stranded:%s:%d", sessionID, s.Releases[id])), sessionID, id, s.Seats[id], reason, actor), nil
+	return h.releaseSeat(ctx, derive(appt, fmt.Sprintf("stranded:%s:%d", sessionID, s.Releases(id))), sessionID, id, hold.Dose, reason, actor), nil
 }
 
 // What became of an appointment, as its person's stream says.

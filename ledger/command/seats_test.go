@@ -89,13 +89,13 @@ func TestReleaseStrandedSeats(t *testing.T) {
 		t.Errorf("gave back %d seats of today's session, want none", n)
 	}
 	st := f.MustSessionState(t, future)
-	if st.Reserved[1] != 2 || len(st.Seats) != 2 {
-		t.Fatalf("after reconciling: %d seats taken (%v), want the completed booking's and the moved one's", st.Reserved[1], st.Seats)
+	if st.Reserved[1] != 2 || st.SeatsHeld() != 2 {
+		t.Fatalf("after reconciling: %d seats taken (%d held), want the completed booking's and the moved one's", st.Reserved[1], st.SeatsHeld())
 	}
-	if _, ok := st.Seats[m.ID]; !ok {
+	if _, ok := st.Seat(m.ID); !ok {
 		t.Fatal("the seat left by a move was given back while its appointment is booked elsewhere")
 	}
-	if _, ok := st.Seats[dead]; ok {
+	if _, ok := st.Seat(dead); ok {
 		t.Fatal("the dead booking still holds its seat")
 	}
 

@@ -327,7 +327,7 @@ func (r *replay) apply(e ledger.Event) {
 		s.Apply(e, p)
 	case *ledger.AppointmentBooked:
 		b, s := person(p.BeneficiaryID), session(p.SessionID)
-		if _, held := s.Seats[p.AppointmentID]; !held {
+		if _, held := s.Seat(p.AppointmentID); !held {
 			r.fail(e, "appointment without its seat")
 		}
 		if a := b.ActiveOn(today); a != nil {
@@ -352,7 +352,7 @@ func (r *replay) apply(e ledger.Event) {
 		b.Apply(e, p)
 	case *ledger.SeatReleased:
 		s := session(p.SessionID)
-		if _, held := s.Seats[p.AppointmentID]; !held {
+		if _, held := s.Seat(p.AppointmentID); !held {
 			r.fail(e, "released a seat not held")
 		}
 		r.releases++
