@@ -135,7 +135,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// Give back seats that a booking or a cancellation which died halfway
 	// left taken.
 	seatsDone := make(chan struct{})
-	go func() { defer close(seatsDone); m.reconcileSeats(ctx, l.Handler, proj, time.Minute) }()
+	seats := seatReconciler{h: l.Handler, proj: proj, every: time.Minute, minAge: strandedSeatAge, now: time.Now, log: m.Log}
+	go func() { defer close(seatsDone); seats.run(ctx) }()
 	defer func() {
 		cancel()
 		<-seatsDone
@@ -311,11 +312,21 @@ func readyz(position func() ledger.Position, startedAt ledger.Position) http.Han
 // request runs.
 const strandedSeatAge = 10 * time.Minute
 
-// reconcileSeats looks every interval for sessions whose read model shows
+// seatReconciler looks every interval for sessions whose read model shows
 // more seats taken than appointments booked, and gives back the seats that
-// no appointment needs (command.Handler.ReleaseStrandedSeats).
-func (m *Main) reconcileSeats(ctx context.Context, h *command.Handler, proj *projections.Projector, every time.Duration) {
-	tick := time.NewTicker(every)
+// no appointment needs and that have been held for minAge
+// (command.Handler.ReleaseStrandedSeats).
+type seatReconciler struct {
+	h      *command.Handler
+	proj   *projections.Projector
+	every  time.Duration
+	minAge time.Duration
+	now    func() time.Time // for today's date
+	log    *slog.Logger
+}
+
+func (r seatReconciler) run(ctx context.Context) {
+	tick := time.NewTicker(r.every)
 	defer tick.Stop()
 	for {
 		select {
@@ -324,19 +335,19 @@ func (m *Main) reconcileSeats(ctx context.Context, h *command.Handler, proj *pro
 		case <-tick.C:
 		}
 		var sessions []string
-		today := ledger.DateOf(time.Now())
-		proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
+		today := ledger.DateOf(r.now())
+		r.proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
 		for _, id := range sessions {
 			var booked map[string]bool
-			proj.View(func(models *projections.Models) { booked = models.BookedAppointments(id) })
-			n, err := h.ReleaseStrandedSeats(ctx, id, func(appt string) bool { return booked[appt] }, strandedSeatAge, "system:seat-reconciler")
+			r.proj.View(func(models *projections.Models) { booked = models.BookedAppointments(id) })
+			n, err := r.h.ReleaseStrandedSeats(ctx, id, func(appt string) bool { return booked[appt] }, r.minAge, "system:seat-reconciler")
 			switch {
 			case ctx.Err() != nil:
 				return
 			case err != nil:
-				m.Log.Error("seat reconciler", "session", id, "err", err)
+				r.log.Error("seat reconciler", "session", id, "err", err)
 			case n > 0:
-				m.Log.Warn("gave back seats left taken by a booking or cancellation that died halfway", "session", id, "seats", n)
+				r.log.Warn("gave back seats left taken by a booking or cancellation that died halfway", "session", id, "seats", n)
 			}
 		}
 	}
