@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -310,19 +311,55 @@ func (t *peopleTable) markAll() {
 	}
 }
 
-// flush hands each changed row to put as the JSON of its Person. It runs
-// beside queries, so between events: when nothing is checked out.
-func (t *peopleTable) flush(put func(key string, val []byte) error, del func(key string) error) error {
-	return flushChanged(t.tableName(), t.dirty, func(id string) (any, bool) { return t.view(id) }, put, del)
+// flush hands each changed row to put as the JSON of its Person, under
+// its row number (rowKey), not its id. It runs beside queries, so between
+// events: when nothing is checked out.
+//
+// Ids come in no order, and a store of rows under keys in no order
+// rewrites them again and again as it compacts: over a day of 13,200,000
+// registrations the people rows made most of the 5.6 GB the read models'
+// store compacted. Row numbers are given in the order people first
+// appear, so a day's new people are written after everyone before them,
+// and the store's tables of them never overlap. The id is in the row.
+// Rows are never removed.
+func (t *peopleTable) flush(put func(key string, val []byte) error, _ func(key string) error) error {
+	for id := range t.dirty {
+		i, ok := t.find(id)
+		if !ok {
+			continue // checked out and never committed: nothing to write
+		}
+		var p Person
+		t.unpack(t.row(i), &p, id)
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("encode people row %q: %w", id, err)
+		}
+		if err := put(rowKeyOf(i), b); err != nil {
+			return err
+		}
+	}
+	clear(t.dirty)
+	return nil
 }
 
-// load puts a stored row back.
-func (t *peopleTable) load(id string, val []byte) error {
+// rowKeyOf is the stored key of row i: its number in fixed-width hex, so
+// that keys sort as rows were added.
+func rowKeyOf(i int32) string { return fmt.Sprintf("%08x", uint32(i)) }
+
+// load puts a stored row back. Rows come back in key order, which is the
+// order they were added in: each must be the next row.
+func (t *peopleTable) load(key string, val []byte) error {
+	if key != rowKeyOf(t.n) {
+		return fmt.Errorf("decode people row %q: expected row %s next", key, rowKeyOf(t.n))
+	}
 	var p Person
 	if err := unmarshalRow(val, &p); err != nil {
-		return fmt.Errorf("decode people row %q: %w", id, err)
+		return fmt.Errorf("decode people row %q: %w", key, err)
 	}
-	t.put(id, &p)
+	if _, ok := t.find(p.ID); ok {
+		return fmt.Errorf("decode people row %q: id %q is on another row too", key, p.ID)
+	}
+	t.put(p.ID, &p)
 	return nil
 }
 
