@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"hash/maphash"
 	"iter"
 	"maps"
 	"slices"
@@ -26,7 +25,9 @@ type Session struct {
 	// immutable maps that copies share: a session's state is loaded and
 	// copied for every booking, and copying maps of every seat made a
 	// booking at a session of 50,000 seats cost 13 times one at a session
-	// of 100, against 2.5 times now (BENCHMARKS.md).
+	// of 100, against 2.5 times now (BENCHMARKS.md). They hash with the
+	// library's own string hash: their keys are appointment ids, UUIDs
+	// the commands derive, not strings a caller chooses.
 	seats    *immutable.Map[string, SeatHold]
 	releases *immutable.Map[string, int]
 
@@ -98,7 +99,7 @@ func (s *Session) Apply(e Event, p Payload) {
 		s.Cancelled = true
 	case *SeatReserved:
 		if s.seats == nil {
-			s.seats, s.Reserved = immutable.NewMap[string, SeatHold](stringHasher{}), map[int]int{}
+			s.seats, s.Reserved = immutable.NewMap[string, SeatHold](nil), map[int]int{}
 		}
 		if _, ok := s.seats.Get(p.AppointmentID); !ok {
 			s.seats = s.seats.Set(p.AppointmentID, SeatHold{Dose: p.Dose, BeneficiaryID: p.BeneficiaryID, Since: e.RecordedAt})
@@ -109,25 +110,12 @@ func (s *Session) Apply(e Event, p Payload) {
 			s.seats = s.seats.Delete(p.AppointmentID)
 			s.Reserved[hold.Dose]--
 			if s.releases == nil {
-				s.releases = immutable.NewMap[string, int](stringHasher{})
+				s.releases = immutable.NewMap[string, int](nil)
 			}
 			s.releases = s.releases.Set(p.AppointmentID, s.Releases(p.AppointmentID)+1)
 		}
 	}
 }
-
-// stringHasher hashes the keys of immutable maps with hash/maphash: the
-// library's own string hash is h*31+c, whose collisions anyone can make.
-type stringHasher struct{}
-
-var stringSeed = maphash.MakeSeed()
-
-func (stringHasher) Hash(key string) uint32 {
-	h := maphash.String(stringSeed, key)
-	return uint32(h ^ h>>32)
-}
-
-func (stringHasher) Equal(a, b string) bool { return a == b }
 
 // Free returns the seats left for dose n.
 func (s Session) Free(n int) int { return s.Info.Capacity[n] - s.Reserved[n] }
