@@ -118,31 +118,43 @@ func (d *Disk) Load() (*Models, error) {
 		d.log.Info("read models were saved by another version; rebuilding", "saved", cp.Version, "now", Version)
 		return m, d.erase()
 	}
+	if err := d.loadRows(m); errors.Is(err, errRowOutOfPlace) {
+		// Saves never leave this; whatever did, the models are derived:
+		// rebuild them rather than refuse to start.
+		d.log.Warn("read models: stored rows out of place; rebuilding", "err", err)
+		m = NewModels()
+		m.trackChanges()
+		return m, d.erase()
+	} else if err != nil {
+		return nil, err
+	}
+	m.Position, m.Applied, m.Skipped = cp.Position, cp.Applied, cp.Skipped
+	m.afterLoad()
+	return m, nil
+}
+
+// loadRows puts every stored row back into m's tables.
+func (d *Disk) loadRows(m *Models) error {
 	byName := map[string]persisted{}
 	for _, t := range m.tables() {
 		byName[t.tableName()] = t
 	}
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefixRow, UpperBound: []byte("row0")})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		name, key, ok := bytes.Cut(it.Key()[len(prefixRow):], []byte{'/'})
 		t := byName[string(name)]
 		if !ok || t == nil {
-			return nil, fmt.Errorf("read models: unknown row %q", it.Key())
+			return fmt.Errorf("read models: unknown row %q", it.Key())
 		}
 		if err := t.load(string(key), it.Value()); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := it.Error(); err != nil {
-		return nil, err
-	}
-	m.Position, m.Applied, m.Skipped = cp.Position, cp.Applied, cp.Skipped
-	m.afterLoad()
-	return m, nil
+	return it.Error()
 }
 
 // Save writes the rows changed since the last save and the checkpoint,

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -326,7 +327,9 @@ func (t *peopleTable) flush(put func(key string, val []byte) error, _ func(key s
 	for id := range t.dirty {
 		i, ok := t.find(id)
 		if !ok {
-			continue // checked out and never committed: nothing to write
+			// Checked out and not committed yet (flush runs between
+			// events, so never): kept changed, for the next flush.
+			continue
 		}
 		var p Person
 		t.unpack(t.row(i), &p, id)
@@ -337,27 +340,38 @@ func (t *peopleTable) flush(put func(key string, val []byte) error, _ func(key s
 		if err := put(rowKeyOf(i), b); err != nil {
 			return err
 		}
+		delete(t.dirty, id)
 	}
-	clear(t.dirty)
 	return nil
 }
 
-// rowKeyOf is the stored key of row i: its number in fixed-width hex, so
+// rowKeyOf is the stored key of row i: its number in eight hex digits, so
 // that keys sort as rows were added.
-func rowKeyOf(i int32) string { return fmt.Sprintf("%08x", uint32(i)) }
+func rowKeyOf(i int32) string {
+	const digits = "0123456789abcdef"
+	var k [8]byte
+	for j, n := len(k)-1, uint32(i); j >= 0; j, n = j-1, n>>4 {
+		k[j] = digits[n&0xf]
+	}
+	return string(k[:])
+}
+
+// errRowOutOfPlace says the stored people rows are not numbered 0, 1, 2,
+// … in key order, as saves write them; Disk.Load then rebuilds.
+var errRowOutOfPlace = errors.New("people rows out of place")
 
 // load puts a stored row back. Rows come back in key order, which is the
 // order they were added in: each must be the next row.
 func (t *peopleTable) load(key string, val []byte) error {
 	if key != rowKeyOf(t.n) {
-		return fmt.Errorf("decode people row %q: expected row %s next", key, rowKeyOf(t.n))
+		return fmt.Errorf("%w: people row %q where row %s was due", errRowOutOfPlace, key, rowKeyOf(t.n))
 	}
 	var p Person
 	if err := unmarshalRow(val, &p); err != nil {
 		return fmt.Errorf("decode people row %q: %w", key, err)
 	}
 	if _, ok := t.find(p.ID); ok {
-		return fmt.Errorf("decode people row %q: id %q is on another row too", key, p.ID)
+		return fmt.Errorf("%w: people row %q holds %q, as an earlier row does", errRowOutOfPlace, key, p.ID)
 	}
 	t.put(p.ID, &p)
 	return nil

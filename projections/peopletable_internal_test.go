@@ -2,11 +2,14 @@ package projections
 
 import (
 	"bytes"
+	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cockroachdb/pebble"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -144,6 +147,47 @@ func TestPeopleTable_RowsWhere(t *testing.T) {
 	}{{"", "", 3}, {"Goa", "", 2}, {"Goa", "South Goa", 1}, {"Kerala", "North Goa", 0}, {"Assam", "", 0}, {"", "Kamrup", 0}} {
 		if got := count(c.state, c.district); got != c.want {
 			t.Errorf("rowsWhere(%q, %q): %d people, want %d", c.state, c.district, got, c.want)
+		}
+	}
+}
+
+// Stored people rows with a gap in their numbers (saves never leave one)
+// make Load rebuild, not refuse to start.
+func TestDisk_PeopleRowsOutOfPlaceRebuild(t *testing.T) {
+	d, err := OpenDisk(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	m := NewModels()
+	for _, id := range []string{"AAAAAAAAAAAAAAAA-1", "BBBBBBBBBBBBBBBB-1", "CCCCCCCCCCCCCCCC-1"} {
+		m.people.upsert(id).Registered = true
+		m.people.commit()
+	}
+	m.Position, m.Applied = 3, 3
+	if err := d.Replace(m); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := d.Load()
+	if err != nil || loaded.Position != 3 || loaded.people.len() != 3 {
+		t.Fatalf("as saved: position %d, %d people, %v", loaded.Position, loaded.people.len(), err)
+	}
+	if err := d.db.Delete(rowKey("people", rowKeyOf(1)), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err = d.Load()
+	if err != nil || loaded.Position != 0 || loaded.people.len() != 0 {
+		t.Fatalf("rows 0 and 2 stored: position %d, %d people, %v; want models to rebuild from the start", loaded.Position, loaded.people.len(), err)
+	}
+	if again, err := d.Load(); err != nil || again.Position != 0 {
+		t.Errorf("after the rebuild began: position %d, %v; the old rows should be gone", again.Position, err)
+	}
+}
+
+func TestRowKeyOf(t *testing.T) {
+	for i, want := range map[int32]string{0: "00000000", 1: "00000001", 255: "000000ff", 4096: "00001000", 1<<31 - 1: "7fffffff"} {
+		if got := rowKeyOf(i); got != want {
+			t.Errorf("rowKeyOf(%d) = %q, want %q", i, got, want)
 		}
 	}
 }
