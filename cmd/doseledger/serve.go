@@ -320,8 +320,8 @@ type seatReconciler struct {
 	h      *command.Handler
 	proj   *projections.Projector
 	every  time.Duration
-	minAge time.Duration
-	now    func() time.Time // for today's date
+	minAge time.Duration    // by the handler's clock, from when the seat was recorded
+	now    func() time.Time // for today's date: sessions of today or earlier are left alone
 	log    *slog.Logger
 }
 
@@ -333,22 +333,28 @@ func (r seatReconciler) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			r.once(ctx)
 		}
-		var sessions []string
-		today := ledger.DateOf(r.now())
-		r.proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
-		for _, id := range sessions {
-			var booked map[string]bool
-			r.proj.View(func(models *projections.Models) { booked = models.BookedAppointments(id) })
-			n, err := r.h.ReleaseStrandedSeats(ctx, id, func(appt string) bool { return booked[appt] }, r.minAge, "system:seat-reconciler")
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil:
-				r.log.Error("seat reconciler", "session", id, "err", err)
-			case n > 0:
-				r.log.Warn("gave back seats left taken by a booking or cancellation that died halfway", "session", id, "seats", n)
-			}
+	}
+}
+
+// once looks at every session the read models show with seats to spare,
+// once.
+func (r seatReconciler) once(ctx context.Context) {
+	var sessions []string
+	today := ledger.DateOf(r.now())
+	r.proj.View(func(models *projections.Models) { sessions = models.StrandedSeatSessions(today) })
+	for _, id := range sessions {
+		var booked map[string]bool
+		r.proj.View(func(models *projections.Models) { booked = models.BookedAppointments(id) })
+		n, err := r.h.ReleaseStrandedSeats(ctx, id, func(appt string) bool { return booked[appt] }, r.minAge, "system:seat-reconciler")
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.log.Error("seat reconciler", "session", id, "err", err)
+		case n > 0:
+			r.log.Warn("gave back seats left taken by a booking or cancellation that died halfway", "session", id, "seats", n)
 		}
 	}
 }
