@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/ledger/command"
 )
@@ -87,22 +89,23 @@ func (s *server) mayRead(r *http.Request, id, what string) error {
 // list, an eligibility list, the anomalies), with every person it named,
 // so that "who read my record" also finds reads of lists. A long list is
 // logged in parts of at most listLogPart people, numbered ("part" of
-// "parts", "named" in all): a 100,000-person eligibility list made one
-// line of about 2 MB, more than log shippers take as one record. Lists a
-// citizen can reach name only their own people, and are not logged.
+// "parts", "named" in all) and tied by one "read_id": a 100,000-person
+// eligibility list made one line of about 2 MB, more than log shippers
+// take as one record. Lists a citizen can reach name only their own
+// people, and are not logged.
 func (s *server) logListRead(r *http.Request, what string, ids []string) {
 	p := principal(r.Context())
 	if p.Role == auth.Citizen || len(ids) == 0 {
 		return
 	}
 	parts := (len(ids) + listLogPart - 1) / listLogPart
-	part := 0
+	read, part := uuid.NewString(), 0
 	for chunk := range slices.Chunk(ids, listLogPart) {
 		part++
 		s.access.LogAttrs(r.Context(), slog.LevelInfo, "list read",
 			slog.String("actor", p.Actor()), slog.String("role", string(p.Role)),
 			slog.String("what", what), slog.Any("beneficiary_ids", chunk),
-			slog.Int("part", part), slog.Int("parts", parts), slog.Int("named", len(ids)),
+			slog.String("read_id", read), slog.Int("part", part), slog.Int("parts", parts), slog.Int("named", len(ids)),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path))
 	}
 }

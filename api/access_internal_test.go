@@ -31,6 +31,7 @@ func TestLogListRead_LongListInParts(t *testing.T) {
 
 	readAs(auth.Auditor)
 	var named []string
+	readIDs := map[string]bool{}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("%d lines for %d people, want 3:\n%s", len(lines), len(ids), buf.String())
@@ -40,6 +41,7 @@ func TestLogListRead_LongListInParts(t *testing.T) {
 			IDs                []string `json:"beneficiary_ids"`
 			Part, Parts, Named int
 			What, Actor        string
+			ReadID             string `json:"read_id"`
 		}
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatal(err)
@@ -50,10 +52,20 @@ func TestLogListRead_LongListInParts(t *testing.T) {
 		if len(l.IDs) > listLogPart {
 			t.Errorf("line %d names %d people, over %d", i, len(l.IDs), listLogPart)
 		}
+		if readIDs[l.ReadID] = true; l.ReadID == "" || len(readIDs) != 1 {
+			t.Errorf("line %d has read id %q; the parts of one read share one", i, l.ReadID)
+		}
 		named = append(named, l.IDs...)
 	}
 	if !slices.Equal(named, ids) {
 		t.Errorf("the parts name %d people, not the list's %d in order", len(named), len(ids))
+	}
+
+	buf.Reset()
+	ids = ids[:listLogPart]
+	readAs(auth.Official)
+	if n := strings.Count(buf.String(), "\n"); n != 1 || !strings.Contains(buf.String(), `"part":1,"parts":1,"named":500`) {
+		t.Errorf("a list of exactly %d people logged in %d lines:\n%s", listLogPart, n, buf.String())
 	}
 
 	buf.Reset()
