@@ -170,14 +170,17 @@ func (s *Store) written(k []byte) {
 // flush of Pebble's default 4 MB memtable overlapped the whole base level:
 // over 1,000,000 registrations at 10,000 a second its compactions wrote
 // 3.9 times what its WAL took; with 32 MB memtables and a 256 MB base
-// level, 0.5 times (BENCHMARKS.md, issue 5).
+// level, 0.5 times (BENCHMARKS.md, issue 5). Over a whole day of
+// registrations each compaction into the base level still rewrote all of
+// it; Pebble compacts level 0 after 4 flushes, here after 16, so each
+// rewrite takes in four times as much (as the event store's index does).
 func pebbleOptions(log *slog.Logger) *pebble.Options {
 	levels := make([]pebble.LevelOptions, 7)
 	for i := range levels {
 		levels[i] = pebble.LevelOptions{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}
 	}
 	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels, Cache: pebble.NewCache(64 << 20),
-		MemTableSize: 32 << 20, LBaseMaxBytes: 256 << 20}
+		MemTableSize: 32 << 20, LBaseMaxBytes: 256 << 20, L0CompactionThreshold: 16, L0StopWritesThreshold: 64}
 	return o.EnsureDefaults()
 }
 

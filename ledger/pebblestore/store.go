@@ -144,7 +144,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, pebbleOptions(log.With("db", "index"), cache, indexMemTableSize), log)
+	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, indexOptions(log.With("db", "index"), cache), log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -217,6 +217,21 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 		},
 	}
 	return o.EnsureDefaults()
+}
+
+// indexOptions is pebbleOptions for the index, whose keys (event ids,
+// stream names) come in no order: every memtable it flushes overlaps the
+// whole of the level below, and each compaction into that level rewrites
+// all of it. Pebble compacts after 4 flushes (4 sublevels of level 0);
+// after 16, each rewrite of the level below takes in four times as much.
+// Lookups read more tables of level 0 in between, but nearly all are of
+// ids that are new, answered by the writer's filter, or by each table's
+// Bloom filter, in memory.
+func indexOptions(log *slog.Logger, cache *pebble.Cache) *pebble.Options {
+	o := pebbleOptions(log, cache, indexMemTableSize)
+	o.L0CompactionThreshold = 16
+	o.L0StopWritesThreshold = 64
+	return o
 }
 
 // pebbleLogger routes Pebble's messages to slog: information at debug
