@@ -224,9 +224,11 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 // whole of the level below, and each compaction into that level rewrites
 // all of it. Pebble compacts after 4 flushes (4 sublevels of level 0);
 // after 16, each rewrite of the level below takes in four times as much.
-// Lookups read more tables of level 0 in between, but nearly all are of
-// ids that are new, answered by the writer's filter, or by each table's
-// Bloom filter, in memory.
+// Lookups of event ids read more tables of level 0 in between, but nearly
+// all are of ids that are new, answered by the writer's filter or each
+// table's Bloom filter, in memory. Reads of a stream's events seek in
+// every table of level 0: with up to 16 of them, a read of an existing
+// stream costs more, which registrations (new streams) do not show.
 func indexOptions(log *slog.Logger, cache *pebble.Cache) *pebble.Options {
 	o := pebbleOptions(log, cache, indexMemTableSize)
 	o.L0CompactionThreshold = 16
