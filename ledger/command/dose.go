@@ -114,10 +114,16 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		}
 		if d.State == "" || d.District == "" {
 			// Where the dose was given: the session's place if the report
-			// names one, else, failing all, where the person registered.
+			// names one, or the site's session that day (a paper register
+			// names the site, not the session), else, failing all, where
+			// the person registered.
 			state, district := own.Reg.State, own.Reg.District
-			if d.SessionID != "" {
-				if s, err := h.session(ctx, d.SessionID); err == nil && s.Published {
+			session := d.SessionID
+			if session == "" && d.SiteID != "" {
+				session = ledger.SessionID(d.SiteID, ledger.DateOf(r.OccurredAt))
+			}
+			if session != "" {
+				if s, err := h.session(ctx, session); err == nil && s.Published {
 					state, district = s.Info.State, s.Info.District
 				}
 			}

@@ -434,6 +434,40 @@ func TestRecordDose_NeverRefused(t *testing.T) {
 	}
 }
 
+// TestRecordDose_PlaceOfAPaperDose: a paper register names the site, not
+// the session or the state. The dose counts where the site's session that
+// day was held, not where the person registered, nor nowhere.
+func TestRecordDose_PlaceOfAPaperDose(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	f.clock.Set("2021-04-20")
+	f.MustSession(t, "KA-BLR-0001", "Karnataka", "2021-04-05", "COVAXIN", map[int]int{1: 10})
+	registered := f.MustRegister(t, 0, "Assam")
+	for _, c := range []struct{ id, date, state string }{
+		{registered, "2021-04-05", "Karnataka"},           // the site held a session that day
+		{registered, "2021-04-06", "Assam"},               // none that day: where they registered
+		{"ZZZZZZZZZZZZZZZZ-1", "2021-04-05", "Karnataka"}, // nobody registered: still the session's place
+	} {
+		r := f.MustDose(t, c.id, 1, "COVAXIN", "KA-BLR-0001", c.date)
+		var got *ledger.DoseAdministered
+		for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(c.id), ledger.ReadOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.ID == r.EventID {
+				p, err := ledger.Decode(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = p.(*ledger.DoseAdministered)
+			}
+		}
+		if got == nil || got.State != c.state || got.District != "District" {
+			t.Errorf("dose of %s on %s: recorded at %+v, want %s/District", c.id, c.date, got, c.state)
+		}
+	}
+}
+
 // TestRecordDose_UploadQueueReplay replays a site's whole upload queue,
 // concurrently, after it was already uploaded once: nothing is recorded
 // twice.
