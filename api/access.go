@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -57,7 +58,7 @@ func (s *server) authorize(a access, next handlerFunc) handlerFunc {
 		}
 		if !slices.Contains(a.roles, p.Role) {
 			return &Error{Status: http.StatusForbidden, Code: "forbidden",
-				Message: "a " + string(p.Role) + " may not do this"}
+				Message: withArticle(string(p.Role)) + " may not do this"}
 		}
 		return next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
@@ -145,4 +146,12 @@ func rateLimited(w http.ResponseWriter, err error) error {
 		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds())+1))
 	}
 	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: err.Error()}
+}
+
+// withArticle puts "a" or "an" before a role's name: "an auditor".
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
 }

@@ -74,3 +74,12 @@ func TestLogListRead_LongListInParts(t *testing.T) {
 		t.Errorf("a citizen's list read was logged: %s", buf.String())
 	}
 }
+
+func TestWithArticle(t *testing.T) {
+	for role, want := range map[string]string{"auditor": "an auditor", "admin": "an admin", "official": "an official",
+		"citizen": "a citizen", "vaccinator": "a vaccinator"} {
+		if got := withArticle(role); got != want {
+			t.Errorf("withArticle(%q) = %q, want %q", role, got, want)
+		}
+	}
+}

@@ -27,6 +27,13 @@ import (
 // was printed already.
 var errUsage = errors.New("usage")
 
+// usageError is a command line that cannot be run, said in a message of
+// its own rather than by the usage: it too ends with exit status 2.
+type usageError string
+
+func (e usageError) Error() string        { return string(e) }
+func (e usageError) Is(target error) bool { return target == errUsage }
+
 // Config is the configuration shared by every subcommand, from flags and
 // then the environment.
 type Config struct {

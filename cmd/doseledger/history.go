@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -15,11 +16,13 @@ func (m *Main) history(ctx context.Context, args []string) error {
 		"Prints every event about one person in ledger order — registration, corrections,\n"+
 		"bookings, doses, voids, reviews, notifications — including records merged into them.\n"+
 		"Personal fields print as stored: sealed.")
-	id := fs.String("beneficiary", "", "beneficiary id, such as ABCDEFGHIJKLMNOP-1 (required)")
+	id := fs.String("beneficiary", "", "beneficiary id, such as ABCDEFGHIJKLMNOP-1, or its stream beneficiary-ABCDEFGHIJKLMNOP-1 (required)")
 	asJSON := fs.Bool("json", false, "one JSON object per line, for machines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// The id as the STREAM column of events shows it is taken too.
+	*id = strings.TrimPrefix(*id, ledger.BeneficiaryStream(""))
 	if !ledger.ValidBeneficiaryID(*id) {
 		return errors.New("history needs --beneficiary with a beneficiary id, 16 letters and digits, a dash and 1 to 4")
 	}

@@ -22,6 +22,9 @@ func main() {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
+		if err != errUsage { // said in a message, not by the usage printed
+			fmt.Fprintln(os.Stderr, "doseledger:", err)
+		}
 		os.Exit(2)
 	case errors.As(err, &code):
 		os.Exit(int(code))

@@ -88,6 +88,23 @@ func TestMain_Queries(t *testing.T) {
 		t.Errorf("due at an unknown site: %v", err)
 	}
 
+	// A person's history, asked for by the stream the events list shows.
+	out, _, err = run(t, "--data", dir, "events", "--type", "DoseAdministered", "--limit", "1", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	byStream, _, err := run(t, "--data", dir, "history", "--beneficiary", ev.Stream)
+	if err != nil {
+		t.Fatalf("history --beneficiary %s: %v", ev.Stream, err)
+	}
+	byID, _, err := run(t, "--data", dir, "history", "--beneficiary", strings.TrimPrefix(ev.Stream, "beneficiary-"))
+	if err != nil || byID != byStream || !strings.Contains(byID, "DoseAdministered") {
+		t.Errorf("history by id (%v) differs from by stream, or lacks the dose:\n%s\n%s", err, byID, byStream)
+	}
+
 	// Before the first dose was recorded, the ledger said there were none.
 	out, _, err = run(t, "--data", dir, "asof", "--at", "2021-03-01 08:00", "coverage", "--by", "", "--json")
 	if err != nil {

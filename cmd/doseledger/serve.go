@@ -25,11 +25,13 @@ import (
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
-	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo]\n\n"+
-		"Runs the server on the embedded store in the data directory: the JSON API\n"+
-		"under /api/v1 (described at /openapi.json), /healthz and /readyz, the\n"+
-		"offline certificate verifier at /verify/, and the issuer's keys and\n"+
-		"revocation lists at /.well-known/ with a trust bundle at /api/v1/trust-bundle.\n\n"+
+	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo] [--esdb-listen ADDR] [--pprof-addr ADDR]\n\n"+
+		"Runs the server on the ledger (the embedded store in the data directory, or\n"+
+		"--store): the pages (citizens /portal/, vaccinators /vaccinator/, officials\n"+
+		"/official/, the offline certificate verifier /verify/), the JSON API under\n"+
+		"/api/v1 (described at /openapi.json), /healthz, /readyz and /metrics, and\n"+
+		"the issuer's keys and revocation lists at /.well-known/ with a trust bundle\n"+
+		"at /api/v1/trust-bundle.\n\n"+
 		"Everyone signs in with a mobile number and an OTP. No SMS gateway is\n"+
 		"configured: OTPs are written to the log and to data/outbox.ndjson. Staff\n"+
 		"roles come from data/staff.json (doseledger staff add); --demo adds one demo\n"+
@@ -257,7 +259,7 @@ type otpSender struct {
 }
 
 func (s otpSender) SendOTP(ctx context.Context, mobile, code string, expires time.Time) error {
-	text := fmt.Sprintf("%s is your doseledger sign-in code. It expires at %s. Do not share it.",
+	text := fmt.Sprintf("%s is your doseledger sign-in code. It expires at %s IST. Do not share it.",
 		code, expires.In(ledger.India).Format("15:04"))
 	if err := s.outbox.DeliverText("otp", mobile, text); err != nil {
 		return err

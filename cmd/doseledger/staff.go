@@ -54,8 +54,8 @@ func (m *Main) staff(_ context.Context, args []string) error {
 		var roles []auth.Role
 		for _, r := range strings.Split(*roleList, ",") {
 			role, err := auth.ParseRole(strings.TrimSpace(r))
-			if err != nil {
-				return err
+			if err != nil || role == auth.Citizen {
+				return fmt.Errorf("staff: role %q: want vaccinator, official, auditor or admin (several with commas)", r)
 			}
 			roles = append(roles, role)
 		}

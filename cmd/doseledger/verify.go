@@ -143,9 +143,9 @@ func (m *Main) verify(_ context.Context, args []string) error {
 	// Not a card at all: a mistake in the command, not a verdict.
 	switch {
 	case len(bytes.TrimSpace(input)) == 0:
-		return errors.New("no card given: pass its QR text, a JWS, a .smart-health-card file or a photo of the QR (PNG or JPEG), or pipe one on standard input")
+		return usageError("no card given: pass its QR text, a JWS, a .smart-health-card file or a photo of the QR (PNG or JPEG), or pipe one on standard input")
 	case bytes.HasPrefix(input, []byte("%PDF-")):
-		return errors.New("a PDF is not read: verify the QR code printed on it — a photo or scan of it (PNG or JPEG), or its text")
+		return usageError("a PDF is not read: verify the QR code printed on it — a photo or scan of it (PNG or JPEG), or its text")
 	}
 
 	v := certs.NewVerifier(trust, &certs.VerifyOptions{Now: now})

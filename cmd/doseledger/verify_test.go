@@ -313,7 +313,7 @@ func TestVerify_Garbage(t *testing.T) {
 		"empty file": {f.write(t, "empty.txt", nil), "no card given"},
 		"a PDF":      {f.write(t, "card.pdf", []byte("%PDF-1.3\n%...")), "a PDF is not read"},
 	} {
-		if _, _, err := run(t, "verify", "--trust", f.trust, c.in); err == nil || exitOf(err) == exitInvalid || !strings.Contains(err.Error(), c.want) {
+		if _, _, err := run(t, "verify", "--trust", f.trust, c.in); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
 		}
 	}
