@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -58,9 +59,25 @@ func (d *DuplicateFinder) CatchUp(ctx context.Context) (int, error) {
 	return merged, nil
 }
 
-// Run follows the log live, merging duplicates as they appear, until ctx
-// is done.
+// Run reads the log from where the finder stopped to its end, then
+// follows it live, merging duplicates as they appear, until ctx is done.
+// A merge that fails is logged, and the finder goes on.
 func (d *DuplicateFinder) Run(ctx context.Context) error {
+	// The log as it stands first, so that the log says when the finder is
+	// done with it: on a large ledger that takes a while after a start.
+	start, merged := time.Now(), 0
+	for e, err := range d.h.store.ReadAll(ctx, d.last, dedupeFilter, 0) {
+		if err != nil {
+			return err
+		}
+		n, err := d.apply(ctx, e)
+		if err != nil {
+			d.h.log.Error("duplicate finder", "event", e.ID, "err", err)
+		}
+		merged += n
+	}
+	d.h.log.Info("duplicate finder caught up", "position", uint64(d.last), "people", len(d.owner), "merged", merged,
+		"took", time.Since(start).Round(time.Millisecond))
 	for e, err := range d.h.store.Subscribe(ctx, d.last, dedupeFilter) {
 		if err != nil {
 			return err
