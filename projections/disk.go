@@ -2,10 +2,12 @@ package projections
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"github.com/cockroachdb/pebble"
@@ -133,28 +135,115 @@ func (d *Disk) Load() (*Models, error) {
 	return m, nil
 }
 
-// loadRows puts every stored row back into m's tables.
+// loadRows puts every stored row back into m's tables. Rows are read in
+// batches, decoded on every core, and inserted in the order they are
+// stored: at 13 million people, decoding one row after another was half
+// of a server's start (BENCHMARKS.md, issue 5).
 func (d *Disk) loadRows(m *Models) error {
 	byName := map[string]persisted{}
 	for _, t := range m.tables() {
 		byName[t.tableName()] = t
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	read := make(chan []storedRow, 2)
+	decoded := make(chan []storedRow, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(read)
+		readErr <- d.readRows(ctx, byName, read)
+	}()
+	go func() {
+		defer close(decoded)
+		for batch := range read {
+			decodeRows(batch, runtime.GOMAXPROCS(0))
+			select {
+			case decoded <- batch:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for batch := range decoded {
+		for i := 0; err == nil && i < len(batch); i++ {
+			r := &batch[i]
+			if err = r.err; err == nil {
+				err = r.table.insert(r.key, r.row)
+			}
+		}
+		if err != nil {
+			cancel() // and drain what is decoded already
+		}
+	}
+	return errors.Join(err, <-readErr)
+}
+
+// storedRow is one row as stored, and once decoded, as its table holds it.
+type storedRow struct {
+	table persisted
+	key   string
+	val   []byte
+	row   any
+	err   error
+}
+
+// rowBatch is how many rows loadRows reads, then decodes, at a time.
+const rowBatch = 4096
+
+// readRows sends every stored row, in key order, in batches to out. It
+// stops early, with no error, when ctx is done.
+func (d *Disk) readRows(ctx context.Context, byName map[string]persisted, out chan<- []storedRow) error {
 	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefixRow, UpperBound: []byte("row0")})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
+	batch := make([]storedRow, 0, rowBatch)
+	send := func() bool {
+		select {
+		case out <- batch:
+			batch = make([]storedRow, 0, rowBatch)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for it.First(); it.Valid(); it.Next() {
 		name, key, ok := bytes.Cut(it.Key()[len(prefixRow):], []byte{'/'})
 		t := byName[string(name)]
 		if !ok || t == nil {
 			return fmt.Errorf("read models: unknown row %q", it.Key())
 		}
-		if err := t.load(string(key), it.Value()); err != nil {
-			return err
+		batch = append(batch, storedRow{table: t, key: string(key), val: bytes.Clone(it.Value())})
+		if len(batch) == rowBatch && !send() {
+			return nil
 		}
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		send()
+	}
+	return nil
+}
+
+// decodeRows decodes a batch's rows, split across workers.
+func decodeRows(batch []storedRow, workers int) {
+	var wg sync.WaitGroup
+	step := max(1, (len(batch)+workers-1)/workers)
+	for lo := 0; lo < len(batch); lo += step {
+		part := batch[lo:min(lo+step, len(batch))]
+		wg.Go(func() {
+			for i := range part {
+				r := &part[i]
+				r.row, r.err = r.table.decode(r.key, r.val)
+				r.val = nil
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Save writes the rows changed since the last save and the checkpoint,

@@ -360,21 +360,36 @@ func rowKeyOf(i int32) string {
 // … in key order, as saves write them; Disk.Load then rebuilds.
 var errRowOutOfPlace = errors.New("people rows out of place")
 
-// load puts a stored row back. Rows come back in key order, which is the
-// order they were added in: each must be the next row.
-func (t *peopleTable) load(key string, val []byte) error {
+// decode decodes a stored row, for insert.
+func (t *peopleTable) decode(key string, val []byte) (any, error) {
+	p := new(Person)
+	if err := unmarshalRow(val, p); err != nil {
+		return nil, fmt.Errorf("decode people row %q: %w", key, err)
+	}
+	return p, nil
+}
+
+// insert puts back a stored row that decode decoded. Rows come back in key
+// order, which is the order they were added in: each must be the next row.
+func (t *peopleTable) insert(key string, row any) error {
 	if key != rowKeyOf(t.n) {
 		return fmt.Errorf("%w: people row %q where row %s was due", errRowOutOfPlace, key, rowKeyOf(t.n))
 	}
-	var p Person
-	if err := unmarshalRow(val, &p); err != nil {
-		return fmt.Errorf("decode people row %q: %w", key, err)
-	}
+	p := row.(*Person)
 	if _, ok := t.find(p.ID); ok {
 		return fmt.Errorf("%w: people row %q holds %q, as an earlier row does", errRowOutOfPlace, key, p.ID)
 	}
-	t.put(p.ID, &p)
+	t.pack(p, t.row(t.add(p.ID)))
 	return nil
+}
+
+// load puts a stored row back, as decode and insert do.
+func (t *peopleTable) load(key string, val []byte) error {
+	p, err := t.decode(key, val)
+	if err != nil {
+		return err
+	}
+	return t.insert(key, p)
 }
 
 // dump writes every row as "people id json" lines in id order.

@@ -103,13 +103,19 @@ func flushChanged(name string, dirty map[string]struct{}, row func(key string) (
 	return nil
 }
 
-// load puts a stored row back.
-func (t *table[V]) load(key string, val []byte) error {
+// decode decodes a stored row, for insert. It changes nothing, so rows
+// may be decoded side by side.
+func (t *table[V]) decode(key string, val []byte) (any, error) {
 	v := new(V)
 	if err := unmarshalRow(val, v); err != nil {
-		return fmt.Errorf("decode %s row %q: %w", t.name, key, err)
+		return nil, fmt.Errorf("decode %s row %q: %w", t.name, key, err)
 	}
-	t.rows[key] = v
+	return v, nil
+}
+
+// insert puts back a stored row that decode decoded.
+func (t *table[V]) insert(key string, row any) error {
+	t.rows[key] = row.(*V)
 	return nil
 }
 
@@ -146,7 +152,10 @@ func dumpRows(w io.Writer, name string, keys []string, row func(key string) any)
 type persisted interface {
 	tableName() string
 	flush(put func(key string, val []byte) error, del func(key string) error) error
-	load(key string, val []byte) error
+	// decode and then insert put a stored row back: decode on any
+	// goroutine, insert in the order rows are stored.
+	decode(key string, val []byte) (any, error)
+	insert(key string, row any) error
 	markAll()
 	track()
 	dump(w io.Writer) error
