@@ -383,15 +383,6 @@ func (t *peopleTable) insert(key string, row any) error {
 	return nil
 }
 
-// load puts a stored row back, as decode and insert do.
-func (t *peopleTable) load(key string, val []byte) error {
-	p, err := t.decode(key, val)
-	if err != nil {
-		return err
-	}
-	return t.insert(key, p)
-}
-
 // dump writes every row as "people id json" lines in id order.
 func (t *peopleTable) dump(w io.Writer) error {
 	return dumpRows(w, t.tableName(), slices.Sorted(t.ids()), func(id string) any { p, _ := t.view(id); return p })

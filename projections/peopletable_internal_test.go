@@ -191,3 +191,12 @@ func TestRowKeyOf(t *testing.T) {
 		}
 	}
 }
+
+// load puts a stored row back, as Disk.Load does: decode, then insert.
+func (t *peopleTable) load(key string, val []byte) error {
+	p, err := t.decode(key, val)
+	if err != nil {
+		return err
+	}
+	return t.insert(key, p)
+}
