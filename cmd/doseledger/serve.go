@@ -73,11 +73,21 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	// Merge people registered twice with one photo ID, as they appear. The
 	// finder reads the whole log first, in the background: the server
-	// answers meanwhile (merges are not needed to serve).
+	// answers meanwhile (merges are not needed to serve). It starts once
+	// the read models are loaded, which the server does need to answer:
+	// on two cores the two slowed each other's start (BENCHMARKS.md).
 	finder := l.Handler.NewDuplicateFinder()
 	ctx, cancel := context.WithCancel(ctx)
 	finderDone := make(chan error, 1)
-	go func() { finderDone <- finder.Run(ctx) }()
+	startFinder := make(chan struct{})
+	go func() {
+		select {
+		case <-startFinder:
+			finderDone <- finder.Run(ctx)
+		case <-ctx.Done():
+			finderDone <- ctx.Err()
+		}
+	}()
 	// Whatever way serve ends, the finder stops before the ledger closes.
 	defer func() {
 		cancel()
@@ -118,6 +128,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	close(startFinder)
 	// Read models that stopped following the ledger would answer with
 	// stale data: if they fail, the server shuts down.
 	projDone := make(chan error, 1)
