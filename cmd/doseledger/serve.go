@@ -76,13 +76,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// answers meanwhile (merges are not needed to serve). It starts once
 	// the read models are loaded, which the server does need to answer:
 	// on two cores the two slowed each other's start (BENCHMARKS.md).
+	// Its state is saved at a clean stop, and read back at the next start.
 	finder := l.Handler.NewDuplicateFinder()
 	ctx, cancel := context.WithCancel(ctx)
 	finderDone := make(chan error, 1)
 	startFinder := make(chan struct{})
+	finderRan := false // read after finderDone
 	go func() {
 		select {
 		case <-startFinder:
+			finderRan = true
+			m.loadFinderState(ctx, finder)
 			finderDone <- finder.Run(ctx)
 		case <-ctx.Done():
 			finderDone <- ctx.Err()
@@ -91,9 +95,20 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// Whatever way serve ends, the finder stops before the ledger closes.
 	defer func() {
 		cancel()
-		if err := <-finderDone; err != nil && !errors.Is(err, context.Canceled) {
+		err := <-finderDone
+		if err != nil && !errors.Is(err, context.Canceled) {
 			m.Log.Error("duplicate finder stopped", "err", err)
+			return
 		}
+		if !finderRan {
+			return // it never started: the saved state is still the last
+		}
+		start := time.Now()
+		if err := m.saveFinderState(context.Background(), finder); err != nil {
+			m.Log.Warn("duplicate finder: state not saved; the next start reads the log from the start", "err", err)
+			return
+		}
+		m.Log.Info("duplicate finder: state saved", "file", m.finderStatePath(), "took", time.Since(start).Round(time.Millisecond))
 	}()
 
 	// Keep every person's certificate current as doses are recorded:

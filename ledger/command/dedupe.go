@@ -18,9 +18,13 @@ type DuplicateFinder struct {
 	h *Handler
 	// first maps an ID hash to the record registered first with it.
 	first map[idHash]beneficiary
-	// owner maps a record to its current ID hash, to follow corrections.
-	owner map[beneficiary]idHash
+	// owner maps a record to its current ID hash, to follow corrections,
+	// and whether it is the original for it (first[hash] is the record).
+	owner map[beneficiary]ownership
 	last  ledger.Position
+	// failed says a merge failed since the finder started: its pair is
+	// counted as seen, and the state must not be saved (SaveState).
+	failed bool
 }
 
 // beneficiary and idHash hold a beneficiary id and an ID-number hash in
@@ -32,12 +36,20 @@ type (
 	idHash      [52]byte // as ledger.Hasher.IDNumber: unpadded base32 of a SHA-256
 )
 
+// ownership is a record's current ID hash, and whether it is the original
+// for it. The flag is kept, not looked up, so that SaveState need not look
+// up every record's hash in first: at 13 million that made a stop slow.
+type ownership struct {
+	hash  idHash
+	first bool
+}
+
 // fixed copies s into k, if s has exactly k's length.
 func fixed(k []byte, s string) bool { return len(s) == len(k) && copy(k, s) == len(k) }
 
 // NewDuplicateFinder returns a finder that starts at the beginning of the log.
 func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
-	return &DuplicateFinder{h: h, first: map[idHash]beneficiary{}, owner: map[beneficiary]idHash{}}
+	return &DuplicateFinder{h: h, first: map[idHash]beneficiary{}, owner: map[beneficiary]ownership{}}
 }
 
 var dedupeFilter = ledger.Filter{Types: []string{ledger.TypeBeneficiaryRegistered, ledger.TypeDetailsCorrected}}
@@ -120,13 +132,11 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 		d.h.log.Warn("duplicate finder: event skipped: beneficiary or ID hash not of the ledger's form", "event", e.ID, "position", uint64(e.Position))
 		return 0, nil
 	}
-	d.owner[id] = hash
+	d.owner[id] = ownership{hash: hash}
 	survivor, seen := d.first[hash]
-	if !seen || d.owner[survivor] != hash {
+	if !seen || survivor == id || d.owner[survivor].hash != hash {
 		d.first[hash] = id
-		return 0, nil
-	}
-	if survivor == id {
+		d.owner[id] = ownership{hash: hash, first: true}
 		return 0, nil
 	}
 	done, err := d.h.Merge(ctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
@@ -134,6 +144,7 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 		return 0, nil // one of them was merged by hand already
 	}
 	if err != nil {
+		d.failed = true
 		return 0, fmt.Errorf("merge %s into %s: %w", idText, survivor[:], err)
 	}
 	if done {

@@ -1,6 +1,11 @@
 package command
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -23,5 +28,40 @@ func TestDuplicateFinder_KeysFitTheLedgersForms(t *testing.T) {
 	var b beneficiary
 	if fixed(b[:], id+"x") || fixed(b[:], id[1:]) || !fixed(b[:], id) || string(b[:]) != id {
 		t.Errorf("fixed copies only a string of exactly its length")
+	}
+}
+
+// A saved state loads back as it was: who owns which ID hash, and who is
+// the original for each, but for originals whose hash has changed since,
+// which count as none.
+func TestDuplicateFinder_StateRoundTrip(t *testing.T) {
+	var ids [4]beneficiary
+	var hashes [4]idHash
+	for i := range ids {
+		fixed(ids[i][:], "ABCDEFGHJKLMNPQ"+string(rune('A'+i))+"-1")
+		fixed(hashes[i][:], strings.Repeat(string(rune('A'+i)), len(idHash{})))
+	}
+	d := &DuplicateFinder{
+		// 0 is the original for hash 0, and 1 a duplicate merged into it;
+		// 2's hash was corrected from 2 to 3: it is the original for 3,
+		// and its old entry for 2 is stale.
+		owner: map[beneficiary]ownership{ids[0]: {hashes[0], true}, ids[1]: {hash: hashes[0]}, ids[2]: {hashes[3], true}},
+		first: map[idHash]beneficiary{hashes[0]: ids[0], hashes[3]: ids[2], hashes[2]: ids[2]},
+	}
+	var b bytes.Buffer
+	if err := d.SaveState(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	loaded := &DuplicateFinder{owner: map[beneficiary]ownership{}, first: map[idHash]beneficiary{}}
+	if err := loaded.LoadState(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	want := map[idHash]beneficiary{hashes[0]: ids[0], hashes[3]: ids[2]}
+	if !maps.Equal(loaded.owner, d.owner) || !maps.Equal(loaded.first, want) {
+		t.Errorf("loaded owner %v first %v\nwant owner %v first %v", loaded.owner, loaded.first, d.owner, want)
+	}
+	d.failed = true
+	if err := d.SaveState(context.Background(), io.Discard); err == nil {
+		t.Error("a finder whose merge failed saved its state")
 	}
 }

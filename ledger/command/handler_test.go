@@ -665,6 +665,113 @@ func TestDuplicateFinder(t *testing.T) {
 	}
 }
 
+// TestDuplicateFinder_SavedState: a finder restarted from its saved state
+// reads no registration again, and still merges a later one with the
+// same ID number as one it read before it was saved. A state that is
+// torn, damaged, or of another ledger is refused.
+func TestDuplicateFinder_SavedState(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	a := f.MustRegister(t, 0, "West Bengal")
+	f.MustRegister(t, 1, "West Bengal")
+	c := f.MustRegister(t, 2, "Goa")
+	// c's ID number is corrected to person 3's: c is no longer the
+	// original for person 2's number, and is for person 3's.
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: c, Field: ledger.FieldIDNumber,
+		New: person(3, "Goa").IDNumber, Reason: "typo", ApprovedBy: "official:o"}, official); err != nil {
+		t.Fatal(err)
+	}
+	finder := f.h.NewDuplicateFinder()
+	if n, err := finder.CatchUp(ctx); err != nil || n != 0 {
+		t.Fatalf("CatchUp merged %d, err %v", n, err)
+	}
+	var saved bytes.Buffer
+	if err := finder.SaveState(ctx, &saved); err != nil {
+		t.Fatal(err)
+	}
+
+	// Later registrations with the numbers of a, of c's old one and of c's
+	// new one: the first and the last are duplicates, the middle is not.
+	dup := func(i int, mobile string) string {
+		r := person(i, "Kerala")
+		r.Mobile, r.RequestID = mobile, uuid.New()
+		id, err := f.h.Register(ctx, r, "citizen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	dupA, newNumber2, dupC := dup(0, "9900000001"), dup(2, "9900000002"), dup(3, "9900000003")
+
+	restarted := f.h.NewDuplicateFinder()
+	if err := restarted.LoadState(ctx, bytes.NewReader(saved.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := restarted.CatchUp(ctx); err != nil || n != 2 {
+		t.Fatalf("restarted from the saved state, CatchUp merged %d, err %v; want 2", n, err)
+	}
+	for id, into := range map[string]string{dupA: a, dupC: c, newNumber2: ""} {
+		var got string
+		for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(id), ledger.ReadOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := ledger.Decode(e); err == nil {
+				if m, ok := p.(*ledger.BeneficiariesMerged); ok {
+					got = m.Survivor
+				}
+			}
+		}
+		if got != into {
+			t.Errorf("%s merged into %q, want %q", id, got, into)
+		}
+	}
+
+	b := saved.Bytes()
+	for name, state := range map[string][]byte{
+		"empty":            nil,
+		"torn":             b[:len(b)-3],
+		"a byte changed":   func() []byte { c := bytes.Clone(b); c[len(c)/2] ^= 1; return c }(),
+		"a byte more":      append(bytes.Clone(b), 0),
+		"another version":  append([]byte("doseledger duplicate finder 2\n"), b[len(finderMagicForTest):]...),
+		"another ledger's": savedStateOfAnotherLedger(t),
+	} {
+		fresh := f.h.NewDuplicateFinder()
+		if err := fresh.LoadState(ctx, bytes.NewReader(state)); !errors.Is(err, command.ErrFinderState) {
+			t.Errorf("%s: LoadState = %v, want ErrFinderState", name, err)
+		}
+		// Refused, it reads the log from the start, as without a state.
+		if n, err := fresh.CatchUp(ctx); err != nil || n != 0 {
+			t.Errorf("%s: then CatchUp merged %d, err %v", name, n, err)
+		}
+	}
+}
+
+const finderMagicForTest = "doseledger duplicate finder 1\n"
+
+// savedStateOfAnotherLedger is the state of a finder that read another
+// ledger, as long as the test's.
+func savedStateOfAnotherLedger(t *testing.T) []byte {
+	f := MustFixture(t)
+	ctx := context.Background()
+	for i := range 4 {
+		f.MustRegister(t, 10+i, "Assam")
+	}
+	if err := f.h.Correct(ctx, command.Correct{RequestID: uuid.New(), BeneficiaryID: f.MustRegister(t, 20, "Assam"),
+		Field: ledger.FieldIDNumber, New: person(21, "Goa").IDNumber, Reason: "typo", ApprovedBy: "official:o"}, official); err != nil {
+		t.Fatal(err)
+	}
+	finder := f.h.NewDuplicateFinder()
+	if _, err := finder.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := finder.SaveState(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // TestDuplicateFinder_SkipsForeignForms: a registration in the log whose
 // id or ID hash is not of the form the ledger writes (say, from another
 // system through the EventStoreDB gateway) is passed over, and the finder

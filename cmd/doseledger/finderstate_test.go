@@ -1,0 +1,70 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServe_DuplicateFinderStateAcrossRestarts: a clean stop saves the
+// duplicate finder's state, the next start reads it instead of the whole
+// log, and a person registered twice after that is still merged.
+func TestServe_DuplicateFinderStateAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "40", "--days", "20", "--quiet"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	waitLog := func(log interface{ String() string }, want string) {
+		t.Helper()
+		for range 200 {
+			if strings.Contains(log.String(), want) {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("the log never said %q:\n%s", want, log.String())
+	}
+
+	person := map[string]string{"mobile": "9876543210", "name": "Asha Verma", "birth_date": "1980-02-14", "gender": "F",
+		"id_type": "aadhaar", "id_number": "234123412346", "state": "Maharashtra", "district": "Pune", "pincode": "411001"}
+	outbox := filepath.Join(dir, "outbox.ndjson")
+
+	// The first registration before the stop; the state saved holds it.
+	base, stop, log := startServe(t, dir)
+	waitLog(log, "duplicate finder caught up")
+	token := apiSignIn(t, base, outbox, "9876543210", "citizen")
+	first := apiPost(t, base+"/api/v1/beneficiaries", token, person, http.StatusCreated)["beneficiary_id"].(string)
+	stop()
+	if !strings.Contains(log.String(), "duplicate finder: state saved") {
+		t.Fatalf("no state saved at a clean stop:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dedupe.state")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The second after a start from it: merged into the first.
+	base, stop, log = startServe(t, dir)
+	defer stop()
+	waitLog(log, "duplicate finder caught up")
+	if !strings.Contains(log.String(), "duplicate finder: saved state loaded") {
+		t.Fatalf("the saved state was not used:\n%s", log)
+	}
+	token = apiSignIn(t, base, outbox, "9876543210", "citizen")
+	second := apiPost(t, base+"/api/v1/beneficiaries", token, person, http.StatusCreated)["beneficiary_id"].(string)
+	for range 200 {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		_, me := send(t, req)
+		people, _ := me["people"].([]any)
+		for _, p := range people {
+			if p := p.(map[string]any); p["id"] == second && p["merged_into"] == first {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s was never merged into %s after a start from the saved state", second, first)
+}

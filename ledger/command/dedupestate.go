@@ -1,0 +1,168 @@
+package command
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+)
+
+// The finder's state is saved so that a start need not read every
+// registration in the log again: at 13.2 million that took 108 s of both
+// cores and 4 GB of memory at every start (BENCHMARKS.md, issue 5). The
+// state is derived, like the read models: a state that is missing, torn,
+// of another version or of another ledger is refused, and the finder
+// reads the log from the start, as it would without one.
+//
+// Layout, integers little-endian:
+//
+//	"doseledger duplicate finder 1\n"
+//	position (8), the id of the event at it (16)
+//	n (8), then n records: beneficiary (18), its ID hash (52), first (1)
+//	CRC-32C of everything before (4)
+//
+// A record's first says it is the original for its hash. An original
+// whose hash has since changed is not kept: the finder treats it as no
+// original at all (apply).
+const finderStateMagic = "doseledger duplicate finder 1\n"
+
+// ErrFinderState means a saved state cannot be used; the finder then
+// starts from the beginning of the log.
+var ErrFinderState = errors.New("duplicate finder state not usable")
+
+// SaveState writes the finder's state to w. It is for a finder that is not
+// running, and refuses one that failed a merge since it started: its
+// state counts that pair as done, and only a read from the start finds it
+// again.
+func (d *DuplicateFinder) SaveState(ctx context.Context, w io.Writer) error {
+	if d.failed {
+		return errors.New("a merge failed since the duplicate finder started: its state is not saved")
+	}
+	id, err := d.eventAt(ctx, d.last)
+	if err != nil {
+		return err
+	}
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
+	var n [8]byte
+	put := func(v uint64) { binary.LittleEndian.PutUint64(n[:], v); bw.Write(n[:]) }
+	bw.WriteString(finderStateMagic)
+	put(uint64(d.last))
+	bw.Write(id[:])
+	put(uint64(len(d.owner)))
+	var rec [len(beneficiary{}) + len(idHash{}) + 1]byte
+	for b, o := range d.owner {
+		copy(rec[:], b[:])
+		copy(rec[len(b):], o.hash[:])
+		rec[len(rec)-1] = 0
+		if o.first {
+			rec[len(rec)-1] = 1
+		}
+		bw.Write(rec[:])
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("save duplicate finder state: %w", err)
+	}
+	if _, err := w.Write(crc.Sum(nil)); err != nil {
+		return fmt.Errorf("save duplicate finder state: %w", err)
+	}
+	return nil
+}
+
+// LoadState replaces the finder's state with one SaveState wrote, if it
+// is whole and of this ledger; otherwise it returns an error wrapping
+// ErrFinderState and leaves the finder as it was.
+func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	br := bufio.NewReaderSize(r, 1<<20)
+	in := io.TeeReader(br, crc)
+	bad := func(what string, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrFinderState, what, err)
+		}
+		return fmt.Errorf("%w: %s", ErrFinderState, what)
+	}
+	magic := make([]byte, len(finderStateMagic))
+	if _, err := io.ReadFull(in, magic); err != nil || string(magic) != finderStateMagic {
+		return bad("not a saved state of this version", err)
+	}
+	var n [8]byte
+	get := func() (uint64, error) {
+		_, err := io.ReadFull(in, n[:])
+		return binary.LittleEndian.Uint64(n[:]), err
+	}
+	last, err := get()
+	if err != nil {
+		return bad("position", err)
+	}
+	var savedID uuid.UUID
+	if _, err := io.ReadFull(in, savedID[:]); err != nil {
+		return bad("event id", err)
+	}
+	count, err := get()
+	if err != nil {
+		return bad("count", err)
+	}
+	// Counts come from the file: maps are sized by what was read, not by
+	// what a damaged count claims.
+	owner, first := map[beneficiary]ownership{}, map[idHash]beneficiary{}
+	var rec [len(beneficiary{}) + len(idHash{}) + 1]byte
+	for i := uint64(0); i < count; i++ {
+		if _, err := io.ReadFull(in, rec[:]); err != nil {
+			return bad("record", err)
+		}
+		var b beneficiary
+		var h idHash
+		copy(b[:], rec[:])
+		copy(h[:], rec[len(b):])
+		switch rec[len(rec)-1] {
+		case 1:
+			first[h] = b
+			owner[b] = ownership{hash: h, first: true}
+		case 0:
+			owner[b] = ownership{hash: h}
+		default:
+			return bad("record flag", nil)
+		}
+	}
+	sum := crc.Sum(nil)
+	var stored [4]byte
+	if _, err := io.ReadFull(br, stored[:]); err != nil || string(stored[:]) != string(sum) {
+		return bad("checksum", err)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return bad("bytes after the checksum", nil)
+	}
+	// Of this ledger: the event at the saved position is the one that was
+	// there when the state was saved.
+	id, err := d.eventAt(ctx, ledger.Position(last))
+	if err != nil || id != savedID {
+		return bad(fmt.Sprintf("the ledger has another event at position %d", last), err)
+	}
+	d.owner, d.first, d.last = owner, first, ledger.Position(last)
+	return nil
+}
+
+// eventAt returns the id of the event at pos; the zero id for the start.
+func (d *DuplicateFinder) eventAt(ctx context.Context, pos ledger.Position) (uuid.UUID, error) {
+	if pos == ledger.Start {
+		return uuid.UUID{}, nil
+	}
+	for e, err := range d.h.store.ReadAll(ctx, pos-1, ledger.Filter{}, 1) {
+		if err != nil {
+			return uuid.UUID{}, err
+		}
+		if e.Position == pos {
+			return e.ID, nil
+		}
+		break
+	}
+	return uuid.UUID{}, fmt.Errorf("no event at position %d", pos)
+}
