@@ -747,6 +747,35 @@ func TestDuplicateFinder_SavedState(t *testing.T) {
 	}
 }
 
+// FuzzDuplicateFinderLoadState: no file makes LoadState panic; it either
+// takes a state or refuses it with ErrFinderState, and a refused one
+// leaves the finder reading the log from the start.
+func FuzzDuplicateFinderLoadState(f *testing.F) {
+	fx := MustFixture(f)
+	ctx := context.Background()
+	fx.MustRegister(f, 0, "Goa")
+	fx.MustRegister(f, 1, "Goa")
+	finder := fx.h.NewDuplicateFinder()
+	if _, err := finder.CatchUp(ctx); err != nil {
+		f.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := finder.SaveState(ctx, &saved); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(saved.Bytes())
+	f.Add([]byte(finderMagicForTest))
+	f.Fuzz(func(t *testing.T, state []byte) {
+		d := fx.h.NewDuplicateFinder()
+		if err := d.LoadState(ctx, bytes.NewReader(state)); err != nil && !errors.Is(err, command.ErrFinderState) {
+			t.Fatalf("LoadState: %v, want nil or ErrFinderState", err)
+		}
+		if _, err := d.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 const finderMagicForTest = "doseledger duplicate finder 1\n"
 
 // savedStateOfAnotherLedger is the state of a finder that read another
