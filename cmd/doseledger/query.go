@@ -167,7 +167,7 @@ func (m *Main) eligibleQuery() (*flag.FlagSet, func(*projections.Models) (result
 			r.rows = append(r.rows, []string{e.BeneficiaryID, e.District, e.State, strconv.Itoa(e.DosesGiven),
 				vaccineDose(e.LastVaccine, e.LastDose), e.LastDate, e.LastState, nonZero(e.NextDose), e.EligibleFrom, statusText(e)})
 		}
-		r.note = "\n" + plural(len(list), "person", "people")
+		r.note = "\n" + plural(len(list), "person", "people") + limited(len(list), q.Limit)
 		return r, nil
 	}
 }
@@ -289,7 +289,7 @@ func (m *Main) anomaliesQuery() (*flag.FlagSet, func(*projections.Models) (resul
 			r.rows = append(r.rows, []string{a.RecordedAt.In(ledger.India).Format("2006-01-02 15:04"), a.Date, a.BeneficiaryID,
 				vaccineDose(a.Vaccine, a.Dose), a.SiteID, a.District, a.Capture, strings.Join(a.Kinds, ","), a.Status, a.DoseEventID})
 		}
-		r.note = "\n" + plural(len(list), "dose", "doses")
+		r.note = "\n" + plural(len(list), "dose", "doses") + limited(len(list), q.Limit)
 		return r, nil
 	}
 }
@@ -402,6 +402,14 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	}
 	m.Log.Info("exported", "query", rest[0], "file", *path)
 	return err
+}
+
+// limited says that a list cut at limit may have more.
+func limited(n, limit int) string {
+	if limit > 0 && n == limit {
+		return fmt.Sprintf(" shown (--limit %d: there may be more)", limit)
+	}
+	return ""
 }
 
 func plural(n int, one, many string) string {

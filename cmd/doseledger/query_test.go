@@ -145,6 +145,12 @@ func TestMain_Queries(t *testing.T) {
 		t.Errorf("a failed export left %v behind", left)
 	}
 
+	// A list cut by --limit says it may be longer.
+	out, _, err = run(t, "--data", dir, "eligible", "--on", "2021-05-30", "--limit", "1")
+	if err != nil || !strings.Contains(out, "1 person shown (--limit 1: there may be more)") {
+		t.Errorf("eligible --limit 1: %v\n%s", err, out)
+	}
+
 	out, _, err = run(t, "--data", dir, "eligible", "--on", "2021-05-30", "--overdue", "3", "--json")
 	if err != nil {
 		t.Fatal(err)
