@@ -183,9 +183,16 @@ func envOr(name, def string) string {
 // newFlags returns a subcommand's flag set with its usage text. It takes
 // --data too, so that it may come after the subcommand's name as well.
 func (m *Main) newFlags(name, synopsis string) *flag.FlagSet {
+	fs := m.newFlagsNoData(name, synopsis)
+	fs.StringVar(&m.Config.DataDir, "data", m.Config.DataDir, "data directory (env DOSELEDGER_DATA)")
+	return fs
+}
+
+// newFlagsNoData is newFlags for a command that reads no data directory
+// (verify works offline; loadtest makes its own), so its help offers none.
+func (m *Main) newFlagsNoData(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	fs.StringVar(&m.Config.DataDir, "data", m.Config.DataDir, "data directory (env DOSELEDGER_DATA)")
 	fs.Usage = func() {
 		fmt.Fprintf(m.Stderr, "Usage: doseledger %s\n\n", synopsis)
 		fs.PrintDefaults()

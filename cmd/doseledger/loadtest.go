@@ -186,7 +186,7 @@ func (r loadReport) Problems(cfg loadConfig) []string {
 }
 
 func (m *Main) loadtest(ctx context.Context, args []string) error {
-	fs := m.newFlags("loadtest", loadtestUsage)
+	fs := m.newFlagsNoData("loadtest", loadtestUsage)
 	cfg := loadConfig{}
 	fs.IntVar(&cfg.Clients, "clients", 2000, "clients racing for the last seats")
 	fs.IntVar(&cfg.Seats, "seats", 100, "seats left when the race starts")

@@ -106,7 +106,7 @@ type doseJSON struct {
 }
 
 func (m *Main) verify(_ context.Context, args []string) error {
-	fs := m.newFlags("verify", verifyUsage)
+	fs := m.newFlagsNoData("verify", verifyUsage)
 	trustFile := fs.String("trust", os.Getenv("DOSELEDGER_TRUST"), "trust list file: issuers, keys and revocation lists (env DOSELEDGER_TRUST)")
 	asJSON := fs.Bool("json", false, "one JSON object per card, for machines")
 	at := fs.String("at", "", "verify as of this time (RFC 3339, or YYYY-MM-DD at 00:00 UTC) instead of now")
