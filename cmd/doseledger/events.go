@@ -78,7 +78,7 @@ func (m *Main) events(ctx context.Context, args []string) error {
 	}
 	if n == 0 {
 		if *stream != "" {
-			fmt.Fprintf(m.Stderr, "stream %q has no events\n", *stream)
+			fmt.Fprintf(m.Stderr, "stream %q has no events (streams are named as the STREAM column shows them, such as beneficiary-ABCDEFGHJKLMNPQR-1)\n", *stream)
 		} else {
 			fmt.Fprintln(m.Stderr, "no events match")
 		}
@@ -134,8 +134,9 @@ func lastOf(seq iter.Seq2[ledger.Event, error], n int) iter.Seq2[ledger.Event, e
 // eventPrinter prints events as NDJSON or as fixed-width rows, one at a
 // time, so that a long listing starts at once and stays aligned.
 type eventPrinter struct {
-	w    io.Writer
-	json *json.Encoder
+	w      io.Writer
+	json   *json.Encoder
+	headed bool // the header is printed before the first row, not without one
 }
 
 const rowFormat = "%-9s  %-16s  %-16s  %-32s  %4s  %-22s  %s\n"
@@ -144,8 +145,6 @@ func newEventPrinter(m *Main, asJSON bool) *eventPrinter {
 	p := &eventPrinter{w: m.Stdout}
 	if asJSON {
 		p.json = json.NewEncoder(m.Stdout)
-	} else {
-		fmt.Fprintf(p.w, rowFormat, "POSITION", "RECORDED (IST)", "OCCURRED (IST)", "STREAM", "REV", "TYPE", "DATA")
 	}
 	return p
 }
@@ -153,6 +152,12 @@ func newEventPrinter(m *Main, asJSON bool) *eventPrinter {
 func (p *eventPrinter) print(e ledger.Event) error {
 	if p.json != nil {
 		return p.json.Encode(e.Export())
+	}
+	if !p.headed {
+		p.headed = true
+		if _, err := fmt.Fprintf(p.w, rowFormat, "POSITION", "RECORDED (IST)", "OCCURRED (IST)", "STREAM", "REV", "TYPE", "DATA"); err != nil {
+			return err
+		}
 	}
 	const layout = "2006-01-02 15:04"
 	_, err := fmt.Fprintf(p.w, rowFormat, strconv.FormatUint(uint64(e.Position), 10), e.RecordedAt.In(ledger.India).Format(layout),

@@ -157,8 +157,8 @@ func TestMain_EventsTailAndMistakes(t *testing.T) {
 			t.Fatalf("row %d is not aligned with the header:\n%s\n%s", i+1, rows[0], r)
 		}
 	}
-	if _, stderr, _ := run(t, "--data", dir, "events", "--stream", "beneficiary-NOSUCH"); !strings.Contains(stderr, `stream "beneficiary-NOSUCH" has no events`) {
-		t.Errorf("missing stream: %q", stderr)
+	if out, stderr, _ := run(t, "--data", dir, "events", "--stream", "beneficiary-NOSUCH"); !strings.Contains(stderr, `stream "beneficiary-NOSUCH" has no events`) || out != "" {
+		t.Errorf("missing stream: printed %q, said %q", out, stderr)
 	}
 	if _, _, err := run(t, "--data", dir, "events", "--type", "dose"); err == nil || !strings.Contains(err.Error(), "DoseAdministered") {
 		t.Errorf("unknown type: %v", err)
