@@ -330,9 +330,15 @@ func (m *Main) asof(ctx context.Context, args []string) error {
 		}
 	}
 	rest := fs.Args()
-	if len(rest) == 0 || !isQuery(rest[0]) {
+	switch {
+	case len(rest) == 0:
 		fs.Usage()
 		return errUsage
+	case rest[0] == "history" || rest[0] == "events":
+		return usageError("asof runs due, eligible, coverage or anomalies: " + rest[0] +
+			" is not time-travelled (history lists every event with its times; events --after POS starts at a position)")
+	case !isQuery(rest[0]):
+		return usageError(fmt.Sprintf("asof runs due, eligible, coverage or anomalies, not %q", rest[0]))
 	}
 	m.cutoff = &cut
 	return m.query(ctx, rest[0], rest[1:])

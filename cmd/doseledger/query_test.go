@@ -122,6 +122,7 @@ func TestMain_Queries(t *testing.T) {
 		{"asof", "--at", "yesterday", "coverage"},
 		{"asof", "--at", "2021-04-02 14:00", "--position", "5", "coverage"},
 		{"asof", "--position", "5", "frobnicate"},
+		{"asof", "--position", "5", "history", "--beneficiary", "AAAAAAAAAAAAAAAA-1"},
 		{"coverage", "--by", "colour"},
 		{"coverage", "--from", "2021-05-02", "--to", "2021-05-01"},
 		{"eligible", "--on", "1 May"},
