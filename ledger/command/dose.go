@@ -118,13 +118,14 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 			// names the site, not the session), else, failing all, where
 			// the person registered.
 			state, district := own.Reg.State, own.Reg.District
-			session := d.SessionID
-			if session == "" && d.SiteID != "" {
-				session = ledger.SessionID(d.SiteID, ledger.DateOf(r.OccurredAt))
-			}
-			if session != "" {
-				if s, err := h.session(ctx, session); err == nil && s.Published {
+			switch {
+			case d.SessionID != "":
+				if s, err := h.session(ctx, d.SessionID); err == nil && s.Published {
 					state, district = s.Info.State, s.Info.District
+				}
+			case d.SiteID != "":
+				if p, ok := h.published(ctx, ledger.SessionID(d.SiteID, ledger.DateOf(r.OccurredAt))); ok {
+					state, district = p.State, p.District
 				}
 			}
 			d.State, d.District = cmp.Or(d.State, state), cmp.Or(d.District, district)
@@ -191,4 +192,22 @@ func (h *Handler) VoidDose(ctx context.Context, request uuid.UUID, beneficiaryID
 			derive(request, "void"), h.now(), actor)
 		return err
 	})
+}
+
+// published returns how a session was published, from the first event of
+// its stream alone: a paper register's dose names only its site and day,
+// and folding the session's every seat, or caching it over the sessions
+// bookings use, would cost more than the place it gives.
+func (h *Handler) published(ctx context.Context, sessionID string) (ledger.SessionPublished, bool) {
+	for e, err := range h.store.ReadStream(ctx, ledger.SessionStream(sessionID), ledger.ReadOptions{Max: 1}) {
+		if err != nil {
+			return ledger.SessionPublished{}, false
+		}
+		if p, err := ledger.Decode(e); err == nil {
+			if sp, ok := p.(*ledger.SessionPublished); ok {
+				return *sp, true
+			}
+		}
+	}
+	return ledger.SessionPublished{}, false
 }
