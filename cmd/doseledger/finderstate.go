@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 )
 
@@ -19,38 +20,46 @@ func (m *Main) finderStatePath() string { return filepath.Join(m.Config.DataDir,
 // loadFinderState gives the finder the state the last clean stop saved,
 // so that it reads only what the log gained since. Without one (the first
 // start, or after a crash that left none), or with one it cannot use, the
-// finder reads the log from the start, as it always may.
-func (m *Main) loadFinderState(ctx context.Context, finder *command.DuplicateFinder) {
+// finder reads the log from the start, as it always may. It returns the
+// position the finder starts from, and false if ctx ended first: serve is
+// stopping, and the saved state must be left as it is.
+func (m *Main) loadFinderState(ctx context.Context, finder *command.DuplicateFinder) (ledger.Position, bool) {
 	path := m.finderStatePath()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return
+		return ledger.Start, true
 	}
 	if err != nil {
 		m.Log.Warn("duplicate finder: saved state not read; reading the log from the start", "file", path, "err", err)
-		return
+		return ledger.Start, true
 	}
 	defer f.Close()
 	start := time.Now()
-	if err := finder.LoadState(ctx, f); err != nil {
+	err = finder.LoadState(ctx, f)
+	switch {
+	case ctx.Err() != nil:
+		return ledger.Start, false
+	case err != nil:
 		m.Log.Warn("duplicate finder: saved state not used; reading the log from the start", "file", path, "err", err)
-		return
+		return ledger.Start, true
 	}
-	m.Log.Info("duplicate finder: saved state loaded", "file", path, "took", time.Since(start).Round(time.Millisecond))
+	m.Log.Info("duplicate finder: saved state loaded", "file", path, "position", uint64(finder.Position()),
+		"took", time.Since(start).Round(time.Millisecond))
+	return finder.Position(), true
 }
 
-// saveFinderState saves the state of a finder that has stopped: to a new
-// file, renamed over the old one. It is not synced: a stop would wait
-// seconds for a gigabyte at national scale, and a file a crash left torn
-// fails its checksum, which costs only a read of the log.
-func (m *Main) saveFinderState(ctx context.Context, finder *command.DuplicateFinder) error {
+// saveFinderState saves the state of a finder that has stopped: to a
+// file of a fixed name (a stop killed halfway leaves one, which the next
+// save replaces), then renamed over the old one. It is not synced: a stop
+// would wait seconds for a gigabyte at national scale, and a file a crash
+// left torn fails its checksum, which costs only a read of the log.
+func (m *Main) saveFinderState(finder *command.DuplicateFinder) error {
 	path := m.finderStatePath()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dedupe.state.*")
+	tmp, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("save the duplicate finder's state: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
-	err = finder.SaveState(ctx, tmp)
+	err = finder.SaveState(tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -58,6 +67,7 @@ func (m *Main) saveFinderState(ctx context.Context, finder *command.DuplicateFin
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("save the duplicate finder's state: %w", err)
 	}
 	return nil

@@ -81,12 +81,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	finderDone := make(chan error, 1)
 	startFinder := make(chan struct{})
-	finderRan := false // read after finderDone
+	// The state is saved at the stop only if the finder read beyond what
+	// it loaded: a stop during the start must not replace a good state.
+	finderFrom, finderLoaded := ledger.Start, false // read after finderDone
 	go func() {
 		select {
 		case <-startFinder:
-			finderRan = true
-			m.loadFinderState(ctx, finder)
+			if ctx.Err() == nil {
+				finderFrom, finderLoaded = m.loadFinderState(ctx, finder)
+			}
+			if !finderLoaded {
+				finderDone <- ctx.Err()
+				return
+			}
 			finderDone <- finder.Run(ctx)
 		case <-ctx.Done():
 			finderDone <- ctx.Err()
@@ -100,12 +107,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			m.Log.Error("duplicate finder stopped", "err", err)
 			return
 		}
-		if !finderRan {
-			return // it never started: the saved state is still the last
+		if !finderLoaded || finder.Position() <= finderFrom {
+			return // nothing read beyond the state saved, if any
 		}
 		start := time.Now()
-		if err := m.saveFinderState(context.Background(), finder); err != nil {
-			m.Log.Warn("duplicate finder: state not saved; the next start reads the log from the start", "err", err)
+		if err := m.saveFinderState(finder); err != nil {
+			m.Log.Warn("duplicate finder: state not saved; the next start reads from the last one saved, or the log's start", "err", err)
 			return
 		}
 		m.Log.Info("duplicate finder: state saved", "file", m.finderStatePath(), "took", time.Since(start).Round(time.Millisecond))

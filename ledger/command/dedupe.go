@@ -22,6 +22,9 @@ type DuplicateFinder struct {
 	// and whether it is the original for it (first[hash] is the record).
 	owner map[beneficiary]ownership
 	last  ledger.Position
+	// lastEvent is the event at last, by which a saved state is known
+	// to be of this ledger (LoadState).
+	lastEvent eventMark
 	// failed says a merge failed since the finder started: its pair is
 	// counted as seen, and the state must not be saved (SaveState).
 	failed bool
@@ -53,6 +56,9 @@ func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
 }
 
 var dedupeFilter = ledger.Filter{Types: []string{ledger.TypeBeneficiaryRegistered, ledger.TypeDetailsCorrected}}
+
+// Position is the position of the last event the finder has read.
+func (d *DuplicateFinder) Position() ledger.Position { return d.last }
 
 // CatchUp reads the log from where the finder stopped to its end, merging
 // duplicates, and returns how many merges it made.
@@ -102,7 +108,7 @@ func (d *DuplicateFinder) Run(ctx context.Context) error {
 }
 
 func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error) {
-	d.last = e.Position
+	d.last, d.lastEvent = e.Position, eventMark{stream: e.Stream, revision: e.Revision, id: e.ID}
 	p, err := ledger.Decode(e)
 	if err != nil {
 		return 0, err
@@ -142,6 +148,12 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	done, err := d.h.Merge(ctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
 	if errors.Is(err, ledger.ErrMerged) {
 		return 0, nil // one of them was merged by hand already
+	}
+	if errors.Is(err, ledger.ErrInvalidCommand) {
+		// The pair no longer shares a number (a correction later in the
+		// log): a read from the start would refuse it again.
+		d.h.log.Warn("duplicate finder: pair not merged", "survivor", string(survivor[:]), "merged", idText, "err", err)
+		return 0, nil
 	}
 	if err != nil {
 		d.failed = true

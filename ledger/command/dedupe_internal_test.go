@@ -49,7 +49,7 @@ func TestDuplicateFinder_StateRoundTrip(t *testing.T) {
 		first: map[idHash]beneficiary{hashes[0]: ids[0], hashes[3]: ids[2], hashes[2]: ids[2]},
 	}
 	var b bytes.Buffer
-	if err := d.SaveState(context.Background(), &b); err != nil {
+	if err := d.SaveState(&b); err != nil {
 		t.Fatal(err)
 	}
 	loaded := &DuplicateFinder{owner: map[beneficiary]ownership{}, first: map[idHash]beneficiary{}}
@@ -61,7 +61,7 @@ func TestDuplicateFinder_StateRoundTrip(t *testing.T) {
 		t.Errorf("loaded owner %v first %v\nwant owner %v first %v", loaded.owner, loaded.first, d.owner, want)
 	}
 	d.failed = true
-	if err := d.SaveState(context.Background(), io.Discard); err == nil {
+	if err := d.SaveState(io.Discard); err == nil {
 		t.Error("a finder whose merge failed saved its state")
 	}
 }

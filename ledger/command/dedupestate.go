@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 
 	"github.com/google/uuid"
 
@@ -24,7 +25,8 @@ import (
 // Layout, integers little-endian:
 //
 //	"doseledger duplicate finder 1\n"
-//	position (8), the id of the event at it (16)
+//	position (8); the event at it: id (16), revision (8), stream length
+//	(2) and stream
 //	n (8), then n records: beneficiary (18), its ID hash (52), first (1)
 //	CRC-32C of everything before (4)
 //
@@ -41,13 +43,12 @@ var ErrFinderState = errors.New("duplicate finder state not usable")
 // running, and refuses one that failed a merge since it started: its
 // state counts that pair as done, and only a read from the start finds it
 // again.
-func (d *DuplicateFinder) SaveState(ctx context.Context, w io.Writer) error {
+func (d *DuplicateFinder) SaveState(w io.Writer) error {
 	if d.failed {
 		return errors.New("a merge failed since the duplicate finder started: its state is not saved")
 	}
-	id, err := d.eventAt(ctx, d.last)
-	if err != nil {
-		return err
+	if len(d.lastEvent.stream) > math.MaxUint16 {
+		return fmt.Errorf("stream name of %d bytes", len(d.lastEvent.stream))
 	}
 	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
@@ -55,7 +56,10 @@ func (d *DuplicateFinder) SaveState(ctx context.Context, w io.Writer) error {
 	put := func(v uint64) { binary.LittleEndian.PutUint64(n[:], v); bw.Write(n[:]) }
 	bw.WriteString(finderStateMagic)
 	put(uint64(d.last))
-	bw.Write(id[:])
+	bw.Write(d.lastEvent.id[:])
+	put(uint64(d.lastEvent.revision))
+	binary.Write(bw, binary.LittleEndian, uint16(len(d.lastEvent.stream)))
+	bw.WriteString(d.lastEvent.stream)
 	put(uint64(len(d.owner)))
 	var rec [len(beneficiary{}) + len(idHash{}) + 1]byte
 	for b, o := range d.owner {
@@ -78,7 +82,8 @@ func (d *DuplicateFinder) SaveState(ctx context.Context, w io.Writer) error {
 
 // LoadState replaces the finder's state with one SaveState wrote, if it
 // is whole and of this ledger; otherwise it returns an error wrapping
-// ErrFinderState and leaves the finder as it was.
+// ErrFinderState, or ctx's error if ctx ended first, and leaves the
+// finder as it was.
 func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	br := bufio.NewReaderSize(r, 1<<20)
@@ -102,10 +107,24 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	if err != nil {
 		return bad("position", err)
 	}
-	var savedID uuid.UUID
-	if _, err := io.ReadFull(in, savedID[:]); err != nil {
+	var mark eventMark
+	if _, err := io.ReadFull(in, mark.id[:]); err != nil {
 		return bad("event id", err)
 	}
+	rev, err := get()
+	if err != nil {
+		return bad("revision", err)
+	}
+	mark.revision = ledger.Revision(rev)
+	var streamLen uint16
+	if err := binary.Read(in, binary.LittleEndian, &streamLen); err != nil {
+		return bad("stream", err)
+	}
+	stream := make([]byte, streamLen)
+	if _, err := io.ReadFull(in, stream); err != nil {
+		return bad("stream", err)
+	}
+	mark.stream = string(stream)
 	count, err := get()
 	if err != nil {
 		return bad("count", err)
@@ -142,27 +161,41 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	}
 	// Of this ledger: the event at the saved position is the one that was
 	// there when the state was saved.
-	id, err := d.eventAt(ctx, ledger.Position(last))
-	if err != nil || id != savedID {
-		return bad(fmt.Sprintf("the ledger has another event at position %d", last), err)
+	if err := d.check(ctx, ledger.Position(last), mark); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping, not a verdict on the state
+		}
+		return bad(fmt.Sprintf("the ledger does not hold the event it was saved at (position %d)", last), err)
 	}
-	d.owner, d.first, d.last = owner, first, ledger.Position(last)
+	d.owner, d.first, d.last, d.lastEvent = owner, first, ledger.Position(last), mark
 	return nil
 }
 
-// eventAt returns the id of the event at pos; the zero id for the start.
-func (d *DuplicateFinder) eventAt(ctx context.Context, pos ledger.Position) (uuid.UUID, error) {
+// eventMark names the event at a position: read by its stream and
+// revision, which every store can, it shows the ledger is the one a
+// state was saved from.
+type eventMark struct {
+	stream   string
+	revision ledger.Revision
+	id       uuid.UUID
+}
+
+// check reports whether the event at pos is the one m names.
+func (d *DuplicateFinder) check(ctx context.Context, pos ledger.Position, m eventMark) error {
 	if pos == ledger.Start {
-		return uuid.UUID{}, nil
+		if m != (eventMark{}) {
+			return errors.New("an event named at the start of the log")
+		}
+		return nil
 	}
-	for e, err := range d.h.store.ReadAll(ctx, pos-1, ledger.Filter{}, 1) {
+	for e, err := range d.h.store.ReadStream(ctx, m.stream, ledger.ReadOptions{From: m.revision, Max: 1}) {
 		if err != nil {
-			return uuid.UUID{}, err
+			return err
 		}
-		if e.Position == pos {
-			return e.ID, nil
+		if e.Position != pos || e.ID != m.id || e.Revision != m.revision {
+			return fmt.Errorf("stream %s revision %d is event %s at position %d", m.stream, m.revision, e.ID, e.Position)
 		}
-		break
+		return nil
 	}
-	return uuid.UUID{}, fmt.Errorf("no event at position %d", pos)
+	return fmt.Errorf("stream %q has no revision %d", m.stream, m.revision)
 }

@@ -686,7 +686,7 @@ func TestDuplicateFinder_SavedState(t *testing.T) {
 		t.Fatalf("CatchUp merged %d, err %v", n, err)
 	}
 	var saved bytes.Buffer
-	if err := finder.SaveState(ctx, &saved); err != nil {
+	if err := finder.SaveState(&saved); err != nil {
 		t.Fatal(err)
 	}
 
@@ -760,7 +760,7 @@ func FuzzDuplicateFinderLoadState(f *testing.F) {
 		f.Fatal(err)
 	}
 	var saved bytes.Buffer
-	if err := finder.SaveState(ctx, &saved); err != nil {
+	if err := finder.SaveState(&saved); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(saved.Bytes())
@@ -795,7 +795,7 @@ func savedStateOfAnotherLedger(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := finder.SaveState(ctx, &b); err != nil {
+	if err := finder.SaveState(&b); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
