@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,6 +47,31 @@ func TestServe_DuplicateFinderStateAcrossRestarts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dedupe.state")); err != nil {
 		t.Fatal(err)
+	}
+
+	// A start stopped while it loads the state leaves the state as it is.
+	saved, _ := os.ReadFile(filepath.Join(dir, "dedupe.state"))
+	func() {
+		m := NewMain(io.Discard, io.Discard)
+		m.Config.DataDir, m.Log = dir, slog.New(slog.DiscardHandler)
+		l, err := m.openLedger(time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, ok := m.loadFinderState(ctx, l.Handler.NewDuplicateFinder()); ok {
+			t.Error("a load cut short by a stop was taken as a start")
+		}
+		finder := l.Handler.NewDuplicateFinder()
+		from, ok := m.loadFinderState(context.Background(), finder)
+		if !ok || from == 0 || from != finder.Position() {
+			t.Errorf("the saved state loaded from %d (ok %v); the finder is at %d", from, ok, finder.Position())
+		}
+	}()
+	if after, _ := os.ReadFile(filepath.Join(dir, "dedupe.state")); !bytes.Equal(after, saved) {
+		t.Error("the saved state changed")
 	}
 
 	// The second after a start from it: merged into the first.
