@@ -755,15 +755,7 @@ func FuzzDuplicateFinderLoadState(f *testing.F) {
 	ctx := context.Background()
 	fx.MustRegister(f, 0, "Goa")
 	fx.MustRegister(f, 1, "Goa")
-	finder := fx.h.NewDuplicateFinder()
-	if _, err := finder.CatchUp(ctx); err != nil {
-		f.Fatal(err)
-	}
-	var saved bytes.Buffer
-	if err := finder.SaveState(&saved); err != nil {
-		f.Fatal(err)
-	}
-	f.Add(saved.Bytes())
+	f.Add(fx.mustSavedState(f))
 	f.Add([]byte(finderMagicForTest))
 	f.Fuzz(func(t *testing.T, state []byte) {
 		d := fx.h.NewDuplicateFinder()
@@ -790,13 +782,19 @@ func savedStateOfAnotherLedger(t *testing.T) []byte {
 		Field: ledger.FieldIDNumber, New: person(21, "Goa").IDNumber, Reason: "typo", ApprovedBy: "official:o"}, official); err != nil {
 		t.Fatal(err)
 	}
+	return f.mustSavedState(t)
+}
+
+// mustSavedState is the state of a finder that read the fixture's log.
+func (f *fixture) mustSavedState(tb testing.TB) []byte {
+	tb.Helper()
 	finder := f.h.NewDuplicateFinder()
-	if _, err := finder.CatchUp(ctx); err != nil {
-		t.Fatal(err)
+	if _, err := finder.CatchUp(context.Background()); err != nil {
+		tb.Fatal(err)
 	}
 	var b bytes.Buffer
 	if err := finder.SaveState(&b); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return b.Bytes()
 }
