@@ -13,6 +13,49 @@ import (
 	"github.com/doseledger/doseledger/ledger/command"
 )
 
+// runDuplicateFinder runs finder from when start is closed until ctx
+// ends: from the state saved at the last clean stop, if there is one it
+// can use. The function it returns stops it: it cancels ctx, waits for
+// the finder, and saves its state if it read beyond what it loaded. A
+// stop during the start, before the finder read anything new, leaves the
+// saved state as it is.
+func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc, finder *command.DuplicateFinder,
+	start <-chan struct{}) (stop func()) {
+	done := make(chan error, 1)
+	from, loaded := ledger.Start, false // read after done
+	go func() {
+		select {
+		case <-start:
+			if ctx.Err() == nil {
+				from, loaded = m.loadFinderState(ctx, finder)
+			}
+			if !loaded {
+				done <- ctx.Err()
+				return
+			}
+			done <- finder.Run(ctx)
+		case <-ctx.Done():
+			done <- ctx.Err()
+		}
+	}()
+	return func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("duplicate finder stopped", "err", err)
+			return
+		}
+		if !loaded || finder.Position() <= from {
+			return // nothing read beyond the state saved, if any
+		}
+		began := time.Now()
+		if err := m.saveFinderState(finder); err != nil {
+			m.Log.Warn("duplicate finder: state not saved; the next start reads from the last one saved, or the log's start", "err", err)
+			return
+		}
+		m.Log.Info("duplicate finder: state saved", "file", m.finderStatePath(), "took", time.Since(began).Round(time.Millisecond))
+	}
+}
+
 // finderStatePath is where serve keeps the duplicate finder's state
 // between runs.
 func (m *Main) finderStatePath() string { return filepath.Join(m.Config.DataDir, "dedupe.state") }

@@ -77,46 +77,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// the read models are loaded, which the server does need to answer:
 	// on two cores the two slowed each other's start (BENCHMARKS.md).
 	// Its state is saved at a clean stop, and read back at the next start.
-	finder := l.Handler.NewDuplicateFinder()
 	ctx, cancel := context.WithCancel(ctx)
-	finderDone := make(chan error, 1)
 	startFinder := make(chan struct{})
-	// The state is saved at the stop only if the finder read beyond what
-	// it loaded: a stop during the start must not replace a good state.
-	finderFrom, finderLoaded := ledger.Start, false // read after finderDone
-	go func() {
-		select {
-		case <-startFinder:
-			if ctx.Err() == nil {
-				finderFrom, finderLoaded = m.loadFinderState(ctx, finder)
-			}
-			if !finderLoaded {
-				finderDone <- ctx.Err()
-				return
-			}
-			finderDone <- finder.Run(ctx)
-		case <-ctx.Done():
-			finderDone <- ctx.Err()
-		}
-	}()
-	// Whatever way serve ends, the finder stops before the ledger closes.
-	defer func() {
-		cancel()
-		err := <-finderDone
-		if err != nil && !errors.Is(err, context.Canceled) {
-			m.Log.Error("duplicate finder stopped", "err", err)
-			return
-		}
-		if !finderLoaded || finder.Position() <= finderFrom {
-			return // nothing read beyond the state saved, if any
-		}
-		start := time.Now()
-		if err := m.saveFinderState(finder); err != nil {
-			m.Log.Warn("duplicate finder: state not saved; the next start reads from the last one saved, or the log's start", "err", err)
-			return
-		}
-		m.Log.Info("duplicate finder: state saved", "file", m.finderStatePath(), "took", time.Since(start).Round(time.Millisecond))
-	}()
+	stopFinder := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), startFinder)
+	defer stopFinder() // whatever way serve ends, before the ledger closes
 
 	// Keep every person's certificate current as doses are recorded:
 	// provisional after dose 1, final once complete, reissued after a
