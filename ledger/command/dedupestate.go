@@ -134,6 +134,9 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	owner, first := map[beneficiary]ownership{}, map[idHash]beneficiary{}
 	var rec [len(beneficiary{}) + len(idHash{}) + 1]byte
 	for i := uint64(0); i < count; i++ {
+		if i%(1<<16) == 0 && ctx.Err() != nil {
+			return ctx.Err() // a stop need not wait for millions of records
+		}
 		if _, err := io.ReadFull(in, rec[:]); err != nil {
 			return bad("record", err)
 		}
