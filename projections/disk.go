@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 
 	"github.com/cockroachdb/pebble"
@@ -144,39 +143,19 @@ func (d *Disk) loadRows(m *Models) error {
 	for _, t := range m.tables() {
 		byName[t.tableName()] = t
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	read := make(chan []storedRow, 2)
-	decoded := make(chan []storedRow, 2)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(read)
-		readErr <- d.readRows(ctx, byName, read)
-	}()
-	go func() {
-		defer close(decoded)
-		for batch := range read {
-			decodeRows(batch, runtime.GOMAXPROCS(0))
-			select {
-			case decoded <- batch:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var err error
-	for batch := range decoded {
-		for i := 0; err == nil && i < len(batch); i++ {
+	read := func(ctx context.Context, out chan<- []storedRow) error { return d.readRows(ctx, byName, out) }
+	return inOrder(context.Background(), read, decodeRows, func(batch []storedRow) error {
+		for i := range batch {
 			r := &batch[i]
-			if err = r.err; err == nil {
-				err = r.table.insert(r.key, r.row)
+			if r.err != nil {
+				return r.err
+			}
+			if err := r.table.insert(r.key, r.row); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			cancel() // and drain what is decoded already
-		}
-	}
-	return errors.Join(err, <-readErr)
+		return nil
+	})
 }
 
 // storedRow is one row as stored, and once decoded, as its table holds it.

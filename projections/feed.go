@@ -51,31 +51,44 @@ const DefaultPageSize = 4096
 // been read to its end as it stood (or to the cutoff), when ctx is done,
 // or on the first error.
 func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, pageSize int, apply func([]decoded) error) error {
+	return inOrder(ctx, func(ctx context.Context, out chan<- []decoded) error {
+		return readPages(ctx, log, after, cut, pageSize, out)
+	}, decodePage, apply)
+}
+
+// inOrder runs read on a goroutine of its own, which sends batches to its
+// channel; decodes each batch on every core (decode splits it across
+// workers) while the next is read; and hands the batches, in the order
+// read sent them, to apply. It returns when read has returned and every
+// batch is applied, or on apply's first error, or when ctx is done.
+func inOrder[T any](ctx context.Context, read func(context.Context, chan<- []T) error, decode func(batch []T, workers int),
+	apply func([]T) error) error {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	read := make(chan []decoded, 4)
-	ready := make(chan []decoded, 4)
+	batches := make(chan []T, 4)
+	ready := make(chan []T, 4)
 	readErr := make(chan error, 1)
-	go func() { // reader
-		defer close(read)
-		readErr <- readPages(ctx, log, after, cut, pageSize, read)
+	go func() {
+		defer close(batches)
+		readErr <- read(ctx, batches)
 	}()
-	go func() { // decoder: pages stay in order; the events of a page are split across cores
+	go func() { // batches stay in order; the items of one are split across cores
 		defer close(ready)
 		workers := runtime.GOMAXPROCS(0)
-		for page := range read {
-			decodePage(page, workers)
+		for b := range batches {
+			decode(b, workers)
 			select {
-			case ready <- page:
+			case ready <- b:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	var applyErr error
-	for page := range ready {
+	for b := range ready {
 		if applyErr == nil {
-			applyErr = apply(page)
+			applyErr = apply(b)
 		}
 		if applyErr != nil {
 			cancel() // and drain what is already decoded
@@ -89,7 +102,7 @@ func feed(ctx context.Context, log ledger.LogReader, after ledger.Position, cut 
 	if applyErr != nil {
 		return applyErr
 	}
-	return ctx.Err()
+	return parent.Err()
 }
 
 func readPages(ctx context.Context, log ledger.LogReader, after ledger.Position, cut Cutoff, pageSize int, out chan<- []decoded) error {
