@@ -383,23 +383,34 @@ func TestParseInterspersed(t *testing.T) {
 }
 
 // TestDecodeQRImage_ManyCards reads the QR of many freshly issued cards,
-// as PNG and as a photo: gozxing's first tries miss a few percent of them.
+// as PNG and as a photo. gozxing's first try misses about 3 % of the
+// photos (9 of 300 in a throwaway run); with the retries, about 1 in
+// 1,000 is still missed (1 and 2 of 1,500 in two runs). Every card is
+// new, so the test allows 2 misses in 100 photos: a chance of under 1 in
+// 5,000 to fail with the retries working, and of about 58 % to catch
+// them broken (3 misses expected). Every PNG must read.
 func TestDecodeQRImage_ManyCards(t *testing.T) {
-	n := 40
+	n := 100
 	if testing.Short() {
 		n = 5
 	}
 	f := newVerifyFixture(t)
+	missed := 0
 	for i := range n {
 		card := f.issue(t, "Ananya Rao", fmt.Sprint("beneficiary-", i))
 		p, err := certs.QRCodePNG(card.QR, -4)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for form, img := range map[string][]byte{"PNG": p, "photo": photoOf(t, p)} {
-			if text, err := decodeQRImage(img); err != nil || text != card.QR {
-				t.Errorf("card %d %s: %v", i, form, err)
-			}
+		if text, err := decodeQRImage(p); err != nil || text != card.QR {
+			t.Errorf("card %d PNG: %v", i, err)
 		}
+		if text, err := decodeQRImage(photoOf(t, p)); err != nil || text != card.QR {
+			missed++
+			t.Logf("card %d photo: %v", i, err)
+		}
+	}
+	if missed > 2 {
+		t.Errorf("%d of %d photos not read; about 1 in 1,000 is expected", missed, n)
 	}
 }
