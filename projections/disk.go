@@ -210,19 +210,13 @@ func (d *Disk) readRows(ctx context.Context, byName map[string]persisted, out ch
 
 // decodeRows decodes a batch's rows, split across workers.
 func decodeRows(batch []storedRow, workers int) {
-	var wg sync.WaitGroup
-	step := max(1, (len(batch)+workers-1)/workers)
-	for lo := 0; lo < len(batch); lo += step {
-		part := batch[lo:min(lo+step, len(batch))]
-		wg.Go(func() {
-			for i := range part {
-				r := &part[i]
-				r.row, r.err = r.table.decode(r.key, r.val)
-				r.val = nil
-			}
-		})
-	}
-	wg.Wait()
+	inParts(batch, workers, func(part []storedRow) {
+		for i := range part {
+			r := &part[i]
+			r.row, r.err = r.table.decode(r.key, r.val)
+			r.val = nil
+		}
+	})
 }
 
 // Save writes the rows changed since the last save and the checkpoint,

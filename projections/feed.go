@@ -140,16 +140,21 @@ func send(ctx context.Context, out chan<- []decoded, page []decoded) error {
 	}
 }
 
-func decodePage(page []decoded, workers int) {
-	if workers <= 1 || len(page) < 256 {
-		decodeRange(page)
+func decodePage(page []decoded, workers int) { inParts(page, workers, decodeRange) }
+
+// inParts runs fn on items split into one part per worker, side by side,
+// and returns when every part is done. A short batch is one part: a
+// goroutine each would cost more than it saves.
+func inParts[T any](items []T, workers int, fn func(part []T)) {
+	if workers <= 1 || len(items) < 256 {
+		fn(items)
 		return
 	}
 	var wg sync.WaitGroup
-	step := (len(page) + workers - 1) / workers
-	for lo := 0; lo < len(page); lo += step {
-		part := page[lo:min(lo+step, len(page))]
-		wg.Go(func() { decodeRange(part) })
+	step := (len(items) + workers - 1) / workers
+	for lo := 0; lo < len(items); lo += step {
+		part := items[lo:min(lo+step, len(items))]
+		wg.Go(func() { fn(part) })
 	}
 	wg.Wait()
 }
