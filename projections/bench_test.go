@@ -103,6 +103,20 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		b.ReportMetric(float64(applied)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+	// read-decode is a replay that applies nothing: reading the store and
+	// decoding every event on every core. No replay can be faster.
+	b.Run("read-decode", func(b *testing.B) {
+		var count int
+		for b.Loop() {
+			if count, err = projections.ReadAndDecode(ctx, store); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if count != int(last) {
+			b.Fatalf("decoded %d events, the log holds %d", count, last)
+		}
+		b.ReportMetric(float64(count)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
 	b.Run("read-only", func(b *testing.B) {
 		var count int
 		for b.Loop() {
