@@ -28,7 +28,9 @@ type CoverageQuery struct {
 
 // CoverageRow is one group's counts. Registrations and Completed (people
 // who finished their primary schedule) are counted by day and place of
-// registration, so grouping them by site, vaccine or dose leaves them out.
+// registration (as corrected since), so grouping them by site, vaccine or
+// dose leaves them out. A record merged into another as a duplicate
+// counts in neither: the survivor is the one person.
 type CoverageRow struct {
 	Group         []string    `json:"group"`
 	Doses         int         `json:"doses"`

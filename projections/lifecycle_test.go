@@ -73,8 +73,13 @@ func TestMerge(t *testing.T) {
 		t.Errorf("merged record: %+v", e)
 	}
 	rows, _ := m.Coverage(projections.CoverageQuery{})
-	if len(rows) != 1 || rows[0].Completed != 1 || rows[0].Doses != 2 || rows[0].Registrations != 2 {
-		t.Errorf("coverage after the merge: %+v, want 2 doses, 2 registrations, 1 completed", rows)
+	if len(rows) != 1 || rows[0].Completed != 1 || rows[0].Doses != 2 || rows[0].Registrations != 1 {
+		t.Errorf("coverage after the merge: %+v, want 2 doses, 1 registration (the duplicate is not a second person), 1 completed", rows)
+	}
+	byPlace, _ := m.Coverage(projections.CoverageQuery{By: []string{projections.ByDistrict}})
+	if len(byPlace) != 2 || byPlace[0].Group[0] != "Kolkata" || byPlace[0].Registrations != 1 ||
+		byPlace[1].Group[0] != "Pune" || byPlace[1].Registrations != 0 {
+		t.Errorf("registrations by district after the merge: %+v, want Kolkata's survivor only", byPlace)
 	}
 	if n := append(pendingFor(m, first), pendingFor(m, second)...); len(n) != 0 {
 		t.Errorf("notices still pending after the merge completed the schedule: %+v", n)
@@ -245,5 +250,25 @@ func TestStrandedSeatSessions(t *testing.T) {
 	}
 	if got := loaded.StrandedSeatSessions("2021-03-30"); !slices.Equal(got, []string{later}) {
 		t.Errorf("after a save and a load: %v, want [%s]", got, later)
+	}
+}
+
+// A corrected district moves the person's registration and completion to
+// where they now live: coverage counts each person once, in one place.
+func TestCorrectionMovesRegistration(t *testing.T) {
+	f := policyFixture(t)
+	id := f.registerAs(t, 3, 78, "Maharashtra", "Pune")
+	if err := f.h.Correct(context.Background(), command.Correct{RequestID: f.request(), BeneficiaryID: id,
+		Field: ledger.FieldDistrict, New: "Mumbai", Reason: "moved", ApprovedBy: "official:test"}, official); err != nil {
+		t.Fatal(err)
+	}
+	m := build(t, f, projections.Cutoff{})
+	rows, _ := m.Coverage(projections.CoverageQuery{By: []string{projections.ByDistrict}})
+	got := map[string]int{}
+	for _, r := range rows {
+		got[r.Group[0]] = r.Registrations
+	}
+	if got["Mumbai"] != 1 || got["Pune"] != 0 {
+		t.Errorf("registrations by district after the correction: %v, want Mumbai 1, Pune 0", got)
 	}
 }

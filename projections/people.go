@@ -59,7 +59,7 @@ func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered
 	p.ID, p.Registered, p.RegisteredOn = r.BeneficiaryID, true, dateKey(e.OccurredAt)
 	p.State, p.District, p.Pincode = r.State, r.District, r.Pincode
 	p.BirthYear, p.Gender, p.IDType, p.IDLast4 = r.BirthYear, r.Gender, r.IDType, r.IDLast4
-	m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N++
+	m.countRegistration(p, +1)
 	// Doses reported before the registration reached the ledger.
 	m.recountCompletion(p)
 	m.refreshDue(p)
@@ -74,9 +74,11 @@ func (m *Models) applyCorrected(c *ledger.DetailsCorrected) {
 	b.Reg = ledger.BeneficiaryRegistered{State: p.State, District: p.District, Pincode: p.Pincode,
 		BirthYear: p.BirthYear, Gender: p.Gender, IDLast4: p.IDLast4}
 	b.Apply(ledger.Event{}, c)
+	m.countRegistration(p, -1)
 	p.State, p.District, p.Pincode = b.Reg.State, b.Reg.District, b.Reg.Pincode
 	p.BirthYear, p.Gender, p.IDLast4 = b.Reg.BirthYear, b.Reg.Gender, b.Reg.IDLast4
-	m.recountCompletion(p) // counted where they now live
+	m.countRegistration(p, +1) // counted where they now live
+	m.recountCompletion(p)
 }
 
 // applyMerged handles each of the merge's two events on its own: the
@@ -85,6 +87,7 @@ func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
 	switch e.Stream {
 	case ledger.BeneficiaryStream(mg.Merged):
 		p := m.people.upsert(mg.Merged)
+		m.countRegistration(p, -1) // a duplicate record is not another person
 		p.ID, p.MergedInto = mg.Merged, mg.Survivor
 		m.recountCompletion(p)
 		m.refreshDue(p)
@@ -101,6 +104,16 @@ func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
 		}
 		m.recountCompletion(s)
 		m.refreshDue(s)
+	}
+}
+
+// countRegistration adds (by +1) or takes back (by -1) p's registration
+// in coverage, on the day they registered and where they now live, if it
+// counts: a record merged into another counts nowhere, as it completes
+// nothing.
+func (m *Models) countRegistration(p *Person, by int) {
+	if p.Registered && p.MergedInto == "" {
+		m.regCount.upsert(placeKey(p.RegisteredOn, p.State, p.District)).N += by
 	}
 }
 
