@@ -50,11 +50,12 @@ func TestAuth_CitizenManagesOwnAccountOnly(t *testing.T) {
 	e.do(t, http.MethodPost, "/api/v1/beneficiaries", e.person("Kolkata", "700001"), specValid, citizen...).mustError(t, http.StatusForbidden, "forbidden")
 
 	var me struct {
-		Role, Actor, Account string
-		People               []struct{ ID, Name string }
+		Role, Actor, Account, Name string
+		People                     []struct{ ID, Name string }
 	}
 	e.do(t, http.MethodGet, "/api/v1/me", nil, specValid, citizen...).decode(t, http.StatusOK, &me)
 	if me.Role != "citizen" || len(me.People) != 4 || me.People[1].Name != "Bimal Das" || me.People[1].ID != ids[1] ||
+		me.Name == "" || me.Name != me.People[0].Name ||
 		!strings.HasPrefix(ids[0], me.Account+"-") || me.Actor != "citizen:"+me.Account {
 		t.Fatalf("me = %+v", me)
 	}

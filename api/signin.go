@@ -78,7 +78,9 @@ type memberView struct {
 	Name string `json:"name"`
 }
 
-// me: GET /api/v1/me. A citizen also gets the people of their account.
+// me: GET /api/v1/me. A citizen also gets the people of their account,
+// and is named as its first person: a citizen signs in with a mobile
+// number, which has no name of its own.
 func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	answer := map[string]any{"role": p.Role, "actor": p.Actor(), "name": p.Name}
@@ -98,6 +100,9 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 				v.Name = personal.Name
 			}
 			members = append(members, v)
+		}
+		if len(members) > 0 {
+			answer["name"] = members[0].Name
 		}
 		answer["account"] = p.ID
 		answer["people"] = members
