@@ -58,6 +58,11 @@ corrected one, records nothing twice: rows unchanged are "already recorded"
 wherever they moved in the file; a corrected row is a new report, recorded
 and flagged as a duplicate of the first one, which a reviewer then voids.
 
+With --dry-run nothing is written: each row is checked against the ledger
+as it stands, with the rows above it in time order counted as recorded,
+and reported as "would record", "would flag" (with the anomalies the
+import would flag), "already recorded" or "refused".
+
 Exit status: 0 when every row was recorded or already there, 3 when any row
 was refused (the others are recorded), 1 when the import could not run.`
 
@@ -381,13 +386,15 @@ func clip(s string, n int) string {
 }
 
 // What became of a register row. The first four are the API batch
-// upload's words; a dry run answers would_record for a row it would write.
+// upload's words; a dry run answers would_record or would_flag for a row
+// it would write (new or flagged), and the other two as an import would.
 const (
 	rowNew         = "new"
 	rowFlagged     = "flagged"
 	rowAlready     = "already_recorded"
 	rowRefused     = "refused"
 	rowWouldRecord = "would_record"
+	rowWouldFlag   = "would_flag"
 )
 
 // rowResult is a row's line of the report.
@@ -413,7 +420,7 @@ type importReport struct {
 
 func (m *Main) importRegister(ctx context.Context, args []string) error {
 	fs := m.newFlags("import", importUsage)
-	dryRun := fs.Bool("dry-run", false, "check every row and say what would be recorded; write nothing")
+	dryRun := fs.Bool("dry-run", false, "check every row and say what would be recorded and flagged; write nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress bar (the default when stderr is not a terminal)")
 	actor := fs.String("actor", "vaccinator:paper-import", "who is recorded as typing the register in, ROLE:ID")
@@ -494,9 +501,15 @@ func (m *Main) importRegister(ctx context.Context, args []string) error {
 	} else {
 		m.printImport(rep)
 	}
-	m.Log.Info("imported a paper register", "file", file, "dry_run", *dryRun, "rows", len(results),
-		"new", rep.Counts[rowNew], "flagged", rep.Counts[rowFlagged], "already_recorded", rep.Counts[rowAlready],
-		"refused", rep.Counts[rowRefused], "elapsed", time.Since(start).Round(time.Millisecond))
+	msg, counts := "imported a paper register", []string{rowNew, rowFlagged, rowAlready, rowRefused}
+	if *dryRun {
+		msg, counts = "checked a paper register (dry run, nothing written)", []string{rowWouldRecord, rowWouldFlag, rowAlready, rowRefused}
+	}
+	attrs := []any{"file", file, "dry_run", *dryRun, "rows", len(results)}
+	for _, c := range counts {
+		attrs = append(attrs, c, rep.Counts[c])
+	}
+	m.Log.Info(msg, append(attrs, "elapsed", time.Since(start).Round(time.Millisecond))...)
 	if n := rep.Counts[rowRefused]; n > 0 {
 		fmt.Fprintf(m.Stderr, "doseledger: %d of %d rows refused and not recorded; correct them and import the file again (rows recorded are recognised)\n",
 			n, len(results))
@@ -522,6 +535,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 		return rows[a].Report.OccurredAt.Compare(rows[b].Report.OccurredAt)
 	})
 	results := make([]rowResult, len(rows))
+	previews := map[string][]command.DosePreview{} // a dry run's rows so far, by person
 	for _, i := range order {
 		row := rows[i]
 		res := rowResult{Row: row.Row, Anomalies: []string{}}
@@ -530,13 +544,25 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			res.Status, res.Error = rowRefused, row.Err
 		case dry:
 			res.EventID, res.BeneficiaryID, res.Dose = row.Report.EventID.String(), row.Report.Dose.BeneficiaryID, row.Report.Dose.Dose
-			seen, err := recorded(ctx, l.Store, row.Report.Dose.BeneficiaryID, row.Report.EventID)
-			if err != nil {
+			who := row.Report.Dose.BeneficiaryID
+			pre, err := l.Handler.PreviewDose(ctx, row.Report, previews[who])
+			switch {
+			case errors.Is(err, ledger.ErrInvalidCommand):
+				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Message: err.Error()}
+			case err != nil:
 				return nil, fmt.Errorf("row %d: %w", row.Row, err)
-			}
-			res.Status = rowWouldRecord
-			if seen {
-				res.Status = rowAlready
+			default:
+				previews[who] = append(previews[who], pre)
+				res.Anomalies = append(res.Anomalies, pre.Anomalies...)
+				res.DuplicateOf = pre.DuplicateOf
+				switch {
+				case pre.AlreadyRecorded:
+					res.Status = rowAlready
+				case len(pre.Anomalies) > 0:
+					res.Status = rowWouldFlag
+				default:
+					res.Status = rowWouldRecord
+				}
 			}
 		default:
 			res.EventID, res.BeneficiaryID, res.Dose = row.Report.EventID.String(), row.Report.Dose.BeneficiaryID, row.Report.Dose.Dose
@@ -573,19 +599,6 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 	return results, nil
 }
 
-// recorded reports whether the person's stream holds an event with id.
-func recorded(ctx context.Context, store ledger.StreamReader, beneficiaryID string, id uuid.UUID) (bool, error) {
-	for e, err := range store.ReadStream(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.ReadOptions{}) {
-		if err != nil {
-			return false, err
-		}
-		if e.ID == id {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // printImport prints the report as an aligned table and a summary line.
 func (m *Main) printImport(rep importReport) {
 	w := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
@@ -610,7 +623,7 @@ func (m *Main) printImport(rep importReport) {
 	}
 	w.Flush()
 	var parts []string
-	for _, s := range []string{rowNew, rowFlagged, rowAlready, rowWouldRecord, rowRefused} {
+	for _, s := range []string{rowNew, rowFlagged, rowAlready, rowWouldRecord, rowWouldFlag, rowRefused} {
 		if n := rep.Counts[s]; n > 0 || s == rowRefused {
 			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(s, "_", " ")))
 		}

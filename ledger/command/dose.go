@@ -96,39 +96,9 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		if err != nil {
 			return err
 		}
-		d := r.Dose
-		d.Anomalies, d.DuplicateOf = whole.AssessDose(ps, d, ledger.DateOf(r.OccurredAt))
-		if d.AppointmentID == "" && own.Active != nil && own.Active.Dose == d.Dose {
-			d.AppointmentID = own.Active.ID
-		}
-		// An appointment at a session since cancelled is void: a dose
-		// given against it is flagged, as the read models flag it.
-		if own.Active != nil && d.AppointmentID == own.Active.ID && d.DuplicateOf == "" {
-			s, err := h.session(ctx, own.Active.SessionID)
-			if err != nil {
-				return err
-			}
-			if s.Cancelled {
-				d.Anomalies = append(d.Anomalies, ledger.AnomalyCancelledBooking)
-			}
-		}
-		if d.State == "" || d.District == "" {
-			// Where the dose was given: the session's place if the report
-			// names one, or the site's session that day (a paper register
-			// names the site, not the session), else, failing all, where
-			// the person registered.
-			state, district := own.Reg.State, own.Reg.District
-			switch {
-			case d.SessionID != "":
-				if s, err := h.session(ctx, d.SessionID); err == nil && s.Published {
-					state, district = s.Info.State, s.Info.District
-				}
-			case d.SiteID != "":
-				if p, ok := h.published(ctx, ledger.SessionID(d.SiteID, ledger.DateOf(r.OccurredAt))); ok {
-					state, district = p.State, p.District
-				}
-			}
-			d.State, d.District = cmp.Or(d.State, state), cmp.Or(d.District, district)
+		d, err := h.planDose(ctx, ps, r, own, whole)
+		if err != nil {
+			return err
 		}
 		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(d.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
 			&d, r.EventID, r.OccurredAt, actor)
@@ -143,29 +113,123 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		return DoseResult{}, fmt.Errorf("record dose %s: %w", r.EventID, err)
 	}
 	if res.AlreadyRecorded {
-		res.Anomalies, res.DuplicateOf, err = h.recordedAnomalies(ctx, r.Dose.BeneficiaryID, r.EventID)
+		var d ledger.DoseAdministered
+		d, _, err = h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID)
+		res.Anomalies, res.DuplicateOf = d.Anomalies, d.DuplicateOf
 	}
 	return res, err
 }
 
-// recordedAnomalies returns the anomalies stored with a dose event.
-func (h *Handler) recordedAnomalies(ctx context.Context, beneficiaryID string, id uuid.UUID) ([]string, string, error) {
+// planDose returns the event RecordDose records for r, given the person's
+// own record and the whole of them (with the records merged into theirs):
+// the anomalies it shows, the appointment it fulfils, and where it was
+// given if the report does not say.
+func (h *Handler) planDose(ctx context.Context, ps ledger.Policies, r DoseReport, own, whole ledger.Beneficiary) (ledger.DoseAdministered, error) {
+	d := r.Dose
+	d.Anomalies, d.DuplicateOf = whole.AssessDose(ps, d, ledger.DateOf(r.OccurredAt))
+	if d.AppointmentID == "" && own.Active != nil && own.Active.Dose == d.Dose {
+		d.AppointmentID = own.Active.ID
+	}
+	// An appointment at a session since cancelled is void: a dose given
+	// against it is flagged, as the read models flag it.
+	if own.Active != nil && d.AppointmentID == own.Active.ID && d.DuplicateOf == "" {
+		s, err := h.session(ctx, own.Active.SessionID)
+		if err != nil {
+			return d, err
+		}
+		if s.Cancelled {
+			d.Anomalies = append(d.Anomalies, ledger.AnomalyCancelledBooking)
+		}
+	}
+	if d.State == "" || d.District == "" {
+		// Where the dose was given: the session's place if the report
+		// names one, or the site's session that day (a paper register
+		// names the site, not the session), else, failing all, where the
+		// person registered.
+		state, district := own.Reg.State, own.Reg.District
+		switch {
+		case d.SessionID != "":
+			if s, err := h.session(ctx, d.SessionID); err == nil && s.Published {
+				state, district = s.Info.State, s.Info.District
+			}
+		case d.SiteID != "":
+			if p, ok := h.published(ctx, ledger.SessionID(d.SiteID, ledger.DateOf(r.OccurredAt))); ok {
+				state, district = p.State, p.District
+			}
+		}
+		d.State, d.District = cmp.Or(d.State, state), cmp.Or(d.District, district)
+	}
+	return d, nil
+}
+
+// DosePreview is what recording a dose report would do: its DoseResult
+// (with no position), and the event it would record.
+type DosePreview struct {
+	DoseResult
+	report DoseReport
+	dose   ledger.DoseAdministered
+}
+
+// PreviewDose says what RecordDose would do with r, and writes nothing:
+// the anomalies it would flag, or that r is recorded already. earlier are
+// the previews of reports about the same person to be recorded before r
+// (a register's earlier rows); they count as recorded, so that a
+// register's dose 2 is not flagged for want of the dose 1 above it. It
+// refuses what RecordDose refuses as malformed, with
+// ledger.ErrInvalidCommand.
+func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier []DosePreview) (DosePreview, error) {
+	if err := h.validateDose(r); err != nil {
+		return DosePreview{}, err
+	}
+	pre := DosePreview{DoseResult: DoseResult{EventID: r.EventID}, report: r}
+	if d, ok, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID); err != nil || ok {
+		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf = ok, d.Anomalies, d.DuplicateOf
+		return pre, err
+	}
+	ps, err := h.Policies(ctx)
+	if err != nil {
+		return DosePreview{}, err
+	}
+	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
+	if err != nil {
+		return DosePreview{}, err
+	}
+	own, whole = own.Clone(), whole.Clone() // the cache's, not ours to change
+	for _, p := range earlier {
+		if p.AlreadyRecorded || p.dose.BeneficiaryID != r.Dose.BeneficiaryID {
+			continue
+		}
+		e := ledger.Event{ID: p.report.EventID, OccurredAt: p.report.OccurredAt}
+		own.ApplyDose(e, &p.dose)
+		whole.ApplyDose(e, &p.dose)
+	}
+	if pre.dose, err = h.planDose(ctx, ps, r, own, whole); err != nil {
+		return DosePreview{}, err
+	}
+	pre.Anomalies, pre.DuplicateOf = pre.dose.Anomalies, pre.dose.DuplicateOf
+	return pre, nil
+}
+
+// recordedDose returns the dose event with id in the person's stream, and
+// false if there is none (or the event is not a dose).
+func (h *Handler) recordedDose(ctx context.Context, beneficiaryID string, id uuid.UUID) (ledger.DoseAdministered, bool, error) {
 	for e, err := range h.store.ReadStream(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.ReadOptions{}) {
 		if err != nil {
-			return nil, "", err
+			return ledger.DoseAdministered{}, false, err
 		}
 		if e.ID != id {
 			continue
 		}
 		p, err := ledger.Decode(e)
 		if err != nil {
-			return nil, "", err
+			return ledger.DoseAdministered{}, false, err
 		}
 		if d, ok := p.(*ledger.DoseAdministered); ok {
-			return d.Anomalies, d.DuplicateOf, nil
+			return *d, true, nil
 		}
+		return ledger.DoseAdministered{}, false, nil
 	}
-	return nil, "", nil
+	return ledger.DoseAdministered{}, false, nil
 }
 
 // VoidDose withdraws a dose recorded in error. It returns

@@ -32,11 +32,11 @@ func (h *Handler) ReviewAnomaly(ctx context.Context, r ReviewAnomaly, actor Acto
 	case len(r.Note) > 1000:
 		return invalidf("a review note is at most 1000 bytes")
 	}
-	anomalies, _, err := h.recordedAnomalies(ctx, r.BeneficiaryID, r.DoseEvent)
+	d, _, err := h.recordedDose(ctx, r.BeneficiaryID, r.DoseEvent)
 	if err != nil {
 		return err
 	}
-	if len(anomalies) == 0 {
+	if len(d.Anomalies) == 0 {
 		return fmt.Errorf("review %s: no flagged dose with that id: %w", r.DoseEvent, ledger.ErrDoseNotFound)
 	}
 	_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.StreamExists(),
