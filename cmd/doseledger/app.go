@@ -56,6 +56,8 @@ type Main struct {
 	cutoff *projections.Cutoff
 	// out, set by export, receives a query's output instead of Stdout.
 	out io.Writer
+	// finderSaveEvery, if set, replaces defaultFinderSaveEvery (tests).
+	finderSaveEvery time.Duration
 }
 
 // NewMain returns a Main writing to stdout and stderr.

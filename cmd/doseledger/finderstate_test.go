@@ -11,6 +11,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
 )
 
 // TestServe_DuplicateFinderStateAcrossRestarts: a clean stop saves the
@@ -96,4 +101,58 @@ func TestServe_DuplicateFinderStateAcrossRestarts(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("%s was never merged into %s after a start from the saved state", second, first)
+}
+
+// A running finder saves its state every so often, not only at a clean
+// stop: after a crash, the next start reads only what came after the
+// last save.
+func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "20", "--days", "5", "--quiet"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var log syncWriter
+	m := NewMain(io.Discard, io.Discard)
+	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 20*time.Millisecond
+	l, err := m.openLedger(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	start := make(chan struct{})
+	close(start)
+	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), start)
+	defer stop()
+
+	// A saved state that holds every registration seeded, then one that
+	// holds a registration made since, both while the finder runs.
+	waitSaved := func(want ledger.Position) {
+		t.Helper()
+		for range 400 {
+			if pos, ok := m.loadFinderState(context.Background(), l.Handler.NewDuplicateFinder()); ok && pos >= want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("no state saved while the finder ran reached position %d:\n%s", want, log.String())
+	}
+	waitSaved(1)
+	id, err := l.Handler.Register(context.Background(), command.Register{RequestID: uuid.New(), Mobile: "9123456780",
+		Name: "Saved While Running", BirthDate: "1975-01-01", Gender: "F", IDType: ledger.IDAadhaar, IDNumber: "600099990001",
+		State: "Maharashtra", District: "Pune", Pincode: "411001"}, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var registered ledger.Position
+	for e, err := range l.Store.ReadStream(context.Background(), ledger.BeneficiaryStream(id), ledger.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		registered = e.Position
+	}
+	waitSaved(registered)
+	if n := strings.Count(log.String(), "duplicate finder caught up"); n != 1 {
+		t.Errorf("the log says %d times that the finder caught up, want once:\n%s", n, log.String())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -28,6 +29,8 @@ type DuplicateFinder struct {
 	// failed says a merge failed since the finder started: its pair is
 	// counted as seen, and the state must not be saved (SaveState).
 	failed bool
+	// caughtUp says a Run has read the log to its end once.
+	caughtUp bool
 }
 
 // beneficiary and idHash hold a beneficiary id and an ID-number hash in
@@ -79,7 +82,8 @@ func (d *DuplicateFinder) CatchUp(ctx context.Context) (int, error) {
 
 // Run reads the log from where the finder stopped to its end, then
 // follows it live, merging duplicates as they appear, until ctx is done.
-// A merge that fails is logged, and the finder goes on.
+// A merge that fails is logged, and the finder goes on. Run may be called
+// again after it returns, to go on from where it stopped.
 func (d *DuplicateFinder) Run(ctx context.Context) error {
 	// The log as it stands first, so that the log says when the finder is
 	// done with it: on a large ledger that takes a while after a start.
@@ -94,7 +98,12 @@ func (d *DuplicateFinder) Run(ctx context.Context) error {
 		}
 		merged += n
 	}
-	d.h.log.Info("duplicate finder caught up", "position", uint64(d.last), "people", len(d.owner), "merged", merged,
+	level := slog.LevelInfo
+	if d.caughtUp {
+		level = slog.LevelDebug // going on after a pause (a save): only the first catch-up is news
+	}
+	d.caughtUp = true
+	d.h.log.Log(ctx, level, "duplicate finder caught up", "position", uint64(d.last), "people", len(d.owner), "merged", merged,
 		"took", time.Since(start).Round(time.Millisecond))
 	for e, err := range d.h.store.Subscribe(ctx, d.last, dedupeFilter) {
 		if err != nil {
