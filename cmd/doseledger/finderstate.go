@@ -17,9 +17,9 @@ import (
 // defaultFinderSaveEvery is how often a running duplicate finder saves
 // its state, so that a start after a crash reads only what the log gained
 // since (at 13.2 million registrations, reading it all takes 105 s of a
-// core). A save there takes a few seconds of one core, and the finder
-// pauses meanwhile (the log waits for it): a few times an hour costs
-// little.
+// core). A save there writes about 1 GB in a few seconds of one core,
+// and the finder pauses meanwhile (the log waits for it; BENCHMARKS.md
+// has what it cost the whole day's load test).
 const defaultFinderSaveEvery = 10 * time.Minute
 
 // runDuplicateFinder runs finder from when start is closed until ctx
@@ -65,9 +65,12 @@ func (m *Main) runSavingFinder(ctx context.Context, finder *command.DuplicateFin
 	every := cmp.Or(m.finderSaveEvery, defaultFinderSaveEvery)
 	for {
 		runCtx, pause := context.WithTimeout(ctx, every)
-		err := finder.Run(runCtx)
+		err := finder.Run(runCtx) // a merge begun runs to its end (DuplicateFinder.apply)
 		pause()
-		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		if err := ctx.Err(); err != nil {
+			return err // a stop, even one that came with the pause
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		m.saveFinderStateIfNew(finder, saved)

@@ -58,6 +58,9 @@ func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
 	return &DuplicateFinder{h: h, first: map[idHash]beneficiary{}, owner: map[beneficiary]ownership{}}
 }
 
+// mergeTimeout bounds one merge's two appends once begun.
+const mergeTimeout = 30 * time.Second
+
 var dedupeFilter = ledger.Filter{Types: []string{ledger.TypeBeneficiaryRegistered, ledger.TypeDetailsCorrected}}
 
 // Position is the position of the last event the finder has read.
@@ -154,7 +157,13 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 		d.owner[id] = ownership{hash: hash, first: true}
 		return 0, nil
 	}
-	done, err := d.h.Merge(ctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
+	// A merge is two appends, the merged record's and then the
+	// survivor's, and the finder never comes back to the pair: a stop or
+	// a pause (a save of the state) must not cut one in half, so it runs
+	// to its end (or mergeTimeout) whatever becomes of ctx.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mergeTimeout)
+	defer cancel()
+	done, err := d.h.Merge(mctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
 	if errors.Is(err, ledger.ErrMerged) {
 		return 0, nil // one of them was merged by hand already
 	}

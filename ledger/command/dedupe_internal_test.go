@@ -5,10 +5,16 @@ import (
 	"context"
 	"io"
 	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/keystore"
+	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
 
 // The duplicate finder keeps ids and ID hashes in arrays of their exact
@@ -63,5 +69,71 @@ func TestDuplicateFinder_StateRoundTrip(t *testing.T) {
 	d.failed = true
 	if err := d.SaveState(io.Discard); err == nil {
 		t.Error("a finder whose merge failed saved its state")
+	}
+}
+
+// A merge, once begun, runs to its end though the finder's context ends
+// with it (a stop, or the pause for a save of its state): the finder never
+// comes back to a pair, so a merge cut in half would stay half done.
+func TestDuplicateFinder_MergeOutlivesItsContext(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := pebblestore.Open(filepath.Join(dir, "events"), pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, err := keystore.Open(filepath.Join(dir, "keys"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Store: store, Keys: keys, Hasher: hasher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, mobile := range []string{"9876543210", "9876500000"} {
+		id, err := h.Register(ctx, Register{RequestID: uuid.New(), Mobile: mobile, Name: "Asha Verma", BirthDate: "1980-02-14",
+			Gender: "F", IDType: ledger.IDAadhaar, IDNumber: "234123412346", State: "Maharashtra", District: "Pune",
+			Pincode: "411001"}, "citizen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	var events []ledger.Event
+	for e, err := range store.ReadAll(ctx, ledger.Start, dedupeFilter, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	if len(events) != 2 {
+		t.Fatalf("%d registrations in the log, want 2", len(events))
+	}
+	d := h.NewDuplicateFinder()
+	if _, err := d.apply(ctx, events[0]); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if n, err := d.apply(ended, events[1]); n != 1 || err != nil || d.failed {
+		t.Fatalf("merge with the finder's context ended: merged %d, err %v, failed %v", n, err, d.failed)
+	}
+	merged, err := h.beneficiary(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor, err := h.beneficiary(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.MergedInto != ids[0] || !slices.Contains(survivor.Absorbed, ids[1]) {
+		t.Errorf("after the merge: %s merged into %q, %s absorbed %v", ids[1], merged.MergedInto, ids[0], survivor.Absorbed)
 	}
 }
