@@ -61,7 +61,8 @@ and flagged as a duplicate of the first one, which a reviewer then voids.
 With --dry-run nothing is written: each row is checked against the ledger
 as it stands, with the rows above it in time order counted as recorded,
 and reported as "would record", "would flag" (with the anomalies the
-import would flag), "already recorded" or "refused".
+import would flag), "already recorded" or "refused". One refusal it
+cannot foresee: an event_id already used by another person's event.
 
 Exit status: 0 when every row was recorded or already there, 3 when any row
 was refused (the others are recorded), 1 when the import could not run.`
@@ -545,7 +546,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 		case dry:
 			res.EventID, res.BeneficiaryID, res.Dose = row.Report.EventID.String(), row.Report.Dose.BeneficiaryID, row.Report.Dose.Dose
 			who := row.Report.Dose.BeneficiaryID
-			pre, err := l.Handler.PreviewDose(ctx, row.Report, previews[who])
+			pre, err := l.Handler.PreviewDose(ctx, row.Report, func(id string) []command.DosePreview { return previews[id] })
 			switch {
 			case errors.Is(err, ledger.ErrInvalidCommand):
 				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Message: err.Error()}

@@ -171,13 +171,16 @@ type DosePreview struct {
 }
 
 // PreviewDose says what RecordDose would do with r, and writes nothing:
-// the anomalies it would flag, or that r is recorded already. earlier are
-// the previews of reports about the same person to be recorded before r
-// (a register's earlier rows); they count as recorded, so that a
-// register's dose 2 is not flagged for want of the dose 1 above it. It
-// refuses what RecordDose refuses as malformed, with
-// ledger.ErrInvalidCommand.
-func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier []DosePreview) (DosePreview, error) {
+// the anomalies it would flag, or that r is recorded already. earlier
+// returns, for a beneficiary id, the previews of reports about them to be
+// recorded before r (a register's earlier rows); they count as recorded,
+// so that a register's dose 2 is not flagged for want of the dose 1
+// above it, here or under a record merged into this one. It refuses what
+// RecordDose refuses as malformed, with ledger.ErrInvalidCommand. It
+// cannot tell an event id already used by another person's event, which
+// RecordDose refuses with ledger.ErrDuplicateEventID: it reads only the
+// person's own streams.
+func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(beneficiaryID string) []DosePreview) (DosePreview, error) {
 	if err := h.validateDose(r); err != nil {
 		return DosePreview{}, err
 	}
@@ -186,22 +189,37 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier []DoseP
 		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf = ok, d.Anomalies, d.DuplicateOf
 		return pre, err
 	}
-	ps, err := h.Policies(ctx)
-	if err != nil {
-		return DosePreview{}, err
-	}
 	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
 	if err != nil {
 		return DosePreview{}, err
 	}
 	own, whole = own.Clone(), whole.Clone() // the cache's, not ours to change
-	for _, p := range earlier {
-		if p.AlreadyRecorded || p.dose.BeneficiaryID != r.Dose.BeneficiaryID {
-			continue
-		}
+	apply := func(p DosePreview, to ...*ledger.Beneficiary) {
 		e := ledger.Event{ID: p.report.EventID, OccurredAt: p.report.OccurredAt}
-		own.ApplyDose(e, &p.dose)
-		whole.ApplyDose(e, &p.dose)
+		for _, b := range to {
+			b.ApplyDose(e, &p.dose)
+		}
+	}
+	for _, p := range earlier(r.Dose.BeneficiaryID) {
+		switch {
+		case p.EventID == r.EventID:
+			// The same report again: recorded by then, so recognised.
+			pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf = true, p.Anomalies, p.DuplicateOf
+			return pre, nil
+		case !p.AlreadyRecorded:
+			apply(p, &own, &whole)
+		}
+	}
+	for _, m := range own.Absorbed {
+		for _, p := range earlier(m) {
+			if !p.AlreadyRecorded {
+				apply(p, &whole)
+			}
+		}
+	}
+	ps, err := h.Policies(ctx)
+	if err != nil {
+		return DosePreview{}, err
 	}
 	if pre.dose, err = h.planDose(ctx, ps, r, own, whole); err != nil {
 		return DosePreview{}, err
