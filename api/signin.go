@@ -79,8 +79,9 @@ type memberView struct {
 }
 
 // me: GET /api/v1/me. A citizen also gets the people of their account,
-// and is named as its first person: a citizen signs in with a mobile
-// number, which has no name of its own.
+// and is named as its first person with a name (not merged into another
+// record, not erased): a citizen signs in with a mobile number, which has
+// no name of its own, and a family sharing one is greeted as that person.
 func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	answer := map[string]any{"role": p.Role, "actor": p.Actor(), "name": p.Name}
@@ -101,8 +102,11 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 			}
 			members = append(members, v)
 		}
-		if len(members) > 0 {
-			answer["name"] = members[0].Name
+		for _, v := range members {
+			if v.Name != "" && v.MergedInto == "" {
+				answer["name"] = v.Name // the first who has a name of their own
+				break
+			}
 		}
 		answer["account"] = p.ID
 		answer["people"] = members
