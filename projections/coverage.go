@@ -26,11 +26,12 @@ type CoverageQuery struct {
 	By []string
 }
 
-// CoverageRow is one group's counts. Registrations and Completed (people
-// who finished their primary schedule) are counted by day and place of
-// registration (as corrected since), so grouping them by site, vaccine or
-// dose leaves them out. A record merged into another as a duplicate
-// counts in neither: the survivor is the one person.
+// CoverageRow is one group's counts. Registrations (on the day of
+// registration) and Completed (people who finished their primary
+// schedule, on the day they did) are counted where the person lives, as
+// corrected since, so grouping them by site, vaccine or dose leaves them
+// out. A record merged into another as a duplicate counts in neither: the
+// survivor is the one person.
 type CoverageRow struct {
 	Group         []string    `json:"group"`
 	Doses         int         `json:"doses"`

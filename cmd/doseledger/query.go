@@ -202,8 +202,9 @@ func (m *Main) coverageQuery() (*flag.FlagSet, func(*projections.Models) (result
 	fs := m.newFlags("coverage", "coverage [--by day,state,district,site,vaccine,dose] [--from D] [--to D] [--state S] [--district D]\n\n"+
 		"Prints doses given (by dose number), registrations and people who completed their\n"+
 		"primary schedule, grouped as --by says. Days are India dates, of when doses were given.\n"+
-		"Registrations and completions are counted where people registered, so they show only\n"+
-		"when grouping by day, state or district.")
+		"Registrations count on the day people registered, completions on the day they completed,\n"+
+		"both where the person lives (as corrected), so they show only when grouping by day, state\n"+
+		"or district. A record merged into another as a duplicate counts in neither.")
 	q := projections.CoverageQuery{}
 	by := fs.String("by", "state", "comma-separated dimensions to group by (empty: one total)")
 	fs.StringVar(&q.From, "from", "", "first day")

@@ -179,8 +179,10 @@ func (s *Store) written(k []byte) {
 // each sync costs CPU in the kernel. Syncing at most every 2 ms took the
 // server's CPU from 142 – 143 µs a registration to 125 µs, and its p99
 // from 27 – 31 ms to 26 – 28 ms, for 3 ms more at the median
-// (BENCHMARKS.md, issue 5). One writer alone (a seed, a quiet hour)
-// gathers nothing by waiting, and does not wait.
+// (BENCHMARKS.md, issue 5). One writer alone (a quiet hour, an import)
+// gathers nothing by waiting, and does not wait; a few at once (seed's
+// workers) do wait, and gather. The rule looks at the last sync only: the
+// first sync after a burst may still wait up to 2 ms.
 const (
 	minSyncInterval = 2 * time.Millisecond
 	gatherKeys      = 4
