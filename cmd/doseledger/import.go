@@ -633,7 +633,11 @@ func (m *Main) printImport(rep importReport) {
 	if rep.DryRun {
 		verb = "checked (dry run, nothing written)"
 	}
-	fmt.Fprintf(m.Stdout, "%s %d rows of %s: %s\n", verb, len(rep.Rows), rep.File, strings.Join(parts, ", "))
+	rows := "rows"
+	if len(rep.Rows) == 1 {
+		rows = "row"
+	}
+	fmt.Fprintf(m.Stdout, "%s %d %s of %s: %s\n", verb, len(rep.Rows), rows, rep.File, strings.Join(parts, ", "))
 }
 
 // leadingFlags and fileArgs split args so that flags may follow the file

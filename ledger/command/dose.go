@@ -210,8 +210,13 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 			apply(p, &own, &whole)
 		}
 	}
-	for _, m := range own.Absorbed {
-		for _, p := range earlier(m) {
+	// The rest of the whole person: the survivor, if this record was
+	// merged into it, and the records merged into the survivor.
+	for _, id := range append([]string{whole.ID}, whole.Absorbed...) {
+		if id == r.Dose.BeneficiaryID {
+			continue
+		}
+		for _, p := range earlier(id) {
 			if !p.AlreadyRecorded {
 				apply(p, &whole)
 			}

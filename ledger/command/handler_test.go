@@ -567,6 +567,32 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// A dose reported under a record merged away is judged with the doses of
+// the person it belongs to: the survivor's, and every record merged in.
+func TestDoseUnderMergedRecord(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	a := f.MustRegister(t, 0, "West Bengal")
+	r := person(0, "Maharashtra")
+	r.Mobile, r.RequestID = "9900000001", uuid.New()
+	b, err := f.h.Register(ctx, r, "citizen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || !done {
+		t.Fatalf("merge: %v, %v", done, err)
+	}
+	f.MustDose(t, a, 1, "COVAXIN", "WB-KOL-0007", "2021-03-20")
+	early := f.MustDose(t, b, 2, "COVAXIN", "MH-PUN-0101", "2021-03-30")
+	if !slices.Contains(early.Anomalies, ledger.AnomalyTooEarly) || slices.Contains(early.Anomalies, ledger.AnomalyNotConsecutive) {
+		t.Errorf("dose 2 under the merged record 10 days after the survivor's dose 1: %v, want too early", early.Anomalies)
+	}
+	again := f.MustDose(t, b, 1, "COVAXIN", "MH-PUN-0101", "2021-03-31")
+	if again.DuplicateOf == "" {
+		t.Errorf("dose 1 again under the merged record: %+v, want a duplicate of the survivor's", again)
+	}
+}
+
 func TestCorrect(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()

@@ -58,23 +58,42 @@ func (h *Handler) beneficiary(ctx context.Context, id string) (ledger.Beneficiar
 	return b, err
 }
 
-// person returns a person's own stream state and, for decisions, the same
-// with the doses of every record merged into it.
+// person returns a person's own stream state and, for decisions, the
+// whole person: the record that survived their merges (their own, unless
+// it was merged into another) with the doses of every record merged into
+// it. A dose reported under a record merged away is judged against the
+// doses of the person it belongs to.
 func (h *Handler) person(ctx context.Context, id string) (own, whole ledger.Beneficiary, err error) {
 	own, err = h.beneficiary(ctx, id)
 	if err != nil {
 		return own, own, err
 	}
-	whole = own.Clone()
-	for _, m := range own.Absorbed {
-		other, err := h.beneficiary(ctx, m)
-		if err != nil {
-			return own, whole, err
+	root := own
+	for range maxMergeChain {
+		if root.MergedInto == "" || root.MergedInto == root.ID {
+			break
+		}
+		if root, err = h.beneficiary(ctx, root.MergedInto); err != nil {
+			return own, own, err
+		}
+	}
+	whole = root.Clone()
+	for _, m := range root.Absorbed {
+		other := own
+		if m != own.ID {
+			if other, err = h.beneficiary(ctx, m); err != nil {
+				return own, whole, err
+			}
 		}
 		whole.Absorb(other)
 	}
 	return own, whole, nil
 }
+
+// maxMergeChain bounds how many merges person follows from a record to
+// its survivor: a survivor merged later into another is followed, a
+// ledger that loops (it never should) is not followed for ever.
+const maxMergeChain = 8
 
 // session returns the state of a session's stream.
 func (h *Handler) session(ctx context.Context, id string) (ledger.Session, error) {
