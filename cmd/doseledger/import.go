@@ -400,15 +400,20 @@ const (
 
 // rowResult is a row's line of the report.
 type rowResult struct {
-	Row           int       `json:"row"`
-	Status        string    `json:"status"`
-	EventID       string    `json:"event_id,omitempty"`
-	BeneficiaryID string    `json:"beneficiary_id,omitempty"`
-	Dose          int       `json:"dose,omitempty"`
-	Anomalies     []string  `json:"anomalies"`
-	DuplicateOf   string    `json:"duplicate_of,omitempty"`
-	Position      uint64    `json:"position,omitempty"`
-	Error         *rowError `json:"error,omitempty"`
+	Row           int      `json:"row"`
+	Status        string   `json:"status"`
+	EventID       string   `json:"event_id,omitempty"`
+	BeneficiaryID string   `json:"beneficiary_id,omitempty"`
+	Dose          int      `json:"dose,omitempty"`
+	Anomalies     []string `json:"anomalies"`
+	DuplicateOf   string   `json:"duplicate_of,omitempty"`
+	// State and District are where the dose counts in coverage; both
+	// empty when neither the row, the site's session that day nor the
+	// person's registration says.
+	State    string    `json:"state,omitempty"`
+	District string    `json:"district,omitempty"`
+	Position uint64    `json:"position,omitempty"`
+	Error    *rowError `json:"error,omitempty"`
 }
 
 // importReport is the whole report, as --json prints it.
@@ -555,7 +560,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			default:
 				previews[who] = append(previews[who], pre)
 				res.Anomalies = append(res.Anomalies, pre.Anomalies...)
-				res.DuplicateOf = pre.DuplicateOf
+				res.DuplicateOf, res.State, res.District = pre.DuplicateOf, pre.State, pre.District
 				switch {
 				case pre.AlreadyRecorded:
 					res.Status = rowAlready
@@ -581,6 +586,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			default:
 				res.Anomalies = append(res.Anomalies, out.Anomalies...)
 				res.DuplicateOf, res.Position = out.DuplicateOf, uint64(out.Position)
+				res.State, res.District = out.State, out.District
 				switch {
 				case out.AlreadyRecorded:
 					res.Status = rowAlready
@@ -608,6 +614,10 @@ func (m *Main) printImport(rep importReport) {
 		detail := strings.Join(r.Anomalies, ", ")
 		if r.DuplicateOf != "" {
 			detail += " (of " + r.DuplicateOf + ")"
+		}
+		if r.Error == nil && r.State == "" && r.District == "" {
+			// Counted in no state's coverage: the typist can say where.
+			detail = strings.TrimPrefix(detail+"; place unknown: add state and district columns", "; ")
 		}
 		if r.Error != nil {
 			detail = r.Error.Message

@@ -220,7 +220,7 @@ func checkDryRunSaid(t *testing.T, dry, rep importReport) {
 	for i, r := range rep.Rows {
 		d := dry.Rows[i]
 		if wouldBe[d.Status] != r.Status || !slices.Equal(d.Anomalies, r.Anomalies) || d.EventID != r.EventID ||
-			d.DuplicateOf != r.DuplicateOf {
+			d.DuplicateOf != r.DuplicateOf || d.State != r.State || d.District != r.District {
 			t.Errorf("row %d: the dry run said %+v, the import did %+v", r.Row, d, r)
 		}
 	}
@@ -263,6 +263,32 @@ func TestImport_DryRunMatchesImport(t *testing.T) {
 	checkDryRunSaid(t, dry, rep)
 	if len(rep.Rows) == 3 && (rep.Rows[2].Status != rowAlready || slices.Contains(rep.Rows[1].Anomalies, "not_consecutive")) {
 		t.Errorf("import: %+v, want the repeated row already recorded and dose 2 following the merged record's dose 1", rep.Rows)
+	}
+}
+
+// Each row says where its dose counts; a dose no session, row or
+// registration places is said to count nowhere, so the typist can add it.
+func TestImport_SaysWhereEachDoseCounts(t *testing.T) {
+	dir, person := mustLedgerDir(t)
+	day := ledger.DateOf(time.Now().AddDate(0, 0, -3))
+	file := writeFile(t, registerHeaderLine+
+		person+",1,Covishield,"+day+",10:00,XX-NOW-0001,L1,Nurse A\n"+
+		"ABCDEFGHIJKLMN23-1,1,Covishield,"+day+",10:00,XX-NOW-0001,L1,Nurse A\n")
+	rep, _, err := importJSON(t, "--data", dir, "import", "--dry-run", "--json", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 2 || rep.Rows[0].State != "Maharashtra" || rep.Rows[0].District != "Pune" ||
+		rep.Rows[1].State != "" || rep.Rows[1].District != "" {
+		t.Fatalf("places: %+v, want the registered person's Pune, and none for the stranger", rep.Rows)
+	}
+	out, _, err := run(t, "--data", dir, "import", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || strings.Contains(lines[1], "place unknown") || !strings.Contains(lines[2], "place unknown: add state and district columns") {
+		t.Errorf("the report does not say which dose counts nowhere:\n%s", out)
 	}
 }
 

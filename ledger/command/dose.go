@@ -31,6 +31,9 @@ type DoseResult struct {
 	AlreadyRecorded bool
 	Anomalies       []string
 	DuplicateOf     string
+	// State and District are where the dose counts: the report's, or
+	// its session's, or where the person registered; empty if none says.
+	State, District string
 }
 
 // maxClockSkew is how far in the future a report's time may be before it
@@ -106,7 +109,7 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 			return err
 		}
 		res.Position, res.AlreadyRecorded = ar.Position, ar.Duplicate
-		res.Anomalies, res.DuplicateOf = d.Anomalies, d.DuplicateOf
+		res.Anomalies, res.DuplicateOf, res.State, res.District = d.Anomalies, d.DuplicateOf, d.State, d.District
 		return nil
 	})
 	if err != nil {
@@ -115,7 +118,7 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 	if res.AlreadyRecorded {
 		var d ledger.DoseAdministered
 		d, _, err = h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID)
-		res.Anomalies, res.DuplicateOf = d.Anomalies, d.DuplicateOf
+		res.Anomalies, res.DuplicateOf, res.State, res.District = d.Anomalies, d.DuplicateOf, d.State, d.District
 	}
 	return res, err
 }
@@ -186,7 +189,7 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	}
 	pre := DosePreview{DoseResult: DoseResult{EventID: r.EventID}, report: r}
 	if d, ok, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID); err != nil || ok {
-		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf = ok, d.Anomalies, d.DuplicateOf
+		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = ok, d.Anomalies, d.DuplicateOf, d.State, d.District
 		return pre, err
 	}
 	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
@@ -204,7 +207,8 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 		switch {
 		case p.EventID == r.EventID:
 			// The same report again: recorded by then, so recognised.
-			pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf = true, p.Anomalies, p.DuplicateOf
+			pre.DoseResult = p.DoseResult
+			pre.AlreadyRecorded = true
 			return pre, nil
 		case !p.AlreadyRecorded:
 			apply(p, &own, &whole)
@@ -229,7 +233,7 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	if pre.dose, err = h.planDose(ctx, ps, r, own, whole); err != nil {
 		return DosePreview{}, err
 	}
-	pre.Anomalies, pre.DuplicateOf = pre.dose.Anomalies, pre.dose.DuplicateOf
+	pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = pre.dose.Anomalies, pre.dose.DuplicateOf, pre.dose.State, pre.dose.District
 	return pre, nil
 }
 
