@@ -229,19 +229,30 @@ func (m *Main) coverageQuery() (*flag.FlagSet, func(*projections.Models) (result
 		for _, d := range q.By {
 			header = append(header, strings.ToUpper(d))
 		}
-		r := result{header: append(header, "DOSES", "DOSE 1", "DOSE 2", "LATER", "REGISTERED", "COMPLETED"), value: rows}
+		// Registrations and completions are counted by day and place only:
+		// grouped by anything else they would show as zeros.
+		people := byPlace(q.By)
+		header = append(header, "DOSES", "DOSE 1", "DOSE 2", "LATER")
+		if people {
+			header = append(header, "REGISTERED", "COMPLETED")
+		}
+		r := result{header: header, value: rows}
 		var total projections.CoverageRow
 		for _, c := range rows {
 			later := c.Doses - c.ByDose[1] - c.ByDose[2]
-			r.rows = append(r.rows, append(append([]string{}, c.Group...), strconv.Itoa(c.Doses), strconv.Itoa(c.ByDose[1]),
-				strconv.Itoa(c.ByDose[2]), strconv.Itoa(later), strconv.Itoa(c.Registrations), strconv.Itoa(c.Completed)))
+			row := append(append([]string{}, c.Group...), strconv.Itoa(c.Doses), strconv.Itoa(c.ByDose[1]),
+				strconv.Itoa(c.ByDose[2]), strconv.Itoa(later))
+			if people {
+				row = append(row, strconv.Itoa(c.Registrations), strconv.Itoa(c.Completed))
+			}
+			r.rows = append(r.rows, row)
 			total.Doses += c.Doses
 			total.Registrations += c.Registrations
 			total.Completed += c.Completed
 		}
 		r.note = fmt.Sprintf("\ntotal: %s doses, %s registrations, %s completed", humanInt(total.Doses),
 			humanInt(total.Registrations), humanInt(total.Completed))
-		if !byPlace(q.By) {
+		if !people {
 			r.note = fmt.Sprintf("\ntotal: %s doses (registrations and completions are counted by day and place only)", humanInt(total.Doses))
 		}
 		return r, nil

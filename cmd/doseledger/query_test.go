@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,8 +52,14 @@ func TestMain_Queries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if records[0][0] != "STATE" || records[0][1] != "DOSES" {
+	if records[0][0] != "STATE" || records[0][1] != "DOSES" || !slices.Contains(records[0], "REGISTERED") {
 		t.Fatalf("CSV header: %v", records[0])
+	}
+	// Grouped by vaccine, registrations (counted by day and place only)
+	// are not shown as zeros.
+	if out, _, err := run(t, "--data", dir, "coverage", "--by", "vaccine"); err != nil ||
+		strings.Contains(out, "REGISTERED") || !strings.Contains(out, "counted by day and place only") {
+		t.Errorf("coverage by vaccine: %v\n%s", err, out)
 	}
 	sum := 0
 	for _, r := range records[1:] {
