@@ -416,6 +416,23 @@ type rowResult struct {
 	Error    *rowError `json:"error,omitempty"`
 }
 
+// took fills in what became of a row the ledger took, or (a dry run)
+// would take: its status is fresh if it was new, flagged if it showed
+// anomalies, already recorded if it was.
+func (res *rowResult) took(out command.DoseResult, fresh, flagged string) {
+	res.Anomalies = append(res.Anomalies, out.Anomalies...)
+	res.DuplicateOf, res.Position = out.DuplicateOf, uint64(out.Position)
+	res.State, res.District = out.State, out.District
+	switch {
+	case out.AlreadyRecorded:
+		res.Status = rowAlready
+	case len(out.Anomalies) > 0:
+		res.Status = flagged
+	default:
+		res.Status = fresh
+	}
+}
+
 // importReport is the whole report, as --json prints it.
 type importReport struct {
 	File   string         `json:"file"`
@@ -559,16 +576,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 				return nil, fmt.Errorf("row %d: %w", row.Row, err)
 			default:
 				previews[who] = append(previews[who], pre)
-				res.Anomalies = append(res.Anomalies, pre.Anomalies...)
-				res.DuplicateOf, res.State, res.District = pre.DuplicateOf, pre.State, pre.District
-				switch {
-				case pre.AlreadyRecorded:
-					res.Status = rowAlready
-				case len(pre.Anomalies) > 0:
-					res.Status = rowWouldFlag
-				default:
-					res.Status = rowWouldRecord
-				}
+				res.took(pre.DoseResult, rowWouldRecord, rowWouldFlag)
 			}
 		default:
 			res.EventID, res.BeneficiaryID, res.Dose = row.Report.EventID.String(), row.Report.Dose.BeneficiaryID, row.Report.Dose.Dose
@@ -584,17 +592,7 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			case err != nil:
 				return nil, fmt.Errorf("row %d: %w (rows recorded so far stay; import the file again to finish)", row.Row, err)
 			default:
-				res.Anomalies = append(res.Anomalies, out.Anomalies...)
-				res.DuplicateOf, res.Position = out.DuplicateOf, uint64(out.Position)
-				res.State, res.District = out.State, out.District
-				switch {
-				case out.AlreadyRecorded:
-					res.Status = rowAlready
-				case len(out.Anomalies) > 0:
-					res.Status = rowFlagged
-				default:
-					res.Status = rowNew
-				}
+				res.took(out, rowNew, rowFlagged)
 			}
 		}
 		results[i] = res

@@ -537,16 +537,24 @@ func TestVoidDose(t *testing.T) {
 
 // TestMerge: one photo ID registered from two mobiles in two states is
 // one person; dose 1 under either record counts for dose 2.
+// mustRegisterTwice registers person 0 twice, from two mobiles in two
+// states: a, then b.
+func (f *fixture) mustRegisterTwice(tb testing.TB) (a, b string) {
+	tb.Helper()
+	a = f.MustRegister(tb, 0, "West Bengal")
+	r := person(0, "Maharashtra")
+	r.Mobile, r.RequestID = "9900000001", uuid.New()
+	b, err := f.h.Register(context.Background(), r, "citizen")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a, b
+}
+
 func TestMerge(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()
-	a := f.MustRegister(t, 0, "West Bengal")
-	r := person(0, "Maharashtra")
-	r.Mobile, r.RequestID = "9900000001", uuid.New()
-	b, err := f.h.Register(ctx, r, "citizen")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := f.mustRegisterTwice(t)
 	f.MustDose(t, b, 1, "COVAXIN", "MH-PUN-0101", "2021-03-20")
 	if done, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || !done {
 		t.Fatalf("merge: %v, %v", done, err)
@@ -572,13 +580,7 @@ func TestMerge(t *testing.T) {
 func TestDoseUnderMergedRecord(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()
-	a := f.MustRegister(t, 0, "West Bengal")
-	r := person(0, "Maharashtra")
-	r.Mobile, r.RequestID = "9900000001", uuid.New()
-	b, err := f.h.Register(ctx, r, "citizen")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := f.mustRegisterTwice(t)
 	if done, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || !done {
 		t.Fatalf("merge: %v, %v", done, err)
 	}
