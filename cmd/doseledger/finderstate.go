@@ -17,19 +17,27 @@ import (
 // defaultFinderSaveEvery is how often a running duplicate finder saves
 // its state, so that a start after a crash reads only what the log gained
 // since (at 13.2 million registrations, reading it all takes 105 s of a
-// core). A save there writes about 1 GB in a few seconds of one core,
-// and the finder pauses meanwhile (the log waits for it; BENCHMARKS.md
-// has what it cost the whole day's load test).
+// core). A save there writes about 1 GB, and the disk is the ledger's:
+// in the whole day's load test at 10,000 registrations a second, each
+// save took the server from 10,000 answers a second to 7,000 for a few
+// seconds, and the p99 of its tenth of the burst to 0.8 – 1 s
+// (BENCHMARKS.md). So a save waits for a quiet moment: a stretch of
+// 1/60 of the period in which the log grew by under finderQuietRate
+// events a second. A busy day is saved in its evening, and at a stop.
 const defaultFinderSaveEvery = 10 * time.Minute
+
+// finderQuietRate is the rate of appends below which the log is quiet
+// enough for a save of the duplicate finder's state.
+const finderQuietRate = 100
 
 // runDuplicateFinder runs finder from when start is closed until ctx
 // ends: from the state saved last, if there is one it can use. It saves
-// the state every so often while it runs. The function it returns stops
+// the state every so often while it runs, when the log is quiet. The function it returns stops
 // it: it cancels ctx, waits for the finder, and saves its state if it
 // read beyond what was saved. A stop during the start, before the finder
 // read anything new, leaves the saved state as it is.
 func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc, finder *command.DuplicateFinder,
-	start <-chan struct{}) (stop func()) {
+	log ledger.Store, start <-chan struct{}) (stop func()) {
 	done := make(chan error, 1)
 	saved, loaded := ledger.Start, false // read after done
 	go func() {
@@ -42,7 +50,7 @@ func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc
 				done <- ctx.Err()
 				return
 			}
-			done <- m.runSavingFinder(ctx, finder, &saved)
+			done <- m.runSavingFinder(ctx, finder, log, &saved)
 		case <-ctx.Done():
 			done <- ctx.Err()
 		}
@@ -59,22 +67,45 @@ func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc
 	}
 }
 
-// runSavingFinder runs finder until ctx ends, pausing it every so often
-// to save its state; *saved is the position of the state saved last.
-func (m *Main) runSavingFinder(ctx context.Context, finder *command.DuplicateFinder, saved *ledger.Position) error {
+// runSavingFinder runs finder until ctx ends, pausing it to save its
+// state every so often when the log is quiet; *saved is the position of
+// the state saved last.
+func (m *Main) runSavingFinder(ctx context.Context, finder *command.DuplicateFinder, log ledger.Store,
+	saved *ledger.Position) error {
 	every := cmp.Or(m.finderSaveEvery, defaultFinderSaveEvery)
+	window := every / 60
+	quiet := ledger.Position(finderQuietRate * window.Seconds())
 	for {
-		runCtx, pause := context.WithTimeout(ctx, every)
-		err := finder.Run(runCtx) // a merge begun runs to its end (DuplicateFinder.apply)
-		pause()
-		if err := ctx.Err(); err != nil {
-			return err // a stop, even one that came with the pause
-		}
-		if !errors.Is(err, context.DeadlineExceeded) {
+		if err := runFinderFor(ctx, finder, every-window); err != nil {
 			return err
+		}
+		for {
+			from, err1 := log.LastPosition(ctx)
+			if err := runFinderFor(ctx, finder, window); err != nil {
+				return err
+			}
+			to, err2 := log.LastPosition(ctx)
+			if err1 == nil && err2 == nil && to-from <= quiet {
+				break
+			}
 		}
 		m.saveFinderStateIfNew(finder, saved)
 	}
+}
+
+// runFinderFor runs finder for d, and returns nil when d has passed, or
+// ctx's error or the finder's if it stopped before.
+func runFinderFor(ctx context.Context, finder *command.DuplicateFinder, d time.Duration) error {
+	runCtx, pause := context.WithTimeout(ctx, d)
+	err := finder.Run(runCtx) // a merge begun runs to its end (DuplicateFinder.apply)
+	pause()
+	if err := ctx.Err(); err != nil {
+		return err // a stop, even one that came with the pause
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 // saveFinderStateIfNew saves the state of a finder that is not running,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,7 +114,7 @@ func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
 	}
 	var log syncWriter
 	m := NewMain(io.Discard, io.Discard)
-	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 20*time.Millisecond
+	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 60*time.Millisecond
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	start := make(chan struct{})
 	close(start)
-	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), start)
+	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), l.Store, start)
 	defer stop()
 
 	// A saved state that holds every registration seeded, then one that
@@ -155,4 +156,55 @@ func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
 	if n := strings.Count(log.String(), "duplicate finder caught up"); n != 1 {
 		t.Errorf("the log says %d times that the finder caught up, want once:\n%s", n, log.String())
 	}
+}
+
+// busyLog is a store whose log grows by a thousand events between any two
+// looks while busy is set.
+type busyLog struct {
+	ledger.Store
+	busy atomic.Bool
+	n    atomic.Uint64
+}
+
+func (b *busyLog) LastPosition(ctx context.Context) (ledger.Position, error) {
+	if b.busy.Load() {
+		return ledger.Position(b.n.Add(1000)), nil
+	}
+	return ledger.Position(b.n.Load()), nil
+}
+
+// A save waits for a quiet log: writing the state competes for the disk
+// with the ledger's own writes.
+func TestDuplicateFinder_SavesWhenQuiet(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "20", "--days", "5", "--quiet"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var log syncWriter
+	m := NewMain(io.Discard, io.Discard)
+	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 60*time.Millisecond
+	l, err := m.openLedger(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := &busyLog{Store: l.Store}
+	busy.busy.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	start := make(chan struct{})
+	close(start)
+	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), busy, start)
+	defer stop()
+	time.Sleep(10 * m.finderSaveEvery)
+	if strings.Contains(log.String(), "state saved") {
+		t.Fatalf("the state was saved while the log was busy:\n%s", log.String())
+	}
+	busy.busy.Store(false)
+	for range 200 {
+		if strings.Contains(log.String(), "state saved") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no state saved once the log was quiet:\n%s", log.String())
 }

@@ -79,7 +79,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// Its state is saved at a clean stop, and read back at the next start.
 	ctx, cancel := context.WithCancel(ctx)
 	startFinder := make(chan struct{})
-	stopFinder := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), startFinder)
+	stopFinder := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), l.Store, startFinder)
 	defer stopFinder() // whatever way serve ends, before the ledger closes
 
 	// Keep every person's certificate current as doses are recorded:
