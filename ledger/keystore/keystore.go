@@ -59,9 +59,6 @@ type Store struct {
 	unsynced atomic.Uint64
 	syncMu   sync.Mutex
 	synced   uint64 // guarded by syncMu
-	// gathering says the last sync covered gatherKeys keys or more: syncs
-	// are then spaced minSyncInterval apart, to gather more.
-	gathering *atomic.Bool
 }
 
 var _ ledger.Keys = (*Store)(nil)
@@ -94,13 +91,6 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 
 // open takes over o's cache reference: o is for one open only.
 func open(dir string, o *pebble.Options) (*Store, error) {
-	gathering := new(atomic.Bool)
-	o.WALMinSyncInterval = func() time.Duration {
-		if gathering.Load() {
-			return minSyncInterval
-		}
-		return 0
-	}
 	db, err := pebble.Open(dir, o)
 	o.Cache.Unref() // the database holds its own reference while open
 	if err != nil {
@@ -111,8 +101,7 @@ func open(dir string, o *pebble.Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
-	s := &Store{db: db, filter: keyfilter.New(keys), closing: make(chan struct{}), builderDone: make(chan struct{}),
-		gathering: gathering}
+	s := &Store{db: db, filter: keyfilter.New(keys), closing: make(chan struct{}), builderDone: make(chan struct{})}
 	logf := o.Logger.Infof
 	if l, ok := o.Logger.(engineLogger); ok {
 		logf = l.Errorf
@@ -169,24 +158,6 @@ func (s *Store) written(k []byte) {
 	defer s.filterMu.Unlock()
 	s.filter.Add(k)
 }
-
-// minSyncInterval is the least time between two syncs of the store's log
-// while keys are created many at a time (gatherKeys or more a sync). The
-// embedded ledger syncs the key store at the start of each group commit
-// (DeferSyncs), so this sets how long a group commit gathers requests
-// under load: at 10,000 registrations a second the syncs came as fast as
-// the disk answered, about 1,000 a second with 10 registrations each, and
-// each sync costs CPU in the kernel. Syncing at most every 2 ms took the
-// server's CPU from 142 – 143 µs a registration to 125 µs, and its p99
-// from 27 – 31 ms to 26 – 28 ms, for 3 ms more at the median
-// (BENCHMARKS.md, issue 5). One writer alone (a quiet hour, an import)
-// gathers nothing by waiting, and does not wait; a few at once (seed's
-// workers) do wait, and gather. The rule looks at the last sync only: the
-// first sync after a burst may still wait up to 2 ms.
-const (
-	minSyncInterval = 2 * time.Millisecond
-	gatherKeys      = 4
-)
 
 // pebbleOptions puts bloom filters on every level: nearly every lookup is
 // of a new person's key, which is in no table, and without filters such a
@@ -350,7 +321,6 @@ func (s *Store) SyncPending() error {
 	if n <= s.synced {
 		return nil // an earlier sync, begun after these writes, covered them
 	}
-	s.gathering.Store(n-s.synced >= gatherKeys)
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("key store: sync: %w", err)
 	}

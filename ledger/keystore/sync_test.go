@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
 )
@@ -204,44 +203,5 @@ func TestStore_DeferredSyncsSurvivePowerLoss(t *testing.T) {
 				t.Fatalf("%d of 20 keys after the power loss, want %d", kept, want)
 			}
 		})
-	}
-}
-
-// While keys come many to a sync, syncs are spaced minSyncInterval apart,
-// to gather more; one key a sync (a single writer) waits for nothing.
-func TestStore_SyncsGatherUnderLoad(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openCounted(t)
-	s.DeferSyncs()
-	created := 0
-	syncAfter := func(keys int) {
-		t.Helper()
-		for range keys {
-			created++
-			if _, err := s.CreateKey(ctx, fmt.Sprint("gather-", created)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.SyncPending(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	syncAfter(1)
-	if s.gathering.Load() {
-		t.Error("syncs spaced out after a sync of one key")
-	}
-	// Timed from before the sync of many keys: the interval starts when
-	// that sync ends, which is after this and may be before it returns.
-	before := time.Now()
-	syncAfter(gatherKeys)
-	if !s.gathering.Load() {
-		t.Errorf("syncs not spaced out after a sync of %d keys", gatherKeys)
-	}
-	syncAfter(1)
-	if waited := time.Since(before); waited < minSyncInterval {
-		t.Errorf("the sync after one of %d keys ended %s after it began, want at least %s", gatherKeys, waited, minSyncInterval)
-	}
-	if s.gathering.Load() {
-		t.Error("syncs still spaced out after a sync of one key")
 	}
 }
