@@ -32,10 +32,11 @@ const finderQuietRate = 100
 
 // runDuplicateFinder runs finder from when start is closed until ctx
 // ends: from the state saved last, if there is one it can use. It saves
-// the state every so often while it runs, when the log is quiet. The function it returns stops
-// it: it cancels ctx, waits for the finder, and saves its state if it
-// read beyond what was saved. A stop during the start, before the finder
-// read anything new, leaves the saved state as it is.
+// the state every so often while it runs, when the log is quiet. The
+// function it returns stops it: it cancels ctx, waits for the finder, and
+// saves its state if it read beyond what was saved. A stop during the
+// start, before the finder read anything new, leaves the saved state as
+// it is.
 func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc, finder *command.DuplicateFinder,
 	log ledger.Store, start <-chan struct{}) (stop func()) {
 	done := make(chan error, 1)
