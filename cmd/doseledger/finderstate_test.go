@@ -104,27 +104,36 @@ func TestServe_DuplicateFinderStateAcrossRestarts(t *testing.T) {
 	t.Fatalf("%s was never merged into %s after a start from the saved state", second, first)
 }
 
-// A running finder saves its state every so often, not only at a clean
-// stop: after a crash, the next start reads only what came after the
-// last save.
-func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
+// runSavingFinder seeds a small ledger and runs its duplicate finder as
+// serve does, saving every 60 ms, with wrap(the store) as the log it
+// watches for quiet, until the test ends. It returns the log of it all.
+func runSavingFinder(t *testing.T, wrap func(ledger.Store) ledger.Store) (*Main, *ledgerHandle, *syncWriter) {
+	t.Helper()
 	dir := t.TempDir()
 	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "20", "--days", "5", "--quiet"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	var log syncWriter
+	log := &syncWriter{}
 	m := NewMain(io.Discard, io.Discard)
-	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 60*time.Millisecond
+	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(log, nil)), 60*time.Millisecond
 	l, err := m.openLedger(time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	start := make(chan struct{})
 	close(start)
-	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), l.Store, start)
-	defer stop()
+	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), wrap(l.Store), start)
+	t.Cleanup(stop) // before the ledger closes: cleanups run last first
+	return m, l, log
+}
+
+// A running finder saves its state every so often, not only at a clean
+// stop: after a crash, the next start reads only what came after the
+// last save.
+func TestDuplicateFinder_SavesWhileRunning(t *testing.T) {
+	m, l, log := runSavingFinder(t, func(s ledger.Store) ledger.Store { return s })
 
 	// A saved state that holds every registration seeded, then one that
 	// holds a registration made since, both while the finder runs.
@@ -176,25 +185,12 @@ func (b *busyLog) LastPosition(ctx context.Context) (ledger.Position, error) {
 // A save waits for a quiet log: writing the state competes for the disk
 // with the ledger's own writes.
 func TestDuplicateFinder_SavesWhenQuiet(t *testing.T) {
-	dir := t.TempDir()
-	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "20", "--days", "5", "--quiet"); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	var log syncWriter
-	m := NewMain(io.Discard, io.Discard)
-	m.Config.DataDir, m.Log, m.finderSaveEvery = dir, slog.New(slog.NewTextHandler(&log, nil)), 60*time.Millisecond
-	l, err := m.openLedger(time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	busy := &busyLog{Store: l.Store}
-	busy.busy.Store(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	start := make(chan struct{})
-	close(start)
-	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), busy, start)
-	defer stop()
+	var busy *busyLog
+	m, _, log := runSavingFinder(t, func(s ledger.Store) ledger.Store {
+		busy = &busyLog{Store: s}
+		busy.busy.Store(true)
+		return busy
+	})
 	time.Sleep(10 * m.finderSaveEvery)
 	if strings.Contains(log.String(), "state saved") {
 		t.Fatalf("the state was saved while the log was busy:\n%s", log.String())
