@@ -196,7 +196,7 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	if err != nil {
 		return DosePreview{}, err
 	}
-	own, whole = own.Clone(), whole.Clone() // the cache's, not ours to change
+	own = own.Clone() // the cache's, not ours to change; whole is made afresh
 	apply := func(p DosePreview, to ...*ledger.Beneficiary) {
 		e := ledger.Event{ID: p.report.EventID, OccurredAt: p.report.OccurredAt}
 		for _, b := range to {
