@@ -59,6 +59,13 @@ func TestAuth_CitizenManagesOwnAccountOnly(t *testing.T) {
 		!strings.HasPrefix(ids[0], me.Account+"-") || me.Actor != "citizen:"+me.Account {
 		t.Fatalf("me = %+v", me)
 	}
+	// Signing in again greets them as /me names them.
+	e.do(t, http.MethodPost, "/api/v1/auth/otp", map[string]string{"mobile": mobile}, specValid, anonymous...).decode(t, http.StatusAccepted, nil)
+	var again struct{ Name string }
+	e.do(t, http.MethodPost, "/api/v1/auth/token", map[string]string{"mobile": mobile, "otp": e.otps.Code(mobile)}, specValid, anonymous...).decode(t, http.StatusOK, &again)
+	if again.Name != "Asha Das" {
+		t.Fatalf("signed in again as %q, want Asha Das", again.Name)
+	}
 
 	// Their own records: yes. Another account's: no.
 	e.do(t, http.MethodGet, "/api/v1/beneficiaries/"+ids[2], nil, specValid, citizen...).decode(t, http.StatusOK, nil)

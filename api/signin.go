@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -64,9 +65,13 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	name := p.Name
+	if p.Role == auth.Citizen {
+		name = greeting(s.members(r.Context(), p.ID))
+	}
 	writeJSON(w, http.StatusOK, map[string]string{
 		"token": tok.Value, "expires_at": tok.Expires.UTC().Format(time.RFC3339),
-		"role": string(p.Role), "actor": p.Actor(), "name": p.Name,
+		"role": string(p.Role), "actor": p.Actor(), "name": name,
 	})
 	return nil
 }
@@ -79,38 +84,51 @@ type memberView struct {
 }
 
 // me: GET /api/v1/me. A citizen also gets the people of their account,
-// and is named as its first person with a name (not merged into another
-// record, not erased): a citizen signs in with a mobile number, which has
-// no name of its own, and a family sharing one is greeted as that person.
+// and is named as greeting names them.
 func (s *server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	answer := map[string]any{"role": p.Role, "actor": p.Actor(), "name": p.Name}
 	if p.Role == auth.Citizen {
-		var people []projections.Person
-		s.proj.View(func(m *projections.Models) {
-			for n := 1; n <= ledger.MaxPerAccount; n++ {
-				if person, ok := m.Person(ledger.BeneficiaryID(p.ID, n)); ok {
-					people = append(people, person)
-				}
-			}
-		})
-		members := []memberView{}
-		for _, person := range people {
-			v := memberView{personView: personOf(person)}
-			if personal, err := s.h.Personal(r.Context(), person.ID); err == nil {
-				v.Name = personal.Name
-			}
-			members = append(members, v)
-		}
-		for _, v := range members {
-			if v.Name != "" && v.MergedInto == "" {
-				answer["name"] = v.Name // the first who has a name of their own
-				break
-			}
-		}
+		members := s.members(r.Context(), p.ID)
+		answer["name"] = greeting(members)
 		answer["account"] = p.ID
 		answer["people"] = members
 	}
 	writeJSON(w, http.StatusOK, answer)
 	return nil
+}
+
+// members returns the people of an account, in order, with their names
+// (none for an erased person).
+func (s *server) members(ctx context.Context, account string) []memberView {
+	var people []projections.Person
+	s.proj.View(func(m *projections.Models) {
+		for n := 1; n <= ledger.MaxPerAccount; n++ {
+			if person, ok := m.Person(ledger.BeneficiaryID(account, n)); ok {
+				people = append(people, person)
+			}
+		}
+	})
+	members := []memberView{}
+	for _, person := range people {
+		v := memberView{personView: personOf(person)}
+		if personal, err := s.h.Personal(ctx, person.ID); err == nil {
+			v.Name = personal.Name
+		}
+		members = append(members, v)
+	}
+	return members
+}
+
+// greeting names a citizen as the first person of their account with a
+// name (not merged into another record, not erased): a citizen signs in
+// with a mobile number, which has no name of its own, and a family sharing
+// one is greeted as that person. It is "" until someone is registered.
+func greeting(members []memberView) string {
+	for _, v := range members {
+		if v.Name != "" && v.MergedInto == "" {
+			return v.Name
+		}
+	}
+	return ""
 }
