@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/internal/compactpace"
 	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
@@ -144,7 +145,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, indexOptions(log.With("db", "index"), cache), log)
+	idxOptions, idxPacer := indexOptions(log.With("db", "index"), cache)
+	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, idxOptions, idxPacer, log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -229,11 +231,18 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 // table's Bloom filter, in memory. Reads of a stream's events seek in
 // every table of level 0: with up to 16 of them, a read of an existing
 // stream costs more, which registrations (new streams) do not show.
-func indexOptions(log *slog.Logger, cache *pebble.Cache) *pebble.Options {
+//
+// Its compactions are paced (compactpace): over a day of registrations
+// each one into the base level rewrites hundreds of megabytes, and at full
+// speed takes a core from the requests for tens of seconds. The pacer
+// must watch the database once it is open.
+func indexOptions(log *slog.Logger, cache *pebble.Cache) (*pebble.Options, *compactpace.Pacer) {
 	o := pebbleOptions(log, cache, indexMemTableSize)
 	o.L0CompactionThreshold = 16
 	o.L0StopWritesThreshold = 64
-	return o
+	p := compactpace.New(compactpace.DefaultRest, 2*o.L0CompactionThreshold)
+	p.Apply(o)
+	return o, p
 }
 
 // pebbleLogger routes Pebble's messages to slog: information at debug
