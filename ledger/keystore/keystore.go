@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/doseledger/doseledger/ledger"
-	"github.com/doseledger/doseledger/ledger/internal/compactpace"
 	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
@@ -90,19 +89,13 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	return open(dir, pebbleOptions(log))
 }
 
-// open takes over o's cache reference: o is for one open only. The
-// store's compactions are paced (compactpace), as the ledger's index's
-// are: its keys come in no order, and over a day of registrations each
-// compaction into its base level rewrites hundreds of megabytes.
+// open takes over o's cache reference: o is for one open only.
 func open(dir string, o *pebble.Options) (*Store, error) {
-	pacer := compactpace.New(compactpace.DefaultRest, 2*o.L0CompactionThreshold)
-	pacer.Apply(o)
 	db, err := pebble.Open(dir, o)
 	o.Cache.Unref() // the database holds its own reference while open
 	if err != nil {
 		return nil, fmt.Errorf("open key store %s: %w", dir, err)
 	}
-	pacer.Watch(db)
 	keys, err := countKeys(db)
 	if err != nil {
 		db.Close()

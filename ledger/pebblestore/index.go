@@ -10,7 +10,6 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/doseledger/doseledger/ledger"
-	"github.com/doseledger/doseledger/ledger/internal/compactpace"
 )
 
 // indexDir is the index database's directory, inside the log's.
@@ -21,14 +20,12 @@ const indexDir = "index"
 var reindexBatch = 16384
 
 // openIndex opens the index database in dir and brings it level with the
-// log, whose newest record is at last: see catchUpIndex. pacer paces its
-// compactions (o is already paced by it).
-func openIndex(dir string, logDB *pebble.DB, last ledger.Position, o *pebble.Options, pacer *compactpace.Pacer, log *slog.Logger) (*pebble.DB, error) {
+// log, whose newest record is at last: see catchUpIndex.
+func openIndex(dir string, logDB *pebble.DB, last ledger.Position, o *pebble.Options, log *slog.Logger) (*pebble.DB, error) {
 	idx, err := pebble.Open(dir, o)
 	if err != nil {
 		return nil, fmt.Errorf("open index (it is derived from the log: if it is damaged, move %s away and it is rebuilt): %w", dir, err)
 	}
-	pacer.Watch(idx)
 	if err := catchUpIndex(idx, logDB, last, log); err != nil {
 		idx.Close()
 		return nil, err

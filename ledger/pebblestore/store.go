@@ -14,7 +14,6 @@ import (
 	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/doseledger/doseledger/ledger"
-	"github.com/doseledger/doseledger/ledger/internal/compactpace"
 	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
@@ -145,8 +144,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	idxOptions, idxPacer := indexOptions(log.With("db", "index"), cache)
-	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, idxOptions, idxPacer, log)
+	idx, err := openIndex(filepath.Join(dir, indexDir), db, last, indexOptions(log.With("db", "index"), cache), log)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -231,18 +229,11 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 // table's Bloom filter, in memory. Reads of a stream's events seek in
 // every table of level 0: with up to 16 of them, a read of an existing
 // stream costs more, which registrations (new streams) do not show.
-//
-// Its compactions are paced (compactpace): over a day of registrations
-// each one into the base level rewrites hundreds of megabytes, and at full
-// speed takes a core from the requests for tens of seconds. The pacer
-// must watch the database once it is open.
-func indexOptions(log *slog.Logger, cache *pebble.Cache) (*pebble.Options, *compactpace.Pacer) {
+func indexOptions(log *slog.Logger, cache *pebble.Cache) *pebble.Options {
 	o := pebbleOptions(log, cache, indexMemTableSize)
 	o.L0CompactionThreshold = 16
 	o.L0StopWritesThreshold = 64
-	p := compactpace.New(compactpace.DefaultRest, 2*o.L0CompactionThreshold)
-	p.Apply(o)
-	return o, p
+	return o
 }
 
 // pebbleLogger routes Pebble's messages to slog: information at debug
