@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/internal/enginelog"
 	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
@@ -179,7 +180,7 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 	for i := range levels {
 		levels[i] = pebble.LevelOptions{FilterPolicy: bloom.FilterPolicy(10), FilterType: pebble.TableFilter}
 	}
-	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, Levels: levels, Cache: pebble.NewCache(64 << 20),
+	o := &pebble.Options{Cleaner: deleteCleaner{}, Logger: engineLogger{log}, EventListener: enginelog.Listener(log, "keys"), Levels: levels, Cache: pebble.NewCache(64 << 20),
 		MemTableSize: 32 << 20, LBaseMaxBytes: 256 << 20, L0CompactionThreshold: 16, L0StopWritesThreshold: 64}
 	return o.EnsureDefaults()
 }

@@ -87,7 +87,7 @@ func BenchmarkRawPebbleSyncedBatch(b *testing.B) {
 	for _, layout := range []string{"record", "store"} {
 		b.Run("layout="+layout, func(b *testing.B) {
 			cache := pebble.NewCache(cacheSize)
-			db, err := pebble.Open(b.TempDir(), pebbleOptions(slog.New(slog.DiscardHandler), cache, memTableSize))
+			db, err := pebble.Open(b.TempDir(), pebbleOptions(slog.New(slog.DiscardHandler), "bench", cache, memTableSize))
 			cache.Unref()
 			if err != nil {
 				b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/internal/enginelog"
 	"github.com/doseledger/doseledger/ledger/internal/keyfilter"
 )
 
@@ -135,7 +136,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	// reference while open.
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, pebbleOptions(log, cache, memTableSize))
+	db, err := pebble.Open(dir, pebbleOptions(log, "events", cache, memTableSize))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -187,7 +188,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // few moments), bloom filters on every level so that the writer's lookups of
 // event IDs that are new (nearly all of them) and of new streams skip
 // tables, and Pebble's messages routed to log.
-func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebble.Options {
+func pebbleOptions(log *slog.Logger, engine string, cache *pebble.Cache, memTable uint64) *pebble.Options {
 	levels := make([]pebble.LevelOptions, 7)
 	target := int64(2 << 20)
 	for i := range levels {
@@ -206,15 +207,7 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 		FormatMajorVersion:       pebble.FormatNewest,
 		MaxConcurrentCompactions: func() int { return 1 },
 		Logger:                   pl,
-		EventListener: &pebble.EventListener{
-			BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
-			DiskSlow: func(info pebble.DiskSlowInfo) {
-				log.Warn("pebble disk slow", "info", info.String())
-			},
-			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
-				log.Warn("pebble write stall", "reason", info.Reason)
-			},
-		},
+		EventListener:            enginelog.Listener(log, engine),
 	}
 	return o.EnsureDefaults()
 }
@@ -230,7 +223,7 @@ func pebbleOptions(log *slog.Logger, cache *pebble.Cache, memTable uint64) *pebb
 // every table of level 0: with up to 16 of them, a read of an existing
 // stream costs more, which registrations (new streams) do not show.
 func indexOptions(log *slog.Logger, cache *pebble.Cache) *pebble.Options {
-	o := pebbleOptions(log, cache, indexMemTableSize)
+	o := pebbleOptions(log, "events-index", cache, indexMemTableSize)
 	o.L0CompactionThreshold = 16
 	o.L0StopWritesThreshold = 64
 	return o
