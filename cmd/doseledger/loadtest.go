@@ -874,7 +874,7 @@ func (m *Main) readBack(ctx context.Context, cfg loadConfig, ids [][beneficiaryI
 	for w := range workers {
 		g.Go(func() error {
 			for i := w; i < len(ids); i += workers {
-				if bar != nil && i%1024 == 0 {
+				if bar != nil && i%1024 == 0 { // each multiple of 1024 is one worker's
 					bar.Add(min(1024, len(ids)-i))
 				}
 				if ids[i] == ([beneficiaryIDLen]byte{}) {
