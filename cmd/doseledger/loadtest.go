@@ -34,7 +34,7 @@ import (
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
          [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE]
-         [--memprofile FILE] [--server-cpuprofile FILE] [--keep]
+         [--memprofile FILE] [--server-cpuprofile FILE] [--server-profiles DIR] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -61,7 +61,11 @@ The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. The
 profiles cover this process: with --crash, the load generator alone, and
 --server-cpuprofile then profiles the server over the burst (it needs
---rate, which fixes the burst's length). Exit status 1 if any check fails.`
+--rate, which fixes the burst's length). --server-profiles instead profiles
+each minute of the burst apart, to show what a slow stretch spends its time
+on: DIR/cpu-007.pprof is the server's CPU in the burst's eighth minute and
+DIR/heap-007.pprof its heap at that minute's end (compare two minutes with
+go tool pprof -diff_base). Exit status 1 if any check fails.`
 
 // loadConfig is what a load test does.
 type loadConfig struct {
@@ -78,7 +82,10 @@ type loadConfig struct {
 	// ServerCPUProfile, with Crash and Rate, is where the server's CPU
 	// profile of the burst goes.
 	ServerCPUProfile string
-	Dir              string // the server's data directory; removed afterwards unless Keep
+	// ServerProfiles, with Crash and Rate, is the directory where the
+	// server's CPU and heap profiles of each minute of the burst go.
+	ServerProfiles string
+	Dir            string // the server's data directory; removed afterwards unless Keep
 	// Crash runs the server as a child process and kills it with SIGKILL
 	// after the burst, so that what is read back is what survived a crash.
 	Crash bool
@@ -201,6 +208,7 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.MutexProfile, "mutexprofile", "", "write a profile of lock contention during the burst to FILE")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap after the burst to FILE (this process: with --crash, the load generator alone)")
 	fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "with --crash and --rate, write a CPU profile of the server over the burst to FILE")
+	fs.StringVar(&cfg.ServerProfiles, "server-profiles", "", "with --crash and --rate, write the server's CPU profile of each minute of the burst, and its heap at the minute's end, to DIR")
 	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
@@ -213,8 +221,10 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 		return fmt.Errorf("--registrations must be 0 or more and --concurrency at least 1")
 	case cfg.Rate != 0 && (cfg.Rate < 1 || cfg.Rate > 1e7):
 		return fmt.Errorf("--rate must be 0 (as fast as answered) or from 1 to 10,000,000 requests a second")
-	case cfg.ServerCPUProfile != "" && (!cfg.Crash || cfg.Rate == 0):
-		return fmt.Errorf("--server-cpuprofile needs --crash (the server in a process of its own) and --rate (a burst of known length)")
+	case (cfg.ServerCPUProfile != "" || cfg.ServerProfiles != "") && (!cfg.Crash || cfg.Rate == 0):
+		return fmt.Errorf("--server-cpuprofile and --server-profiles need --crash (the server in a process of its own) and --rate (a burst of known length)")
+	case cfg.ServerCPUProfile != "" && cfg.ServerProfiles != "":
+		return fmt.Errorf("--server-cpuprofile and --server-profiles cannot both be given: the server runs one CPU profile at a time")
 	case cfg.Clients+cfg.Booked+cfg.Registrations > 90_000_000:
 		return fmt.Errorf("too many people for the load test's mobile numbers")
 	}
@@ -496,7 +506,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	// killed with SIGKILL after the burst.
 	serverArgs := []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr}
 	var pprofAddr string
-	if cfg.ServerCPUProfile != "" {
+	if cfg.ServerCPUProfile != "" || cfg.ServerProfiles != "" {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return rep, err
 		}
@@ -684,7 +694,11 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	serverProfile := make(chan error, 1)
 	if pprofAddr != "" {
 		length := time.Duration(float64(cfg.Registrations) / cfg.Rate * float64(time.Second))
-		go func() { serverProfile <- fetchCPUProfile(ctx, "http://"+pprofAddr, length, cfg.ServerCPUProfile) }()
+		if cfg.ServerProfiles != "" {
+			go func() { serverProfile <- profileByMinute(ctx, "http://"+pprofAddr, length, cfg.ServerProfiles) }()
+		} else {
+			go func() { serverProfile <- fetchCPUProfile(ctx, "http://"+pprofAddr, length, cfg.ServerCPUProfile) }()
+		}
 	} else {
 		serverProfile <- nil
 	}

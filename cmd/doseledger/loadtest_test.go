@@ -113,18 +113,39 @@ func TestLoadtest_Crash(t *testing.T) {
 }
 
 // TestLoadtest_ServerProfile takes the server's CPU profile of the burst
-// from its profiler (serve --pprof-addr).
+// from its profiler (serve --pprof-addr), whole or minute by minute.
 func TestLoadtest_ServerProfile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process and profiles it for a second")
 	}
-	profile := filepath.Join(t.TempDir(), "server.pprof")
-	cfg := loadConfig{Clients: 10, Seats: 2, Booked: 2, Registrations: 100, Concurrency: 8, Rate: 1000, Dir: t.TempDir(), Crash: true,
-		ServerCPUProfile: profile, ServerCommand: childServer}
-	mustLoadtest(t, cfg)
-	// A CPU profile is gzipped protocol buffers.
-	if b, err := os.ReadFile(profile); err != nil || len(b) < 64 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Errorf("server CPU profile: %d bytes, %v; want a gzipped profile", len(b), err)
+	cfg := loadConfig{Clients: 10, Seats: 2, Booked: 2, Registrations: 100, Concurrency: 8, Rate: 1000, Crash: true, ServerCommand: childServer}
+	t.Run("whole", func(t *testing.T) {
+		cfg := cfg
+		cfg.Dir, cfg.ServerCPUProfile = t.TempDir(), filepath.Join(t.TempDir(), "server.pprof")
+		mustLoadtest(t, cfg)
+		checkGzipped(t, cfg.ServerCPUProfile)
+	})
+	t.Run("by minute", func(t *testing.T) {
+		cfg := cfg
+		cfg.Dir, cfg.ServerProfiles = t.TempDir(), filepath.Join(t.TempDir(), "profiles")
+		mustLoadtest(t, cfg)
+		// A tenth of a second's burst is one minute's window: one CPU
+		// profile and one heap.
+		names, err := filepath.Glob(filepath.Join(cfg.ServerProfiles, "*"))
+		if err != nil || len(names) != 2 {
+			t.Fatalf("profiles: %v, %v; want cpu-000.pprof and heap-000.pprof", names, err)
+		}
+		checkGzipped(t, filepath.Join(cfg.ServerProfiles, "cpu-000.pprof"))
+		checkGzipped(t, filepath.Join(cfg.ServerProfiles, "heap-000.pprof"))
+	})
+}
+
+// checkGzipped fails t unless path holds a profile: gzipped protocol
+// buffers.
+func checkGzipped(t *testing.T, path string) {
+	t.Helper()
+	if b, err := os.ReadFile(path); err != nil || len(b) < 64 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s: %d bytes, %v; want a gzipped profile", path, len(b), err)
 	}
 }
 

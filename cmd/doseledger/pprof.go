@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -35,18 +36,44 @@ func (m *Main) servePprof(addr string) (stop func(), err error) {
 // d and writes it to path.
 func fetchCPUProfile(ctx context.Context, base string, d time.Duration, path string) error {
 	seconds := max(int((d+time.Second-1)/time.Second), 1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), nil)
+	return fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), "CPU", path)
+}
+
+// profileByMinute writes the CPU profile of each minute of the next d, and
+// the heap at each minute's end, from the profiler at base into dir, so
+// that a slow stretch can be compared with an ordinary one.
+func profileByMinute(ctx context.Context, base string, d time.Duration, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := 0; d > 0; i++ {
+		window := min(d, time.Minute)
+		d -= window
+		if err := fetchCPUProfile(ctx, base, window, filepath.Join(dir, fmt.Sprintf("cpu-%03d.pprof", i))); err != nil {
+			return err
+		}
+		if err := fetchProfile(ctx, base+"/debug/pprof/heap", "heap", filepath.Join(dir, fmt.Sprintf("heap-%03d.pprof", i))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchProfile gets the profile (what names it in errors) at url and
+// writes it to path.
+func fetchProfile(ctx context.Context, url, what, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("server CPU profile: %w", err)
+		return fmt.Errorf("server %s profile: %w", what, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("server CPU profile: %s: %s", resp.Status, msg)
+		return fmt.Errorf("server %s profile: %s: %s", what, resp.Status, msg)
 	}
 	f, err := os.Create(path)
 	if err != nil {
