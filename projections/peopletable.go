@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"maps"
 	"slices"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -76,18 +75,6 @@ type personMore struct {
 }
 
 const chunkRows = 4096 // rows per chunk: a chunk is 288 KB
-
-// reserve makes room in the index for n people at once, so that it need
-// not grow while events are applied (command.DuplicateFinder.Reserve says
-// why).
-func (t *peopleTable) reserve(n int) {
-	if n <= len(t.index) {
-		return
-	}
-	index := make(map[personKey]int32, n)
-	maps.Copy(index, t.index)
-	t.index = index
-}
 
 func newPeopleTable() *peopleTable {
 	return &peopleTable{index: map[personKey]int32{}}

@@ -21,11 +21,7 @@ type Options struct {
 	// PageSize is how many events catch-up reads at a time
 	// (DefaultPageSize).
 	PageSize int
-	// ExpectPeople, if above the people the models hold, sizes the people
-	// model's index for that many at start, so that it does not grow in a
-	// wave of a gigabyte in the middle of a busy day (peopleTable.reserve).
-	ExpectPeople int
-	Logger       *slog.Logger
+	Logger   *slog.Logger
 }
 
 // DefaultSaveInterval is how often a live projector saves. A save holds
@@ -75,7 +71,6 @@ func NewProjector(store ledger.Store, disk *Disk, opts Options) (*Projector, err
 			return nil, err
 		}
 	}
-	m.people.reserve(opts.ExpectPeople)
 	p := &Projector{store: store, disk: disk, opts: opts, m: m, saved: time.Now()}
 	p.waiters = newPositionWaiters(m.Position)
 	return p, nil

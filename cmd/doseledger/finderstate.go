@@ -36,9 +36,9 @@ const finderQuietRate = 100
 // function it returns stops it: it cancels ctx, waits for the finder, and
 // saves its state if it read beyond what was saved. A stop during the
 // start, before the finder read anything new, leaves the saved state as
-// it is. The finder makes room for people at once (Reserve).
+// it is.
 func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc, finder *command.DuplicateFinder,
-	log ledger.Store, start <-chan struct{}, people int) (stop func()) {
+	log ledger.Store, start <-chan struct{}) (stop func()) {
 	done := make(chan error, 1)
 	saved, loaded := ledger.Start, false // read after done
 	go func() {
@@ -51,7 +51,6 @@ func (m *Main) runDuplicateFinder(ctx context.Context, cancel context.CancelFunc
 				done <- ctx.Err()
 				return
 			}
-			finder.Reserve(people)
 			done <- m.runSavingFinder(ctx, finder, log, &saved)
 		case <-ctx.Done():
 			done <- ctx.Err()

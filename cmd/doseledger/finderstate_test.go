@@ -124,7 +124,7 @@ func runSavingFinder(t *testing.T, wrap func(ledger.Store) ledger.Store) (*Main,
 	ctx, cancel := context.WithCancel(context.Background())
 	start := make(chan struct{})
 	close(start)
-	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), wrap(l.Store), start, 0)
+	stop := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), wrap(l.Store), start)
 	t.Cleanup(stop) // before the ledger closes: cleanups run last first
 	return m, l, log
 }

@@ -34,8 +34,7 @@ import (
 
 const loadtestUsage = `loadtest [--clients N] [--seats N] [--booked N] [--registrations N] [--concurrency N]
          [--rate N] [--crash] [--cpuprofile FILE] [--race-cpuprofile FILE] [--mutexprofile FILE]
-         [--memprofile FILE] [--server-cpuprofile FILE] [--server-profiles DIR] [--grow-indexes]
-         [--keep]
+         [--memprofile FILE] [--server-cpuprofile FILE] [--server-profiles DIR] [--keep]
 
 Starts the real server (the same serve: API, read models, duplicate finder,
 certificate issuer, notifier) on a new embedded ledger in a temporary
@@ -57,10 +56,6 @@ directory, listening on loopback, and drives it over HTTP from this process:
     down (with --crash: been killed with SIGKILL), every registration it
     acknowledged is read back from the ledger, and the person's sealed
     details opened with their key from the key store.
-
-The server is started with --expect-people set to the people the test
-registers, as an operator who knows the day ahead would start it; with
---grow-indexes it is not, and its indexes grow as people come.
 
 The load generator shares this machine's cores with the server. The server
 logs every request, as serve does, to server.log in the directory. The
@@ -90,9 +85,7 @@ type loadConfig struct {
 	// ServerProfiles, with Crash and Rate, is the directory where the
 	// server's CPU and heap profiles of each minute of the burst go.
 	ServerProfiles string
-	// GrowIndexes starts the server without --expect-people.
-	GrowIndexes bool
-	Dir         string // the server's data directory; removed afterwards unless Keep
+	Dir            string // the server's data directory; removed afterwards unless Keep
 	// Crash runs the server as a child process and kills it with SIGKILL
 	// after the burst, so that what is read back is what survived a crash.
 	Crash bool
@@ -216,7 +209,6 @@ func (m *Main) loadtest(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a profile of the heap after the burst to FILE (this process: with --crash, the load generator alone)")
 	fs.StringVar(&cfg.ServerCPUProfile, "server-cpuprofile", "", "with --crash and --rate, write a CPU profile of the server over the burst to FILE")
 	fs.StringVar(&cfg.ServerProfiles, "server-profiles", "", "with --crash and --rate, write the server's CPU profile of each minute of the burst, and its heap at the minute's end, to DIR")
-	fs.BoolVar(&cfg.GrowIndexes, "grow-indexes", false, "start the server without --expect-people, so that its indexes grow as people come")
 	fs.BoolVar(&cfg.Crash, "crash", false, "run the server as a child process and kill it (SIGKILL) after the burst, before reading back")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the server's data directory, and say where it is")
 	if err := parse(fs, args); err != nil {
@@ -513,9 +505,6 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	// The server runs in this process, or with --crash as a child that is
 	// killed with SIGKILL after the burst.
 	serverArgs := []string{"--data", cfg.Dir, "--log-json", "serve", "--addr", addr}
-	if !cfg.GrowIndexes {
-		serverArgs = append(serverArgs, "--expect-people", strconv.Itoa(len(racers)+cfg.Registrations))
-	}
 	var pprofAddr string
 	if cfg.ServerCPUProfile != "" || cfg.ServerProfiles != "" {
 		if pprofAddr, err = freeAddr(); err != nil {

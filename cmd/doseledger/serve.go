@@ -24,12 +24,8 @@ import (
 	"github.com/doseledger/doseledger/projections"
 )
 
-// maxExpectPeople bounds serve --expect-people: India's population, for
-// which the indexes alone would want some 300 GB.
-const maxExpectPeople = 1_500_000_000
-
 func (m *Main) serve(ctx context.Context, args []string) error {
-	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo] [--expect-people N] [--esdb-listen ADDR] [--pprof-addr ADDR]\n\n"+
+	fs := m.newFlags("serve", "serve [--addr HOST:PORT] [--demo] [--esdb-listen ADDR] [--pprof-addr ADDR]\n\n"+
 		"Runs the server on the ledger (the embedded store in the data directory, or\n"+
 		"--store): the pages (citizens /portal/, vaccinators /vaccinator/, officials\n"+
 		"/official/, the offline certificate verifier /verify/), the JSON API under\n"+
@@ -44,14 +40,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		"wait in system calls; the GOMAXPROCS variable overrides that.")
 	addr := fs.String("addr", envOr("DOSELEDGER_ADDR", "127.0.0.1:8080"), "address to listen on (env DOSELEDGER_ADDR)")
 	demo := fs.Bool("demo", false, "on an empty ledger, first seed a small country (2,000 people); let demo staff sign in (this run only)")
-	expectPeople := fs.Int("expect-people", 0, "make room for this many people in the in-memory indexes (the duplicate finder's and the people read model's) at start, about 200 bytes each, so that they do not grow by a gigabyte or more at once in the middle of a busy day (default: grow as people come)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060 (default: off); keep it off the network")
 	esdbFlags := addESDBFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if *expectPeople < 0 || *expectPeople > maxExpectPeople {
-		return fmt.Errorf("--expect-people must be from 0 to %d", maxExpectPeople)
 	}
 	if *pprofAddr != "" {
 		stop, err := m.servePprof(*pprofAddr)
@@ -87,7 +79,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	// Its state is saved at a clean stop, and read back at the next start.
 	ctx, cancel := context.WithCancel(ctx)
 	startFinder := make(chan struct{})
-	stopFinder := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), l.Store, startFinder, *expectPeople)
+	stopFinder := m.runDuplicateFinder(ctx, cancel, l.Handler.NewDuplicateFinder(), l.Store, startFinder)
 	defer stopFinder() // whatever way serve ends, before the ledger closes
 
 	// Keep every person's certificate current as doses are recorded:
@@ -118,7 +110,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer disk.Close()
-	proj, err := projections.NewProjector(l.Store, disk, projections.Options{Logger: m.Log, ExpectPeople: *expectPeople})
+	proj, err := projections.NewProjector(l.Store, disk, projections.Options{Logger: m.Log})
 	if err != nil {
 		return err
 	}

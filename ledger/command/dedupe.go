@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -53,24 +52,6 @@ type ownership struct {
 
 // fixed copies s into k, if s has exactly k's length.
 func fixed(k []byte, s string) bool { return len(s) == len(k) && copy(k, s) == len(k) }
-
-// Reserve makes room in the finder's maps for n people at once, so that
-// they need not grow while it runs. A Go map of millions of entries grows
-// in one wave: its tables fill evenly, and all split within a minute or
-// two, doubling its memory (at 7.3 million people, 1.4 GB more with the
-// people read model's index). In every whole-day load test those were the
-// day's slowest minutes, the storage engines' writes taking four to eight
-// times as long (BENCHMARKS.md, issue 5). Call it after LoadState, before
-// Run or CatchUp.
-func (d *DuplicateFinder) Reserve(n int) {
-	if n <= len(d.owner) {
-		return
-	}
-	owner, first := make(map[beneficiary]ownership, n), make(map[idHash]beneficiary, n)
-	maps.Copy(owner, d.owner)
-	maps.Copy(first, d.first)
-	d.owner, d.first = owner, first
-}
 
 // NewDuplicateFinder returns a finder that starts at the beginning of the log.
 func (h *Handler) NewDuplicateFinder() *DuplicateFinder {
