@@ -95,6 +95,44 @@ type loadConfig struct {
 	Keep          bool
 }
 
+// freeMemoryWatch is the machine's free memory at the start of a stretch
+// of time, and the least it had, when, since that start (all 0 if not
+// known).
+type freeMemoryWatch struct {
+	Start, Least uint64
+	LeastAt      time.Duration
+}
+
+func (f freeMemoryWatch) String() string {
+	return fmt.Sprintf("%s MB at the start, %s MB at least (at %s)",
+		humanCount(f.Start>>20), humanCount(f.Least>>20), f.LeastAt.Round(time.Second))
+}
+
+// watchFreeMemory samples the machine's free memory every second until
+// the function it returns is called, which returns what it saw.
+func watchFreeMemory() (stop func() freeMemoryWatch) {
+	start := time.Now()
+	w := freeMemoryWatch{Start: freeMemory()}
+	w.Least = w.Start
+	done, result := make(chan struct{}), make(chan freeMemoryWatch, 1)
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				result <- w
+				return
+			case <-tick.C:
+				if free := freeMemory(); free > 0 && free < w.Least {
+					w.Least, w.LeastAt = free, time.Since(start)
+				}
+			}
+		}
+	}()
+	return func() freeMemoryWatch { close(done); return <-result }
+}
+
 // latency summarises request latencies.
 type latency struct {
 	P50, P99, Max time.Duration
@@ -169,6 +207,15 @@ type loadReport struct {
 	// burst's end, by store ("events", "events-index", "keys",
 	// "read-models"), from the server's /metrics.
 	Engine map[string]engineFigures
+
+	// GeneratorPeakRSS is the most memory this process had resident by
+	// the burst's end (0 if not known): with --crash, the generator's.
+	GeneratorPeakRSS uint64
+	// FreeMemory is the machine's free memory (not even the page cache
+	// holds it) through the burst, sampled every second: taking up free
+	// memory fast made whole minutes of a day slow on a virtual machine
+	// (BENCHMARKS.md, issue 5).
+	FreeMemory freeMemoryWatch
 }
 
 // Problems lists every check the run failed.
@@ -284,6 +331,12 @@ func (m *Main) printLoadReport(cfg loadConfig, r loadReport) {
 					fmt.Fprintf(w, "  server's peak resident memory: %s MB\n", humanCount(r.ServerPeakRSS>>20))
 				}
 			}
+		}
+		if r.GeneratorPeakRSS > 0 {
+			fmt.Fprintf(w, "  load generator's peak resident memory: %s MB\n", humanCount(r.GeneratorPeakRSS>>20))
+		}
+		if r.FreeMemory.Start > 0 {
+			fmt.Fprintf(w, "  machine's free memory: %s\n", r.FreeMemory)
 		}
 		after := "a clean shutdown"
 		if cfg.Crash {
@@ -703,6 +756,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		serverProfile <- nil
 	}
 	burstStart, cpuStart := time.Now(), processCPU()
+	stopWatch := watchFreeMemory()
 	var serverCPUStart time.Duration
 	if child != nil {
 		serverCPUStart = procCPU(child.Process.Pid)
@@ -742,6 +796,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	}
 	wg.Wait()
 	rep.BurstElapsed, rep.BurstCPU = time.Since(burstStart), processCPU()-cpuStart
+	rep.FreeMemory, rep.GeneratorPeakRSS = stopWatch(), procPeakRSS(os.Getpid())
 	closeConns()
 	if child != nil {
 		// This process is the load generator alone; the server's CPU is
@@ -784,7 +839,8 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 		// Reading the day back takes about as long as its burst: the
 		// burst's figures are known now.
 		m.Log.Info("registration burst over; reading back every acknowledged registration",
-			"latency", rep.BurstLatency.String(), "p99_by_tenth_ms", tenthsP99(rep.BurstTenths), "failed", rep.Failed)
+			"latency", rep.BurstLatency.String(), "p99_by_tenth_ms", tenthsP99(rep.BurstTenths), "failed", rep.Failed,
+			"free_memory", rep.FreeMemory.String())
 	}
 
 	// Shut the server down (or kill it), then read back what it

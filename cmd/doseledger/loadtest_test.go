@@ -110,6 +110,9 @@ func TestLoadtest_Crash(t *testing.T) {
 	if runtime.GOOS == "linux" && (rep.ServerCPU <= 0 || rep.GeneratorCPU <= 0) {
 		t.Errorf("server CPU %s, generator CPU %s: want both measured", rep.ServerCPU, rep.GeneratorCPU)
 	}
+	if f := rep.FreeMemory; runtime.GOOS == "linux" && (f.Start == 0 || f.Least == 0 || f.Least > f.Start || rep.GeneratorPeakRSS == 0) {
+		t.Errorf("free memory %+v, generator's peak memory %d: want measured, the least no more than at the start", f, rep.GeneratorPeakRSS)
+	}
 }
 
 // TestLoadtest_ServerProfile takes the server's CPU profile of the burst

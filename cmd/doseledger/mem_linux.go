@@ -10,3 +10,13 @@ func totalMemory() uint64 {
 	}
 	return uint64(si.Totalram) * uint64(si.Unit)
 }
+
+// freeMemory returns the machine's free memory in bytes (MemFree: not
+// even the page cache holds it), or 0 if unknown.
+func freeMemory() uint64 {
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) != nil {
+		return 0
+	}
+	return uint64(si.Freeram) * uint64(si.Unit)
+}
