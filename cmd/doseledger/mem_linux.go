@@ -4,8 +4,8 @@ import "syscall"
 
 // totalMemory returns the machine's memory in bytes, or 0 if unknown.
 func totalMemory() uint64 {
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) != nil {
+	si, ok := sysinfo()
+	if !ok {
 		return 0
 	}
 	return uint64(si.Totalram) * uint64(si.Unit)
@@ -14,9 +14,14 @@ func totalMemory() uint64 {
 // freeMemory returns the machine's free memory in bytes (MemFree: not
 // even the page cache holds it), or 0 if unknown.
 func freeMemory() uint64 {
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) != nil {
+	si, ok := sysinfo()
+	if !ok {
 		return 0
 	}
 	return uint64(si.Freeram) * uint64(si.Unit)
+}
+
+func sysinfo() (syscall.Sysinfo_t, bool) {
+	var si syscall.Sysinfo_t
+	return si, syscall.Sysinfo(&si) == nil
 }
