@@ -134,3 +134,48 @@ func TestTokens_SignatureChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestTokens_IssuedAreStandard reads tokens Issue wrote with jwx's own
+// jwt.Parse, validating as a JWT library would: the signature, issuer,
+// audience and times; and checks that the header is the one jwt.Sign
+// writes, so that the fast path of signedPayload takes Issue's tokens.
+func TestTokens_IssuedAreStandard(t *testing.T) {
+	c := newClock()
+	tokens, _, secret := tokenPair(c)
+	for _, p := range []auth.Principal{
+		{Role: auth.Citizen, ID: "ABCDEFGHIJKLMNOP"},
+		{Role: auth.Official, ID: "ravi", Name: `Ravi "R" Kumar ✓`},
+	} {
+		tok, err := tokens.Issue(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := jwt.Parse([]byte(tok.Value), jwt.WithKey(jwa.HS256, secret), jwt.WithValidate(true),
+			jwt.WithClock(jwt.ClockFunc(c.Now)), jwt.WithIssuer("doseledger"), jwt.WithAudience("doseledger-api"))
+		if err != nil {
+			t.Fatalf("jwt.Parse(%s): %v", tok.Value, err)
+		}
+		role, _ := parsed.Get("role")
+		name, hasName := parsed.Get("name")
+		if parsed.Subject() != p.ID || role != string(p.Role) || hasName != (p.Name != "") || (hasName && name != p.Name) {
+			t.Errorf("claims of %+v: sub %q role %v name %v", p, parsed.Subject(), role, name)
+		}
+		if !parsed.Expiration().Equal(tok.Expires) || !parsed.Expiration().Equal(c.Now().Add(auth.TTLs[p.Role])) ||
+			!parsed.IssuedAt().Equal(c.Now()) || !parsed.NotBefore().Equal(c.Now()) {
+			t.Errorf("times of %+v: iat %v nbf %v exp %v, token says it expires %v", p, parsed.IssuedAt(), parsed.NotBefore(), parsed.Expiration(), tok.Expires)
+		}
+
+		byJWX, err := jwt.Sign(parsed, jwt.WithKey(jwa.HS256, secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, _, _ := strings.Cut(tok.Value, ".")
+		theirs, _, _ := strings.Cut(string(byJWX), ".")
+		if ours != theirs {
+			t.Errorf("header %s, jwt.Sign writes %s", ours, theirs)
+		}
+		if got, err := tokens.Verify(tok.Value); err != nil || got != p {
+			t.Errorf("Verify = %+v, %v; want %+v", got, err, p)
+		}
+	}
+}
