@@ -224,6 +224,8 @@ type ledgerHandle struct {
 	Store   ledger.Store
 	Keys    *keystore.Store
 	Handler *command.Handler
+	// Hasher is the handler's: the keyed hashes of mobiles and ID numbers.
+	Hasher ledger.Hasher
 }
 
 // engines returns the Pebble metrics of the ledger's embedded stores, by
@@ -289,6 +291,7 @@ func (m *Main) openLedger(now func() time.Time) (*ledgerHandle, error) {
 		l.Close()
 		return nil, err
 	}
+	l.Hasher = hasher
 	l.Handler, err = command.New(command.Config{Store: store, Keys: keys, Hasher: hasher, Now: now, Logger: m.Log})
 	if err != nil {
 		l.Close()

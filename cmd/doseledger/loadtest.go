@@ -429,64 +429,29 @@ type loadPerson struct {
 	id       string // beneficiary id, once registered
 }
 
-// loadPeople are the load test's citizens, numbered from 0. Their tokens
-// are minted before the clock starts, with the server's own secret as
-// sign-in would mint them (minting one costs the generator more CPU than
-// the rest of a request); their registration requests are made as each is
-// sent. Making every request before the clock, about 1.4 KB each, kept
-// a day's 13.2 million from fitting in memory beside the server.
-//
-// The tokens are kept in chunks of bytes, not as a string each: 13.2
-// million strings would be as many objects for the collector to mark.
+// loadPeople makes the load test's citizens, numbered from 0: person i
+// has the mobile number 9 and then i in nine digits, and a token of that
+// mobile's account, minted with the server's own secret as sign-in would
+// mint it. Each is made as it is sent, before its time comes. Minting
+// every token before the clock kept 4 GB of them (300 bytes each) beside
+// the server through a whole day; one costs about 2 µs to mint
+// (auth.BenchmarkIssue) and its request's body is made the same way.
 type loadPeople struct {
-	chunks []tokenChunk
-}
-
-// tokenChunk holds the tokens of tokenChunkLen people, one after another.
-type tokenChunk struct {
-	data []byte
-	ends []int // where each token ends in data
-}
-
-const tokenChunkLen = 1 << 16
-
-// mintTokens mints the tokens of n people, person i's from token(i).
-func mintTokens(ctx context.Context, n int, token func(i int) (string, error)) (loadPeople, error) {
-	lp := loadPeople{chunks: make([]tokenChunk, (n+tokenChunkLen-1)/tokenChunkLen)}
-	err := parallel(ctx, 4, len(lp.chunks), func(c int) error {
-		lo, hi := c*tokenChunkLen, min((c+1)*tokenChunkLen, n)
-		var ch tokenChunk
-		for i := lo; i < hi; i++ {
-			t, err := token(i)
-			if err != nil {
-				return err
-			}
-			if ch.data == nil {
-				ch.data = make([]byte, 0, (hi-lo)*(len(t)+8))
-			}
-			ch.data = append(ch.data, t...)
-			ch.ends = append(ch.ends, len(ch.data))
-		}
-		lp.chunks[c] = ch
-		return nil
-	})
-	return lp, err
-}
-
-// token returns person i's token.
-func (lp loadPeople) token(i int) string {
-	c, j := &lp.chunks[i/tokenChunkLen], i%tokenChunkLen
-	start := 0
-	if j > 0 {
-		start = c.ends[j-1]
-	}
-	return string(c.data[start:c.ends[j]])
+	tokens *auth.Tokens
+	hasher ledger.Hasher
 }
 
 // person makes citizen i, their request appended to buf.
-func (lp loadPeople) person(i int, buf []byte) loadPerson {
-	return loadPerson{token: lp.token(i), register: appendRegistration(buf[:0], i, uuid.New())}
+func (lp loadPeople) person(i int, buf []byte) (loadPerson, error) {
+	tok, err := lp.tokens.Issue(auth.Principal{Role: auth.Citizen, ID: lp.hasher.Account(loadMobile(i))})
+	if err != nil {
+		return loadPerson{}, err
+	}
+	return loadPerson{token: tok.Value, register: appendRegistration(buf[:0], i, uuid.New())}, nil
 }
+
+// loadMobile is citizen i's mobile number, as appendRegistration writes it.
+func loadMobile(i int) string { return fmt.Sprintf("9%09d", i) }
 
 // appendRegistration appends citizen i's registration request, with the
 // request id given. Every value is plain ASCII, so none needs escaping.
@@ -528,20 +493,21 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	rep := loadReport{Refusals: map[string]int{}}
 	setupStart := time.Now()
 
-	// The ledger starts with the vaccine's policy, and the people's tokens
+	// The ledger starts with the vaccine's policy; the people's tokens
 	// are minted with the server's own token secret, as sign-in would.
 	people, official, err := m.prepareLoadLedger(ctx, cfg)
 	if err != nil {
 		return rep, err
 	}
-	// The generator's live heap is now mostly the tokens, which hold no
-	// pointers: collecting at a quarter over it instead of twice it keeps
-	// a whole day's burst (3.4 GB of tokens) beside the server.
-	debug.FreeOSMemory()
+	// The generator's live heap is mostly the burst's latencies and ids,
+	// which hold no pointers: collecting at a quarter over it instead of
+	// twice it leaves the machine's memory to the server.
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	racers := make([]loadPerson, cfg.Booked+cfg.Clients)
 	for i := range racers {
-		racers[i] = people.person(i, nil)
+		if racers[i], err = people.person(i, nil); err != nil {
+			return rep, err
+		}
 	}
 
 	// The server, as serve runs it, logging to a file.
@@ -769,7 +735,7 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 				if i >= cfg.Registrations || ctx.Err() != nil {
 					return
 				}
-				p := people.person(first+i, buf)
+				p, err := people.person(first+i, buf)
 				buf = p.register
 				t := time.Now()
 				if cfg.Rate > 0 {
@@ -778,7 +744,9 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 						return
 					}
 				}
-				err := conns[w].register(ctx, &p)
+				if err == nil {
+					err = conns[w].register(ctx, &p)
+				}
 				copy(ids[i][:], p.id)
 				took[i] = time.Since(t)
 				failMu.Lock()
@@ -868,8 +836,8 @@ func (cfg loadConfig) childServer(args []string) (*exec.Cmd, error) {
 }
 
 // prepareLoadLedger creates the ledger in cfg.Dir with the vaccine's
-// policy, and returns every person of the test with their token, and an
-// official's token.
+// policy, and returns the maker of the test's people, and an official's
+// token.
 func (m *Main) prepareLoadLedger(ctx context.Context, cfg loadConfig) (people loadPeople, official string, err error) {
 	sm := &Main{Stdout: io.Discard, Stderr: io.Discard, Config: Config{DataDir: cfg.Dir}, Log: slog.New(slog.DiscardHandler)}
 	l, err := sm.openLedger(time.Now)
@@ -893,11 +861,7 @@ func (m *Main) prepareLoadLedger(ctx context.Context, cfg loadConfig) (people lo
 	if err != nil {
 		return people, "", err
 	}
-	people, err = mintTokens(ctx, cfg.Booked+cfg.Clients+cfg.Registrations, func(i int) (string, error) {
-		t, err := tokens.Issue(auth.Principal{Role: auth.Citizen, ID: l.Handler.AccountOf(fmt.Sprintf("9%09d", i))})
-		return t.Value, err
-	})
-	return people, tok.Value, err
+	return loadPeople{tokens: tokens, hasher: l.Hasher}, tok.Value, nil
 }
 
 // registerOne registers p through the API and keeps their id.
