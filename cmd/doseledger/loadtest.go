@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -499,10 +498,6 @@ func (m *Main) runLoadtest(ctx context.Context, cfg loadConfig) (loadReport, err
 	if err != nil {
 		return rep, err
 	}
-	// The generator's live heap is mostly the burst's latencies and ids,
-	// which hold no pointers: collecting at a quarter over it instead of
-	// twice it leaves the machine's memory to the server.
-	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	racers := make([]loadPerson, cfg.Booked+cfg.Clients)
 	for i := range racers {
 		if racers[i], err = people.person(i, nil); err != nil {
