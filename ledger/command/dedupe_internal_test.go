@@ -3,6 +3,8 @@ package command
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"maps"
 	"path/filepath"
@@ -17,15 +19,28 @@ import (
 	"github.com/doseledger/doseledger/ledger/pebblestore"
 )
 
-// The duplicate finder keeps ids and ID hashes in arrays of their exact
+// The duplicate finder keeps ids and ID hashes in arrays of a fixed
 // length: if the ledger's forms change, the finder must change with them.
 func TestDuplicateFinder_KeysFitTheLedgersForms(t *testing.T) {
 	h, err := ledger.NewHasher(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.IDNumber("aadhaar", "1234 5678 9012")); n != len(idHash{}) {
-		t.Errorf("an ID hash is %d bytes, the finder keeps %d", n, len(idHash{}))
+	text := h.IDNumber("aadhaar", "1234 5678 9012")
+	key, ok := hashKey(text)
+	if !ok {
+		t.Fatalf("the finder takes no key from the ID hash %q", text)
+	}
+	if other, _ := hashKey(h.IDNumber("aadhaar", "1234 5678 9013")); other == key {
+		t.Error("two ID numbers have the same key")
+	}
+	if again, _ := hashKey([]byte(text)); again != key {
+		t.Error("the key of the hash as bytes differs from the key of it as text")
+	}
+	for _, bad := range []string{text[1:], text + "A", strings.ToLower(text), text[:51] + "1", ""} {
+		if _, ok := hashKey(bad); ok {
+			t.Errorf("hashKey(%q) took a hash not of the ledger's form", bad)
+		}
 	}
 	id := ledger.BeneficiaryID(h.Account("9876543210"), 4)
 	if !ledger.ValidBeneficiaryID(id) || len(id) != len(beneficiary{}) {
@@ -34,6 +49,47 @@ func TestDuplicateFinder_KeysFitTheLedgersForms(t *testing.T) {
 	var b beneficiary
 	if fixed(b[:], id+"x") || fixed(b[:], id[1:]) || !fixed(b[:], id) || string(b[:]) != id {
 		t.Errorf("fixed copies only a string of exactly its length")
+	}
+}
+
+// A state of version 1, which kept each ID hash as its text, loads with
+// the hashes as keys, and a record whose hash is not of the ledger's form
+// is dropped, as apply drops it.
+func TestDuplicateFinder_LoadsVersion1(t *testing.T) {
+	h, err := ledger.NewHasher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids [3]beneficiary
+	for i := range ids {
+		fixed(ids[i][:], "ABCDEFGHJKLMNPQ"+string(rune('A'+i))+"-1")
+	}
+	hashA := h.IDNumber("aadhaar", "1111 2222 3333")
+	// The file as version 1 wrote it, at the start of the log: ids 0 and 1
+	// share a number, 0 the original; 2's hash is of another form.
+	var file bytes.Buffer
+	file.WriteString(finderStateMagicV1)
+	file.Write(make([]byte, 8+16+8+2)) // position, event id, revision, stream length
+	binary.Write(&file, binary.LittleEndian, uint64(3))
+	for i, rec := range []struct {
+		hash  string
+		first byte
+	}{{hashA, 1}, {hashA, 0}, {strings.Repeat("!", v1HashLen), 1}} {
+		file.Write(ids[i][:])
+		file.WriteString(rec.hash)
+		file.WriteByte(rec.first)
+	}
+	b := binary.BigEndian.AppendUint32(file.Bytes(), crc32.Checksum(file.Bytes(), crc32.MakeTable(crc32.Castagnoli)))
+
+	d := &DuplicateFinder{owner: map[beneficiary]ownership{}, first: map[idHash]beneficiary{}}
+	if err := d.LoadState(context.Background(), bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	keyA, _ := hashKey(hashA)
+	wantOwner := map[beneficiary]ownership{ids[0]: {keyA, true}, ids[1]: {hash: keyA}}
+	wantFirst := map[idHash]beneficiary{keyA: ids[0]}
+	if !maps.Equal(d.owner, wantOwner) || !maps.Equal(d.first, wantFirst) {
+		t.Errorf("loaded owner %v first %v\nwant owner %v first %v", d.owner, d.first, wantOwner, wantFirst)
 	}
 }
 

@@ -27,13 +27,22 @@ import (
 //	"doseledger duplicate finder 1\n"
 //	position (8); the event at it: id (16), revision (8), stream length
 //	(2) and stream
-//	n (8), then n records: beneficiary (18), its ID hash (52), first (1)
+//	n (8), then n records: beneficiary (18), its ID hash (16), first (1)
 //	CRC-32C of everything before (4)
 //
 // A record's first says it is the original for its hash. An original
 // whose hash has since changed is not kept: the finder treats it as no
 // original at all (apply).
-const finderStateMagic = "doseledger duplicate finder 1\n"
+//
+// Version 1 was the same but for the ID hash, kept as its 52 characters
+// of text; it is read still, so that a new server takes up an old one's
+// state, and a record whose hash is not of the ledger's form is dropped,
+// as apply would drop it.
+const (
+	finderStateMagic   = "doseledger duplicate finder 2\n"
+	finderStateMagicV1 = "doseledger duplicate finder 1\n"
+	v1HashLen          = 52
+)
 
 // ErrFinderState means a saved state cannot be used; the finder then
 // starts from the beginning of the log.
@@ -95,8 +104,12 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("%w: %s", ErrFinderState, what)
 	}
 	magic := make([]byte, len(finderStateMagic))
-	if _, err := io.ReadFull(in, magic); err != nil || string(magic) != finderStateMagic {
+	if _, err := io.ReadFull(in, magic); err != nil || (string(magic) != finderStateMagic && string(magic) != finderStateMagicV1) {
 		return bad("not a saved state of this version", err)
+	}
+	hashLen := len(idHash{})
+	if string(magic) == finderStateMagicV1 {
+		hashLen = v1HashLen
 	}
 	var n [8]byte
 	get := func() (uint64, error) {
@@ -132,27 +145,33 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	// Counts come from the file: maps are sized by what was read, not by
 	// what a damaged count claims.
 	owner, first := map[beneficiary]ownership{}, map[idHash]beneficiary{}
-	var rec [len(beneficiary{}) + len(idHash{}) + 1]byte
+	rec := make([]byte, len(beneficiary{})+hashLen+1)
 	for i := uint64(0); i < count; i++ {
 		if i%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err() // a stop need not wait for millions of records
 		}
-		if _, err := io.ReadFull(in, rec[:]); err != nil {
+		if _, err := io.ReadFull(in, rec); err != nil {
 			return bad("record", err)
 		}
 		var b beneficiary
 		var h idHash
-		copy(b[:], rec[:])
-		copy(h[:], rec[len(b):])
-		switch rec[len(rec)-1] {
-		case 1:
-			first[h] = b
-			owner[b] = ownership{hash: h, first: true}
-		case 0:
-			owner[b] = ownership{hash: h}
-		default:
+		copy(b[:], rec)
+		hash, flag := rec[len(b):len(rec)-1], rec[len(rec)-1]
+		if flag > 1 {
 			return bad("record flag", nil)
 		}
+		if hashLen == v1HashLen {
+			var ok bool
+			if h, ok = hashKey(hash); !ok {
+				continue
+			}
+		} else {
+			copy(h[:], hash)
+		}
+		if flag == 1 {
+			first[h] = b
+		}
+		owner[b] = ownership{hash: h, first: flag == 1}
 	}
 	sum := crc.Sum(nil)
 	var stored [4]byte

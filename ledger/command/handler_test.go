@@ -761,7 +761,8 @@ func TestDuplicateFinder_SavedState(t *testing.T) {
 		"torn":             b[:len(b)-3],
 		"a byte changed":   func() []byte { c := bytes.Clone(b); c[len(c)/2] ^= 1; return c }(),
 		"a byte more":      append(bytes.Clone(b), 0),
-		"another version":  append([]byte("doseledger duplicate finder 2\n"), b[len(finderMagicForTest):]...),
+		"another version":  append([]byte("doseledger duplicate finder 3\n"), b[len(finderMagicForTest):]...),
+		"of version 1":     append([]byte("doseledger duplicate finder 1\n"), b[len(finderMagicForTest):]...),
 		"another ledger's": savedStateOfAnotherLedger(t),
 	} {
 		fresh := f.h.NewDuplicateFinder()
@@ -796,7 +797,7 @@ func FuzzDuplicateFinderLoadState(f *testing.F) {
 	})
 }
 
-const finderMagicForTest = "doseledger duplicate finder 1\n"
+const finderMagicForTest = "doseledger duplicate finder 2\n"
 
 // savedStateOfAnotherLedger is the state of a finder that read another
 // ledger, as long as the test's.
