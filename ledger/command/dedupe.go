@@ -42,10 +42,11 @@ type DuplicateFinder struct {
 //
 // An idHash is the first 16 bytes of the 32 that an ID hash's 52
 // characters of base32 spell (ledger.Hasher.IDNumber): both maps hold
-// one a person, so at 13.2 million this is about 1.2 GB less of the
-// server's heap. Two numbers whose hashes share 128 bits, odds of about
-// 1 in 10^20 among a billion people, would only be refused by Merge,
-// which compares the whole hashes: a pair missed, never a wrong merge.
+// one a person, so at 13.2 million this is about 1.1 GB less of the
+// server's heap (BENCHMARKS.md, issue 5). Two numbers whose hashes
+// share 128 bits, odds of about 1 in 10^20 among a billion people,
+// would only be refused by Merge, which compares the whole hashes: a
+// pair missed, never a wrong merge.
 type (
 	beneficiary [18]byte // as ledger.ValidBeneficiaryID
 	idHash      [16]byte
