@@ -52,14 +52,17 @@ type (
 	idHash      [16]byte
 )
 
-// idHashEncoding is how ledger.Hasher writes a hash.
+// idHashEncoding is how ledger.Hasher writes a hash, idHashTextLen
+// characters for its 32 bytes.
 var idHashEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+const idHashTextLen = 52
 
 // hashKey returns the finder's key for an ID hash of the form the ledger
 // writes, or false for any other.
 func hashKey[T string | []byte](s T) (idHash, bool) {
 	var sum [sha256.Size]byte
-	var text [52]byte // idHashEncoding.EncodedLen(sha256.Size), in an array to spare an allocation
+	var text [idHashTextLen]byte // in an array, to spare an allocation
 	if len(s) != len(text) {
 		return idHash{}, false
 	}

@@ -74,7 +74,7 @@ func TestDuplicateFinder_LoadsVersion1(t *testing.T) {
 	for i, rec := range []struct {
 		hash  string
 		first byte
-	}{{hashA, 1}, {hashA, 0}, {strings.Repeat("!", v1HashLen), 1}} {
+	}{{hashA, 1}, {hashA, 0}, {strings.Repeat("!", idHashTextLen), 1}} {
 		file.Write(ids[i][:])
 		file.WriteString(rec.hash)
 		file.WriteByte(rec.first)

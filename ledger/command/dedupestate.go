@@ -41,7 +41,6 @@ import (
 const (
 	finderStateMagic   = "doseledger duplicate finder 2\n"
 	finderStateMagicV1 = "doseledger duplicate finder 1\n"
-	v1HashLen          = 52
 )
 
 // ErrFinderState means a saved state cannot be used; the finder then
@@ -109,7 +108,7 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 	}
 	hashLen := len(idHash{})
 	if string(magic) == finderStateMagicV1 {
-		hashLen = v1HashLen
+		hashLen = idHashTextLen
 	}
 	var n [8]byte
 	get := func() (uint64, error) {
@@ -160,7 +159,7 @@ func (d *DuplicateFinder) LoadState(ctx context.Context, r io.Reader) error {
 		if flag > 1 {
 			return bad("record flag", nil)
 		}
-		if hashLen == v1HashLen {
+		if hashLen == idHashTextLen {
 			var ok bool
 			if h, ok = hashKey(hash); !ok {
 				continue
