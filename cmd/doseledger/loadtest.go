@@ -211,8 +211,8 @@ type loadReport struct {
 	// the burst's end (0 if not known): with --crash, the generator's.
 	GeneratorPeakRSS uint64
 	// FreeMemory is the machine's free memory (not even the page cache
-	// holds it) through the burst, sampled every second: taking up free
-	// memory fast made whole minutes of a day slow on a virtual machine
+	// holds it) through the burst, sampled every second: on a virtual
+	// machine some slow minutes of a day were memory taken up fast
 	// (BENCHMARKS.md, issue 5).
 	FreeMemory freeMemoryWatch
 }
