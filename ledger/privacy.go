@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"strings"
 	"sync"
 	"unicode"
@@ -114,9 +113,16 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // a system secret kept outside the log, like the people's keys: without it
 // the hashes cannot be tested against guessed numbers.
 type Hasher struct {
-	// macs holds HMACs keyed and ready: making one hashes the key into
-	// two blocks, and a registration makes four hashes.
+	// macs holds HMACs keyed and ready (*keyedMAC): making one hashes the
+	// key into two blocks, and a registration makes four hashes.
 	macs *sync.Pool
+}
+
+// keyedMAC is an HMAC with a buffer that its input is gathered in: a
+// string written to a hash.Hash is copied to the heap on every call.
+type keyedMAC struct {
+	mac hash.Hash
+	buf []byte
 }
 
 // NewHasher returns a Hasher with a key of at least 32 bytes.
@@ -125,7 +131,7 @@ func NewHasher(key []byte) (Hasher, error) {
 		return Hasher{}, fmt.Errorf("hasher key is %d bytes, want at least 32", len(key))
 	}
 	key = append([]byte(nil), key...)
-	return Hasher{macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}, nil
+	return Hasher{macs: &sync.Pool{New: func() any { return &keyedMAC{mac: hmac.New(sha256.New, key)} }}}, nil
 }
 
 // IsZero reports whether h is the zero Hasher, which has no key and
@@ -137,20 +143,27 @@ var hashEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // mac returns HMAC-SHA-256 under the hasher's key of the parts, one after
 // the other.
 func (h Hasher) mac(parts ...string) [sha256.Size]byte {
-	m := h.macs.Get().(hash.Hash)
-	m.Reset()
+	m := h.macs.Get().(*keyedMAC)
+	m.buf = m.buf[:0]
 	for _, p := range parts {
-		io.WriteString(m, p)
+		m.buf = append(m.buf, p...)
 	}
+	m.mac.Reset()
+	m.mac.Write(m.buf)
 	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m.mac.Sum(sum[:0])
 	h.macs.Put(m)
 	return sum
 }
 
+// hashTextLen is the length of a hash as text: 256 bits in base32.
+const hashTextLen = (sha256.Size*8 + 4) / 5
+
 func (h Hasher) sum(domain, value string) string {
 	sum := h.mac(domain, "\x00", value)
-	return hashEncoding.EncodeToString(sum[:])
+	var text [hashTextLen]byte
+	hashEncoding.Encode(text[:], sum[:])
+	return string(text[:])
 }
 
 // Mobile returns the keyed hash of a mobile number, after NormalizeMobile.
@@ -189,7 +202,11 @@ func ValidMobile(s string) bool {
 
 // NormalizeIDNumber upper-cases an ID number and drops spaces and dashes.
 func NormalizeIDNumber(s string) string {
+	if isUpperAlnum(s) {
+		return s
+	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(unicode.ToUpper(r))
@@ -198,14 +215,35 @@ func NormalizeIDNumber(s string) string {
 	return b.String()
 }
 
-func digits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
+// isUpperAlnum reports whether s is already as NormalizeIDNumber leaves
+// it, in ASCII: most are, and need no copy.
+func isUpperAlnum(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z') {
+			return false
 		}
 	}
-	return b.String()
+	return true
+}
+
+// digits keeps the ASCII digits of s. A byte of a longer UTF-8 sequence is
+// never one, so s is read byte by byte.
+func digits(s string) string {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s[:i])
+	for ; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // BookingCode returns the 4-digit code of an appointment, the one the

@@ -223,6 +223,31 @@ func TestHasher(t *testing.T) {
 	}
 }
 
+// Numbers are normalised before they are hashed, so how they are written
+// must not change what they normalise to: already-normal input is
+// returned as it is, the rest copied.
+func TestNormalize(t *testing.T) {
+	for _, c := range []struct{ in, mobile, id string }{
+		{"", "", ""},
+		{"9876543210", "9876543210", "9876543210"},
+		{"+91 98765-43210", "9876543210", "919876543210"},
+		{"09876543210", "9876543210", "09876543210"},
+		{"919876543210", "9876543210", "919876543210"},
+		{"98765\uff143210", "987653210", "98765\uff143210"}, // a full-width 4 is no ASCII digit
+		{"abc-12 x", "12", "ABC12X"},
+		{"ABC123", "123", "ABC123"},
+		{"\u1e01bc1", "1", "\u1e00BC1"},
+		{"\u0967\u0968\u0969", "", "\u0967\u0968\u0969"}, // Devanagari digits
+	} {
+		if got := ledger.NormalizeMobile(c.in); got != c.mobile {
+			t.Errorf("NormalizeMobile(%q) = %q, want %q", c.in, got, c.mobile)
+		}
+		if got := ledger.NormalizeIDNumber(c.in); got != c.id {
+			t.Errorf("NormalizeIDNumber(%q) = %q, want %q", c.in, got, c.id)
+		}
+	}
+}
+
 // Hashes are stored in the ledger (mobile and ID hashes, and the account
 // that prefixes every beneficiary id), so their bytes are frozen: each is
 // HMAC-SHA-256 of domain, a zero byte and the value, in unpadded base32;
