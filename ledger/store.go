@@ -209,6 +209,16 @@ type Subscriber interface {
 	Subscribe(ctx context.Context, after Position, filter Filter) iter.Seq2[Event, error]
 }
 
+// EventFinder finds an event by its ID, whatever its stream. The embedded
+// store keeps an index of every ID (it is how Append refuses an ID used in
+// another stream); EventStoreDB has none, so esdbstore is no EventFinder.
+// A dry run uses it to foresee that refusal.
+type EventFinder interface {
+	// FindEvent returns the committed event with id and true, or false if
+	// the log has none.
+	FindEvent(ctx context.Context, id EventID) (Event, bool, error)
+}
+
 // Store is an event store with EventStoreDB's semantics: streams with
 // optimistic concurrency and one global order. Every method may be called
 // concurrently from many goroutines.

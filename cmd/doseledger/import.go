@@ -61,8 +61,9 @@ and flagged as a duplicate of the first one, which a reviewer then voids.
 With --dry-run nothing is written: each row is checked against the ledger
 as it stands, with the rows above it in time order counted as recorded,
 and reported as "would record", "would flag" (with the anomalies the
-import would flag), "already recorded" or "refused". One refusal it
-cannot foresee: an event_id already used by another person's event.
+import would flag), "already recorded" or "refused", including an
+event_id already used by another person's event. (EventStoreDB keeps no
+index of event ids: on it, that reuse is neither foreseen nor refused.)
 
 Exit status: 0 when every row was recorded or already there, 3 when any row
 was refused (the others are recorded), 1 when the import could not run.`
@@ -570,6 +571,8 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			who := row.Report.Dose.BeneficiaryID
 			pre, err := l.Handler.PreviewDose(ctx, row.Report, func(id string) []command.DosePreview { return previews[id] })
 			switch {
+			case errors.Is(err, ledger.ErrDuplicateEventID):
+				res.Status, res.Error = rowRefused, eventIDTaken(row, err)
 			case errors.Is(err, ledger.ErrInvalidCommand):
 				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Message: err.Error()}
 			case err != nil:
@@ -583,10 +586,8 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 			out, err := l.Handler.RecordDose(ctx, row.Report, actor)
 			switch {
 			case errors.Is(err, ledger.ErrDuplicateEventID):
-				// The event_id is another event's, already in the ledger:
-				// nothing was written.
-				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Column: colEventID,
-					Message: fmt.Sprintf("%s is already the id of another event in the ledger: %v", row.Report.EventID, err)}
+				// Nothing was written.
+				res.Status, res.Error = rowRefused, eventIDTaken(row, err)
 			case errors.Is(err, ledger.ErrInvalidCommand):
 				res.Status, res.Error = rowRefused, &rowError{Row: row.Row, Message: err.Error()}
 			case err != nil:
@@ -602,6 +603,13 @@ func importRows(ctx context.Context, l *ledgerHandle, rows []registerRow, dry bo
 		}
 	}
 	return results, nil
+}
+
+// eventIDTaken is the refusal of a row whose event_id is another event's,
+// already in the ledger.
+func eventIDTaken(row registerRow, err error) *rowError {
+	return &rowError{Row: row.Row, Column: colEventID,
+		Message: fmt.Sprintf("%s is already the id of another event in the ledger: %v", row.Report.EventID, err)}
 }
 
 // printImport prints the report as an aligned table and a summary line.

@@ -367,11 +367,23 @@ func TestImport_EventIDTakenIsRefused(t *testing.T) {
 	before := lastPosition(t, dir)
 	// Another person's dose under the same event_id, in a later file:
 	// the ledger refuses it; and twice in one file: refused before writing.
-	rep, _, err := importJSON(t, "--data", dir, "import", "--json", writeFile(t, head+
+	later := writeFile(t, head+
 		"LM3NP5QR6ST7UVWX-1,1,Covishield,2021-05-03,09:41,MH-PUN-0001,L,Nurse K,"+id+"\n"+
 		"LM3NP5QR6ST7UVWX-2,1,Covishield,2021-05-03,09:42,MH-PUN-0001,L,Nurse K,a0000000-0000-4000-8000-000000000001\n"+
-		"LM3NP5QR6ST7UVWX-3,1,Covishield,2021-05-03,09:43,MH-PUN-0001,L,Nurse K,a0000000-0000-4000-8000-000000000001\n"))
+		"LM3NP5QR6ST7UVWX-3,1,Covishield,2021-05-03,09:43,MH-PUN-0001,L,Nurse K,a0000000-0000-4000-8000-000000000001\n")
+	// A dry run foresees both refusals.
+	dry, _, err := importJSON(t, "--data", dir, "import", "--json", "--dry-run", later)
 	var code exitCode
+	if !errors.As(err, &code) || code != exitRowsRefused {
+		t.Fatalf("dry run: err = %v, want exit status %d", err, exitRowsRefused)
+	}
+	if got, want := statuses(dry), []string{rowRefused, rowWouldFlag, rowRefused}; !slices.Equal(got, want) {
+		t.Fatalf("dry run: statuses %v, want %v", got, want)
+	}
+	if e := dry.Rows[0].Error; e.Column != colEventID || !strings.Contains(e.Message, "already the id of another event") {
+		t.Errorf("dry run, taken event_id: %+v", e)
+	}
+	rep, _, err := importJSON(t, "--data", dir, "import", "--json", later)
 	if !errors.As(err, &code) || code != exitRowsRefused {
 		t.Fatalf("err = %v, want exit status %d", err, exitRowsRefused)
 	}

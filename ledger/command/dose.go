@@ -179,10 +179,11 @@ type DosePreview struct {
 // recorded before r (a register's earlier rows); they count as recorded,
 // so that a register's dose 2 is not flagged for want of the dose 1
 // above it, here or under a record merged into this one. It refuses what
-// RecordDose refuses as malformed, with ledger.ErrInvalidCommand. It
-// cannot tell an event id already used by another person's event, which
-// RecordDose refuses with ledger.ErrDuplicateEventID: it reads only the
-// person's own streams.
+// RecordDose refuses as malformed, with ledger.ErrInvalidCommand, and an
+// event id already used by another stream's event with
+// ledger.ErrDuplicateEventID, as the store would refuse the append: that
+// it can tell only on a store that finds events by ID
+// (ledger.EventFinder), such as the embedded one.
 func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(beneficiaryID string) []DosePreview) (DosePreview, error) {
 	if err := h.validateDose(r); err != nil {
 		return DosePreview{}, err
@@ -191,6 +192,9 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	if d, ok, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID); err != nil || ok {
 		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = ok, d.Anomalies, d.DuplicateOf, d.State, d.District
 		return pre, err
+	}
+	if err := h.idTakenElsewhere(ctx, r.EventID, ledger.BeneficiaryStream(r.Dose.BeneficiaryID)); err != nil {
+		return DosePreview{}, err
 	}
 	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
 	if err != nil {
@@ -235,6 +239,22 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	}
 	pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = pre.dose.Anomalies, pre.dose.DuplicateOf, pre.dose.State, pre.dose.District
 	return pre, nil
+}
+
+// idTakenElsewhere returns an error wrapping ledger.ErrDuplicateEventID if
+// the store holds an event with id in a stream other than stream, which an
+// append of it to stream would be refused for. A store that finds no
+// events by ID cannot tell: it returns nil.
+func (h *Handler) idTakenElsewhere(ctx context.Context, id uuid.UUID, stream string) error {
+	f, ok := h.store.(ledger.EventFinder)
+	if !ok {
+		return nil
+	}
+	e, found, err := f.FindEvent(ctx, id)
+	if err != nil || !found || e.Stream == stream {
+		return err
+	}
+	return fmt.Errorf("event %s is already in stream %s at revision %d: %w", id, e.Stream, e.Revision, ledger.ErrDuplicateEventID)
 }
 
 // recordedDose returns the dose event with id in the person's stream, and

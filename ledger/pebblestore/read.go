@@ -471,6 +471,52 @@ func (s *Store) StreamHead(ctx context.Context, stream string) (ledger.Revision,
 	return rev, found, nil
 }
 
+// FindEvent returns the committed event with id, from whichever stream
+// holds it, and true; or false if there is none. It returns ctx's error if
+// ctx is done, and an error wrapping ledger.ErrClosed if the store is
+// closed.
+func (s *Store) FindEvent(ctx context.Context, id ledger.EventID) (ledger.Event, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Event{}, false, err
+	}
+	var e ledger.Event
+	var found bool
+	err := s.view(func(log, index *pebble.DB) error {
+		committed := ledger.Position(s.committed.Load())
+		v, ok, err := get(index, nil, appendIDKey(nil, id))
+		if err != nil || !ok {
+			return err
+		}
+		p, ok := decodeUint64(v)
+		if !ok {
+			return fmt.Errorf("%w: index entry of event %s is %x", ErrCorrupt, id, v)
+		}
+		pos := ledger.Position(p)
+		if pos > committed {
+			return nil // applied, not yet durable: not in the log yet
+		}
+		rec, ok, err := get(log, nil, appendPosKey(nil, pos))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: event %s is indexed at position %d, which has no record", ErrCorrupt, id, pos)
+		}
+		if e, err = decodeLogRecord(rawRecord{pos: pos, value: rec}); err != nil {
+			return err
+		}
+		if e.ID != id {
+			return fmt.Errorf("%w: event %s is indexed at position %d, which holds %s", ErrCorrupt, id, pos, e.ID)
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return ledger.Event{}, false, fmt.Errorf("find event %s: %w", id, err)
+	}
+	return e, found, nil
+}
+
 // LastPosition returns the position of the newest committed event, or
 // ledger.Start if there is none. It returns ctx's error if ctx is done, and
 // an error wrapping ledger.ErrClosed if the store is closed.

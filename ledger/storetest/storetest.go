@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"SubscribeCatchUpLive", testSubscribeCatchUpLive},
 		{"SubscribeFilter", testSubscribeFilter},
 		{"SubscribeCancel", testSubscribeCancel},
+		{"FindEvent", testFindEvent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -641,6 +642,35 @@ func testIdempotency(t *testing.T, s ledger.Store) {
 			t.Errorf("stream has %d events, want 2", got)
 		}
 	})
+}
+
+// testFindEvent checks a store that finds events by ID (ledger.EventFinder;
+// a store without it skips): each committed event is found whatever its
+// stream, as it was stored; an ID never appended is not.
+func testFindEvent(t *testing.T, s ledger.Store) {
+	f, ok := s.(ledger.EventFinder)
+	if !ok {
+		t.Skip("the store finds no event by ID")
+	}
+	MustAppend(t, s, "patient-find-a", ledger.NoStream(), NewEvents("DoseAdministered", 2)...)
+	MustAppend(t, s, "patient-find-b", ledger.NoStream(), NewEvent("BeneficiaryRegistered", 3))
+	for _, want := range MustReadAll(t, s, ledger.Start, ledger.Filter{}, 0) {
+		got, found, err := f.FindEvent(t.Context(), want.ID)
+		if err != nil || !found {
+			t.Fatalf("FindEvent(%s) = found %v, %v; want the event", want.ID, found, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("FindEvent(%s) differs from the event ReadAll gives (-ReadAll +FindEvent):\n%s", want.ID, diff)
+		}
+	}
+	if e, found, err := f.FindEvent(t.Context(), ledger.NewEventID()); err != nil || found {
+		t.Errorf("FindEvent of an ID never appended = %+v, found %v, %v; want nothing", e, found, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := f.FindEvent(ctx, ledger.NewEventID()); !errors.Is(err, context.Canceled) {
+		t.Errorf("FindEvent with a cancelled context: %v, want context.Canceled", err)
+	}
 }
 
 func testInvalidInput(t *testing.T, s ledger.Store) {
