@@ -215,7 +215,8 @@ type Subscriber interface {
 // A dry run uses it to foresee that refusal.
 type EventFinder interface {
 	// FindEvent returns the committed event with id and true, or false if
-	// the log has none.
+	// the log has none. It returns ctx's error if ctx is done, and an
+	// error wrapping ErrClosed if the store is closed.
 	FindEvent(ctx context.Context, id EventID) (Event, bool, error)
 }
 

@@ -62,8 +62,10 @@ With --dry-run nothing is written: each row is checked against the ledger
 as it stands, with the rows above it in time order counted as recorded,
 and reported as "would record", "would flag" (with the anomalies the
 import would flag), "already recorded" or "refused", including an
-event_id already used by another person's event. (EventStoreDB keeps no
-index of event ids: on it, that reuse is neither foreseen nor refused.)
+event_id already used by another event. With --store esdb:// an event_id
+of another person's event is not foreseen: EventStoreDB keeps no index of
+event ids (and records the dose); a doseledger serving its protocol
+refuses it on import.
 
 Exit status: 0 when every row was recorded or already there, 3 when any row
 was refused (the others are recorded), 1 when the import could not run.`

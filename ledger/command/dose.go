@@ -116,11 +116,18 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		return DoseResult{}, fmt.Errorf("record dose %s: %w", r.EventID, err)
 	}
 	if res.AlreadyRecorded {
-		var d ledger.DoseAdministered
-		d, _, err = h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID)
+		d, isDose, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID)
+		if err != nil {
+			return res, err
+		}
+		if !isDose {
+			// The store took the append for a retry of the person's event
+			// with this id, which is no dose: not this report.
+			return DoseResult{}, fmt.Errorf("record dose %s: %w: the person's event with this id is not a dose", r.EventID, ledger.ErrDuplicateEventID)
+		}
 		res.Anomalies, res.DuplicateOf, res.State, res.District = d.Anomalies, d.DuplicateOf, d.State, d.District
 	}
-	return res, err
+	return res, nil
 }
 
 // planDose returns the event RecordDose records for r, given the person's
@@ -180,10 +187,11 @@ type DosePreview struct {
 // so that a register's dose 2 is not flagged for want of the dose 1
 // above it, here or under a record merged into this one. It refuses what
 // RecordDose refuses as malformed, with ledger.ErrInvalidCommand, and an
-// event id already used by another stream's event with
-// ledger.ErrDuplicateEventID, as the store would refuse the append: that
-// it can tell only on a store that finds events by ID
-// (ledger.EventFinder), such as the embedded one.
+// event id already used by an event other than a dose of the person's
+// with ledger.ErrDuplicateEventID, as RecordDose does. An id used in
+// another stream it can tell only on a store that finds events by ID
+// (ledger.EventFinder), such as the embedded one; on the others the
+// preview misses it, and the store may refuse the append or not.
 func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(beneficiaryID string) []DosePreview) (DosePreview, error) {
 	if err := h.validateDose(r); err != nil {
 		return DosePreview{}, err
@@ -193,7 +201,7 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = ok, d.Anomalies, d.DuplicateOf, d.State, d.District
 		return pre, err
 	}
-	if err := h.idTakenElsewhere(ctx, r.EventID, ledger.BeneficiaryStream(r.Dose.BeneficiaryID)); err != nil {
+	if err := h.idTaken(ctx, r.EventID, r.Dose.BeneficiaryID); err != nil {
 		return DosePreview{}, err
 	}
 	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
@@ -241,20 +249,37 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	return pre, nil
 }
 
-// idTakenElsewhere returns an error wrapping ledger.ErrDuplicateEventID if
-// the store holds an event with id in a stream other than stream, which an
-// append of it to stream would be refused for. A store that finds no
-// events by ID cannot tell: it returns nil.
-func (h *Handler) idTakenElsewhere(ctx context.Context, id uuid.UUID, stream string) error {
-	f, ok := h.store.(ledger.EventFinder)
-	if !ok {
-		return nil
+// idTaken returns an error wrapping ledger.ErrDuplicateEventID if the
+// ledger holds an event with id, for a dose report about beneficiaryID
+// that is not already recorded: the id is another event's. A store that
+// finds no events by ID is asked about the person's own stream only.
+func (h *Handler) idTaken(ctx context.Context, id uuid.UUID, beneficiaryID string) error {
+	var e ledger.Event
+	var found bool
+	var err error
+	if f, ok := h.store.(ledger.EventFinder); ok {
+		e, found, err = f.FindEvent(ctx, id)
+	} else {
+		e, found, err = h.streamEvent(ctx, ledger.BeneficiaryStream(beneficiaryID), id)
 	}
-	e, found, err := f.FindEvent(ctx, id)
-	if err != nil || !found || e.Stream == stream {
+	if err != nil || !found {
 		return err
 	}
 	return fmt.Errorf("event %s is already in stream %s at revision %d: %w", id, e.Stream, e.Revision, ledger.ErrDuplicateEventID)
+}
+
+// streamEvent returns the event with id in stream, and false if there is
+// none.
+func (h *Handler) streamEvent(ctx context.Context, stream string, id uuid.UUID) (ledger.Event, bool, error) {
+	for e, err := range h.store.ReadStream(ctx, stream, ledger.ReadOptions{}) {
+		if err != nil {
+			return ledger.Event{}, false, err
+		}
+		if e.ID == id {
+			return e, true, nil
+		}
+	}
+	return ledger.Event{}, false, nil
 }
 
 // recordedDose returns the dose event with id in the person's stream, and

@@ -515,6 +515,59 @@ func TestRecordDose_UploadQueueReplay(t *testing.T) {
 	}
 }
 
+// unindexed hides the store's FindEvent, as EventStoreDB has none.
+type unindexed struct{ ledger.Store }
+
+// A dose report under the id of an event that is no dose of the person's
+// (their registration, or another person's event) is refused, and written
+// nowhere; the preview of an import says so first. Without an index of
+// ids, the preview can tell only of the person's own events.
+func TestRecordDose_EventIDOfAnotherEvent(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	a, b := f.MustRegister(t, 0, "Odisha"), f.MustRegister(t, 1, "Kerala")
+	var registration uuid.UUID
+	for e, err := range f.store.ReadStream(ctx, ledger.BeneficiaryStream(a), ledger.ReadOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		registration = e.ID
+		break
+	}
+	report := func(who string) command.DoseReport {
+		return command.DoseReport{EventID: registration, OccurredAt: f.clock.At("2021-03-28"),
+			Dose: ledger.DoseAdministered{BeneficiaryID: who, Dose: 1, Vaccine: "COVISHIELD", Lot: "L9",
+				SiteID: "OD-BBS-0003", Vaccinator: "v7", Capture: ledger.CapturePaper}}
+	}
+	none := func(string) []command.DosePreview { return nil }
+	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32)) // commandtest's
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := command.New(command.Config{Store: unindexed{f.store}, Keys: f.keys, Hasher: hasher, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.store.LastPosition(ctx)
+	for _, who := range []string{a, b} {
+		if _, err := f.h.RecordDose(ctx, report(who), "vaccinator:v7"); !errors.Is(err, ledger.ErrDuplicateEventID) {
+			t.Errorf("dose of %s under a registration's id: err = %v, want ErrDuplicateEventID", who, err)
+		}
+		if _, err := f.h.PreviewDose(ctx, report(who), none); !errors.Is(err, ledger.ErrDuplicateEventID) {
+			t.Errorf("preview of %s's dose under a registration's id: err = %v, want ErrDuplicateEventID", who, err)
+		}
+	}
+	if _, err := plain.PreviewDose(ctx, report(a), none); !errors.Is(err, ledger.ErrDuplicateEventID) {
+		t.Errorf("preview without an index, the person's own registration's id: err = %v, want ErrDuplicateEventID", err)
+	}
+	if _, err := plain.PreviewDose(ctx, report(b), none); err != nil {
+		t.Errorf("preview without an index, another person's event's id: err = %v, want none (it cannot tell)", err)
+	}
+	if after, _ := f.store.LastPosition(ctx); after != before {
+		t.Errorf("%d events written, want none", after-before)
+	}
+}
+
 func TestVoidDose(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()

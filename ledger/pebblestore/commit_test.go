@@ -136,12 +136,14 @@ func TestStore_SyncFailure(t *testing.T) {
 		return err
 	}
 	ctx := t.Context()
-	first, err := s.Append(ctx, "patient-1", ledger.NoStream(), testEvent("DoseAdministered"))
+	durable := testEvent("DoseAdministered")
+	first, err := s.Append(ctx, "patient-1", ledger.NoStream(), durable)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fail.Store(true)
-	if _, err := s.Append(ctx, "patient-1", ledger.Exact(0), testEvent("DoseVoided")); !errors.Is(err, errSync) {
+	failed := testEvent("DoseVoided")
+	if _, err := s.Append(ctx, "patient-1", ledger.Exact(0), failed); !errors.Is(err, errSync) {
 		t.Fatalf("append whose sync fails: err = %v, want the sync error", err)
 	}
 	fail.Store(false)
@@ -162,6 +164,13 @@ func TestStore_SyncFailure(t *testing.T) {
 	if n != 1 {
 		t.Errorf("ReadAll returned %d events, want 1", n)
 	}
+	// The failed batch's ID is in the index, but not yet in the log.
+	if e, found, err := s.FindEvent(ctx, failed.ID); err != nil || found {
+		t.Errorf("FindEvent of the event whose sync failed = %+v, %v, %v; want nothing", e, found, err)
+	}
+	if e, found, err := s.FindEvent(ctx, durable.ID); err != nil || !found || e.Position != first.Position {
+		t.Errorf("FindEvent of the durable event = %+v, %v, %v; want it at %d", e, found, err, first.Position)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +184,9 @@ func TestStore_SyncFailure(t *testing.T) {
 	defer s.Close()
 	if rev, ok, err := s.StreamHead(ctx, "patient-1"); err != nil || !ok || rev != 1 {
 		t.Errorf("StreamHead after reopen = %d, %v, %v; want 1", rev, ok, err)
+	}
+	if e, found, err := s.FindEvent(ctx, failed.ID); err != nil || !found || e.Stream != "patient-1" || e.Revision != 1 {
+		t.Errorf("FindEvent after reopen = %+v, %v, %v; want patient-1's revision 1", e, found, err)
 	}
 	if res, err := s.Append(ctx, "patient-1", ledger.Exact(1), testEvent("DoseVoided")); err != nil || res.Position != 3 {
 		t.Errorf("append after reopen = %+v, %v; want position 3", res, err)

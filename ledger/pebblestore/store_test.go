@@ -256,6 +256,9 @@ func TestStore_CloseWhileAppending(t *testing.T) {
 	if _, err := s.LastPosition(ctx); !errors.Is(err, ledger.ErrClosed) {
 		t.Errorf("LastPosition after Close: err = %v, want ErrClosed", err)
 	}
+	if _, _, err := s.FindEvent(ctx, ledger.NewEventID()); !errors.Is(err, ledger.ErrClosed) {
+		t.Errorf("FindEvent after Close: err = %v, want ErrClosed", err)
+	}
 	for _, err := range s.ReadStream(ctx, "patient-1", ledger.ReadOptions{}) {
 		if !errors.Is(err, ledger.ErrClosed) {
 			t.Errorf("ReadStream after Close: err = %v, want ErrClosed", err)
