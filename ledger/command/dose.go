@@ -285,21 +285,16 @@ func (h *Handler) streamEvent(ctx context.Context, stream string, id uuid.UUID) 
 // recordedDose returns the dose event with id in the person's stream, and
 // false if there is none (or the event is not a dose).
 func (h *Handler) recordedDose(ctx context.Context, beneficiaryID string, id uuid.UUID) (ledger.DoseAdministered, bool, error) {
-	for e, err := range h.store.ReadStream(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.ReadOptions{}) {
-		if err != nil {
-			return ledger.DoseAdministered{}, false, err
-		}
-		if e.ID != id {
-			continue
-		}
-		p, err := ledger.Decode(e)
-		if err != nil {
-			return ledger.DoseAdministered{}, false, err
-		}
-		if d, ok := p.(*ledger.DoseAdministered); ok {
-			return *d, true, nil
-		}
-		return ledger.DoseAdministered{}, false, nil
+	e, found, err := h.streamEvent(ctx, ledger.BeneficiaryStream(beneficiaryID), id)
+	if err != nil || !found {
+		return ledger.DoseAdministered{}, false, err
+	}
+	p, err := ledger.Decode(e)
+	if err != nil {
+		return ledger.DoseAdministered{}, false, err
+	}
+	if d, ok := p.(*ledger.DoseAdministered); ok {
+		return *d, true, nil
 	}
 	return ledger.DoseAdministered{}, false, nil
 }
