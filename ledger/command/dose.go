@@ -197,12 +197,23 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 		return DosePreview{}, err
 	}
 	pre := DosePreview{DoseResult: DoseResult{EventID: r.EventID}, report: r}
-	if d, ok, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID); err != nil || ok {
-		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = ok, d.Anomalies, d.DuplicateOf, d.State, d.District
-		return pre, err
+	// The person's own stream says whether r is recorded already, or its
+	// id is one of their other events'; the store's index (if it has one)
+	// whether the id is another stream's.
+	e, found, err := h.streamEvent(ctx, ledger.BeneficiaryStream(r.Dose.BeneficiaryID), r.EventID)
+	if !found && err == nil {
+		e, found, err = h.findEvent(ctx, r.EventID)
 	}
-	if err := h.idTaken(ctx, r.EventID, r.Dose.BeneficiaryID); err != nil {
+	if err != nil {
 		return DosePreview{}, err
+	}
+	if found {
+		d, isDose, err := doseOf(e, r.Dose.BeneficiaryID)
+		if err != nil || !isDose {
+			return DosePreview{}, cmp.Or(err, idTaken(e))
+		}
+		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = true, d.Anomalies, d.DuplicateOf, d.State, d.District
+		return pre, nil
 	}
 	own, whole, err := h.person(ctx, r.Dose.BeneficiaryID)
 	if err != nil {
@@ -249,23 +260,19 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 	return pre, nil
 }
 
-// idTaken returns an error wrapping ledger.ErrDuplicateEventID if the
-// ledger holds an event with id, for a dose report about beneficiaryID
-// that is not already recorded: the id is another event's. A store that
-// finds no events by ID is asked about the person's own stream only.
-func (h *Handler) idTaken(ctx context.Context, id uuid.UUID, beneficiaryID string) error {
-	var e ledger.Event
-	var found bool
-	var err error
+// findEvent returns the event with id from the store's index of event
+// ids, and false if it has none or no such index (ledger.EventFinder).
+func (h *Handler) findEvent(ctx context.Context, id uuid.UUID) (ledger.Event, bool, error) {
 	if f, ok := h.store.(ledger.EventFinder); ok {
-		e, found, err = f.FindEvent(ctx, id)
-	} else {
-		e, found, err = h.streamEvent(ctx, ledger.BeneficiaryStream(beneficiaryID), id)
+		return f.FindEvent(ctx, id)
 	}
-	if err != nil || !found {
-		return err
-	}
-	return fmt.Errorf("event %s is already in stream %s at revision %d: %w", id, e.Stream, e.Revision, ledger.ErrDuplicateEventID)
+	return ledger.Event{}, false, nil
+}
+
+// idTaken is the refusal of a dose report whose id is e's, an event other
+// than that dose.
+func idTaken(e ledger.Event) error {
+	return fmt.Errorf("event %s is already in stream %s at revision %d: %w", e.ID, e.Stream, e.Revision, ledger.ErrDuplicateEventID)
 }
 
 // streamEvent returns the event with id in stream, and false if there is
@@ -288,6 +295,14 @@ func (h *Handler) recordedDose(ctx context.Context, beneficiaryID string, id uui
 	e, found, err := h.streamEvent(ctx, ledger.BeneficiaryStream(beneficiaryID), id)
 	if err != nil || !found {
 		return ledger.DoseAdministered{}, false, err
+	}
+	return doseOf(e, beneficiaryID)
+}
+
+// doseOf returns e as a dose of beneficiaryID's, and false if it is none.
+func doseOf(e ledger.Event, beneficiaryID string) (ledger.DoseAdministered, bool, error) {
+	if e.Stream != ledger.BeneficiaryStream(beneficiaryID) {
+		return ledger.DoseAdministered{}, false, nil
 	}
 	p, err := ledger.Decode(e)
 	if err != nil {
