@@ -78,9 +78,11 @@ var (
 	ErrDoseNotFound = errors.New("dose not found")
 	// ErrDoseVoided means the dose was already voided.
 	ErrDoseVoided = errors.New("dose already voided")
-	// ErrRequestSpent means a request id was used for a booking that has
-	// since ended (cancelled or moved); a new booking needs a new request.
-	ErrRequestSpent = errors.New("request already used for a booking that has ended")
+	// ErrRequestSpent means a request id was used before and what it did
+	// is over or is not the caller's: a booking that has since ended, a
+	// move of an appointment that has moved on, a booking for another
+	// person. A new request needs a new id.
+	ErrRequestSpent = errors.New("request id already used")
 	// ErrChanged means the record changed while the command ran in a way
 	// that makes it moot (a dose was recorded meanwhile); decide again.
 	ErrChanged = errors.New("record changed meanwhile")

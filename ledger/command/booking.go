@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -81,14 +82,14 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 			// This request booked before and the booking has since ended,
 			// or the seat reconciler gave the booking up: the appointment
 			// is not the person's any more.
-			return fmt.Errorf("book: %w", ledger.ErrRequestSpent)
+			return fmt.Errorf("book: %w: the booking it made has ended", ledger.ErrRequestSpent)
 		}
 		return err
 	})
 	if err != nil {
 		// The appointment is this request's alone, so its seat is too,
 		// whichever attempt of the request took it.
-		h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, apptID, dose, "booking not confirmed", actor)
+		h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, apptID, "booking not confirmed", actor)
 		return ledger.Appointment{}, err
 	}
 	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
@@ -150,7 +151,12 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 			return err
 		}
 		seat = derive(request, fmt.Sprintf("seat:%s:%d", sessionID, s.Releases(apptID)))
-		if _, held := s.Seat(apptID); held {
+		if hold, held := s.Seat(apptID); held {
+			if hold.BeneficiaryID != beneficiaryID {
+				// The appointment id comes from the request id: this one
+				// was sent before for another person. Their seat is theirs.
+				return fmt.Errorf("%w: request %s was already used to book for another person", ledger.ErrRequestSpent, request)
+			}
 			return s.CheckSlot(slot)
 		}
 		if err := s.CheckBookable(dose, slot, h.today()); err != nil {
@@ -176,18 +182,19 @@ func (h *Handler) reserveSeat(ctx context.Context, request uuid.UUID, apptID, be
 // than its capacity; the failure is logged, and the seat reconciler
 // (ReleaseStrandedSeats) may give it back later. It reports whether it
 // released the seat.
-func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, dose int, reason string, actor Actor) bool {
+func (h *Handler) releaseSeat(ctx context.Context, id uuid.UUID, sessionID, apptID string, reason string, actor Actor) bool {
 	released := false
 	err := h.retry(ctx, "release seat", func() error {
 		s, err := h.session(ctx, sessionID)
 		if err != nil {
 			return err
 		}
-		if _, held := s.Seat(apptID); !held {
+		hold, held := s.Seat(apptID)
+		if !held {
 			return nil
 		}
 		ar, err := h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
-			&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: dose, Reason: reason}, id, h.now(), actor)
+			&ledger.SeatReleased{SessionID: sessionID, AppointmentID: apptID, Dose: hold.Dose, Reason: reason}, id, h.now(), actor)
 		released = err == nil && !ar.Duplicate
 		return err
 	})
@@ -205,31 +212,69 @@ type Cancel struct {
 }
 
 // Cancel cancels the beneficiary's active appointment and gives its seat
-// back. It returns ledger.ErrNoAppointment if there is none.
+// back. It returns ledger.ErrNoAppointment if there is none. A retried
+// request whose cancellation landed succeeds again and changes nothing
+// the person did since, such as booking again.
 func (h *Handler) Cancel(ctx context.Context, r Cancel, actor Actor) error {
 	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.Reason == "" {
 		return invalidf("a cancellation needs a valid beneficiary_id and a reason")
 	}
+	id := derive(r.RequestID, "cancel")
 	var appt ledger.Appointment
 	err := h.retry(ctx, "cancel", func() error {
 		own, err := h.beneficiary(ctx, r.BeneficiaryID)
 		if err != nil {
 			return err
 		}
-		if own.ActiveOn(h.today()) == nil {
-			return fmt.Errorf("cancel: %w", ledger.ErrNoAppointment)
+		if own.ActiveOn(h.today()) != nil {
+			appt = *own.Active
+			ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+				&ledger.AppointmentCancelled{AppointmentID: appt.ID, BeneficiaryID: r.BeneficiaryID, SessionID: appt.SessionID, Reason: r.Reason},
+				id, h.now(), actor)
+			if err != nil || !ar.Duplicate {
+				return err
+			}
 		}
-		appt = *own.Active
-		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
-			&ledger.AppointmentCancelled{AppointmentID: appt.ID, BeneficiaryID: r.BeneficiaryID, SessionID: appt.SessionID, Reason: r.Reason},
-			derive(r.RequestID, "cancel"), h.now(), actor)
+		// Nothing to cancel, or this request's cancellation is in the
+		// stream already (the appointment just read is a later one): the
+		// request landed before if its event is there.
+		appt, err = h.cancelled(ctx, r.BeneficiaryID, id)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	h.releaseSeat(ctx, derive(r.RequestID, "release:"+appt.SessionID), appt.SessionID, appt.ID, appt.Dose, "appointment cancelled", actor)
+	// Also when the request landed before: its first attempt may have
+	// stopped before giving the seat back. The release has the same id
+	// every time, and is written only while the appointment holds the seat.
+	h.releaseSeat(ctx, derive(r.RequestID, "release:"+appt.SessionID), appt.SessionID, appt.ID, "appointment cancelled", actor)
 	return nil
+}
+
+// cancelled returns the appointment that the cancellation with event id
+// cancelled, or ledger.ErrNoAppointment if the person's stream has no such
+// cancellation.
+func (h *Handler) cancelled(ctx context.Context, beneficiaryID string, id uuid.UUID) (ledger.Appointment, error) {
+	p, found, err := h.ownEvent(ctx, beneficiaryID, id)
+	if err != nil {
+		return ledger.Appointment{}, err
+	}
+	c, ok := p.(*ledger.AppointmentCancelled)
+	if !found || !ok {
+		return ledger.Appointment{}, fmt.Errorf("cancel: %w", ledger.ErrNoAppointment)
+	}
+	return ledger.Appointment{ID: c.AppointmentID, SessionID: c.SessionID}, nil
+}
+
+// ownEvent returns the payload of the event with id in the person's own
+// stream, and false if there is none.
+func (h *Handler) ownEvent(ctx context.Context, beneficiaryID string, id uuid.UUID) (ledger.Payload, bool, error) {
+	e, found, err := h.streamEvent(ctx, ledger.BeneficiaryStream(beneficiaryID), id)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	p, err := ledger.Decode(e)
+	return p, err == nil, err
 }
 
 // Reschedule is a request to move an active appointment to another session
@@ -247,6 +292,15 @@ type Reschedule struct {
 func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (ledger.Appointment, error) {
 	if !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.SessionID == "" {
 		return ledger.Appointment{}, invalidf("a reschedule needs a valid beneficiary_id and a session_id")
+	}
+	moveID := derive(r.RequestID, "reschedule")
+	// A retried request that landed is answered from its move, before any
+	// seat is taken: the appointment may have moved on since, and a seat
+	// taken or given back now would be another request's.
+	if r.RequestID != uuid.Nil {
+		if a, landed, err := h.rescheduled(ctx, r.RequestID, r.BeneficiaryID, moveID, actor); err != nil || landed {
+			return a, err
+		}
 	}
 	own, whole, err := h.person(ctx, r.BeneficiaryID)
 	if err != nil {
@@ -284,21 +338,64 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 		if own.Active == nil || own.Active.ID != old.ID || own.Active.SessionID != old.SessionID || own.Active.Slot != old.Slot {
 			return fmt.Errorf("reschedule: %w: the appointment was changed meanwhile", ledger.ErrChanged)
 		}
-		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
-			moved, derive(r.RequestID, "reschedule"), h.now(), actor)
+		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+			moved, moveID, h.now(), actor)
+		if err == nil && ar.Duplicate {
+			return errMovedMeanwhile
+		}
 		return err
 	})
+	if errors.Is(err, errMovedMeanwhile) {
+		// Another attempt of this request moved the appointment since the
+		// check above; the seat taken here is the appointment's there.
+		a, _, err := h.rescheduled(ctx, r.RequestID, r.BeneficiaryID, moveID, actor)
+		return a, err
+	}
 	if err != nil {
 		// A seat this call did not take is another request's for the same
 		// appointment, which may have moved it there meanwhile.
 		if took && old.SessionID != r.SessionID {
-			h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, old.ID, old.Dose, "reschedule not confirmed", actor)
+			h.releaseSeat(ctx, uuid.NewSHA1(seat, []byte("release")), r.SessionID, old.ID, "reschedule not confirmed", actor)
 		}
 		return ledger.Appointment{}, err
 	}
 	if old.SessionID != r.SessionID {
-		h.releaseSeat(ctx, derive(r.RequestID, "release:"+old.SessionID), old.SessionID, old.ID, old.Dose, "appointment rescheduled", actor)
+		h.releaseSeat(ctx, derive(r.RequestID, "release:"+old.SessionID), old.SessionID, old.ID, "appointment rescheduled", actor)
 	}
 	return ledger.Appointment{ID: old.ID, SessionID: r.SessionID, SiteID: moved.SiteID, Date: moved.Date,
 		Vaccine: s.Info.Vaccine, Dose: old.Dose, Slot: slot, Code: moved.Code}, nil
+}
+
+// errMovedMeanwhile stops a reschedule whose move another attempt of the
+// same request wrote first.
+var errMovedMeanwhile = errors.New("reschedule: moved by another attempt of the request")
+
+// rescheduled answers a reschedule request that landed before: the move
+// with event id moveID is in the person's stream. If the appointment is
+// still where that move put it, it finishes what the first attempt may
+// not have (giving back the seat it moved from) and returns the
+// appointment; if it has changed since, it returns ledger.ErrRequestSpent.
+// It returns false if the request has not landed.
+func (h *Handler) rescheduled(ctx context.Context, request uuid.UUID, beneficiaryID string, moveID uuid.UUID, actor Actor) (ledger.Appointment, bool, error) {
+	p, found, err := h.ownEvent(ctx, beneficiaryID, moveID)
+	if err != nil || !found {
+		return ledger.Appointment{}, false, err
+	}
+	m, ok := p.(*ledger.AppointmentRescheduled)
+	if !ok {
+		return ledger.Appointment{}, true, fmt.Errorf("reschedule: %w: request %s was used for another step", ledger.ErrDuplicateEventID, request)
+	}
+	own, err := h.beneficiary(ctx, beneficiaryID)
+	if err != nil {
+		return ledger.Appointment{}, true, err
+	}
+	a := own.Active
+	if a == nil || a.ID != m.AppointmentID || a.SessionID != m.SessionID || a.Slot != m.Slot || a.Code != m.Code {
+		return ledger.Appointment{}, true, fmt.Errorf("reschedule: %w: the appointment was moved to %s, and has changed since",
+			ledger.ErrRequestSpent, m.SessionID)
+	}
+	if m.FromSession != m.SessionID {
+		h.releaseSeat(ctx, derive(request, "release:"+m.FromSession), m.FromSession, m.AppointmentID, "appointment rescheduled", actor)
+	}
+	return *a, true, nil
 }

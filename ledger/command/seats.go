@@ -92,7 +92,7 @@ func (h *Handler) releaseStranded(ctx context.Context, s ledger.Session, id stri
 		}
 		reason = "booking never recorded"
 	}
-	return h.releaseSeat(ctx, derive(appt, fmt.Sprintf("stranded:%s:%d", sessionID, s.Releases(id))), sessionID, id, hold.Dose, reason, actor), nil
+	return h.releaseSeat(ctx, derive(appt, fmt.Sprintf("stranded:%s:%d", sessionID, s.Releases(id))), sessionID, id, reason, actor), nil
 }
 
 // What became of an appointment, as its person's stream says.
