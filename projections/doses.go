@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"time"
@@ -68,7 +69,10 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 
 	kinds := p.Anomalies
 	var appt *Appointment
-	if p.AppointmentID != "" {
+	// A report may name another person's appointment (a typo, a device
+	// that kept the last slip): the dose is recorded as reported, and the
+	// other person's booking stays theirs.
+	if a := m.appts.get(p.AppointmentID); a != nil && m.samePerson(a.BeneficiaryID, p.BeneficiaryID) {
 		appt = m.appts.modify(p.AppointmentID)
 	}
 	switch {
@@ -154,6 +158,12 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 			m.refreshDue(p)
 		}
 	}
+}
+
+// samePerson reports whether two records are one person's: the same
+// record, or records merged into one.
+func (m *Models) samePerson(a, b string) bool {
+	return a == b || cmp.Or(m.survivorOf(a), a) == cmp.Or(m.survivorOf(b), b)
 }
 
 func (m *Models) survivorOf(id string) string {

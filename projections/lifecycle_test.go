@@ -272,3 +272,36 @@ func TestCorrectionMovesRegistration(t *testing.T) {
 		t.Errorf("registrations by district after the correction: %v, want Mumbai 1, Pune 0", got)
 	}
 }
+
+// A dose report naming another person's appointment (a typo, or a device
+// that kept the last slip) is recorded for the person vaccinated, as a
+// walk-in; the other person's booking stays on the due list, with its
+// reminder, and their own dose later fulfils it.
+func TestDose_NamesAnotherPersonsAppointment(t *testing.T) {
+	f := policyFixture(t)
+	s := f.session(t, "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", "COVAXIN")
+	x := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	y := f.register(t, 2, "West Bengal", "Kolkata", "700001")
+	ax := f.mustBook(t, x, s)
+	f.clock.Set(t, "2021-04-01 10:30")
+	f.dose(t, y, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", &ax, ledger.CaptureOnline)
+
+	m := build(t, f, projections.Cutoff{})
+	sched := m.Schedule("WB-KOL-0001", "2021-04-01", "2021-04-01")
+	if len(sched.Due) != 1 || sched.Due[0].BeneficiaryID != x || sched.Due[0].Status != projections.DueBooked {
+		t.Fatalf("due list after %s's dose naming %s's appointment: %+v; want %s still booked", y, x, sched.Due, x)
+	}
+	if sched.WalkIns != 1 || sched.Administered[1] != 1 {
+		t.Errorf("walk-ins %d, administered %v; want %s's dose as the one walk-in", sched.WalkIns, sched.Administered, y)
+	}
+	if n := pendingFor(m, x); !slices.ContainsFunc(n, func(n projections.Notification) bool { return n.Kind == projections.NotifyAppointment }) {
+		t.Errorf("%s's pending notices: %+v; want the appointment reminder kept", x, n)
+	}
+
+	f.dose(t, x, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", &ax, ledger.CaptureOnline)
+	m = build(t, f, projections.Cutoff{})
+	sched = m.Schedule("WB-KOL-0001", "2021-04-01", "2021-04-01")
+	if len(sched.Due) != 1 || sched.Due[0].Status != projections.DueAdministered || sched.WalkIns != 1 || sched.Administered[1] != 2 {
+		t.Errorf("after %s's own dose: due %+v, walk-ins %d, administered %v; want administered, 1, 2", x, sched.Due, sched.WalkIns, sched.Administered)
+	}
+}
