@@ -95,6 +95,7 @@ func (s *server) disputes(w http.ResponseWriter, r *http.Request) error {
 	}
 	var list []projections.Dispute
 	s.proj.View(func(m *projections.Models) { list = m.Disputes(query) })
+	s.logListRead(r, "disputes", beneficiaries(list, func(d projections.Dispute) string { return d.BeneficiaryID }))
 	writeJSON(w, http.StatusOK, map[string]any{"disputes": listOf(list)})
 	return nil
 }

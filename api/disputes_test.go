@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/doseledger/doseledger/api/auth"
@@ -53,6 +54,11 @@ func TestDisputes_RaiseReadDecide(t *testing.T) {
 	e.do(t, http.MethodGet, "/api/v1/disputes?status=open&district=Kolkata", nil, specValid, official...).decode(t, http.StatusOK, &list)
 	if len(list.Disputes) != 2 || list.Disputes[0].District != "Kolkata" {
 		t.Fatalf("open disputes %+v", list.Disputes)
+	}
+	// The list names the person (once, for both): who read it is in the
+	// access log.
+	if want := `"role":"official","what":"disputes","beneficiary_ids":["` + id + `"]`; !strings.Contains(e.logs.String(), want) {
+		t.Errorf("access log has no line %s:\n%s", want, e.logs.String())
 	}
 	var mine struct {
 		Disputes []struct{ ID, Text, Value, Status string }

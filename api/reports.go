@@ -122,11 +122,15 @@ func (s *server) anomalies(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// beneficiaries returns the person each of xs names.
+// beneficiaries returns the people xs names, each once, in their order.
 func beneficiaries[T any](xs []T, id func(T) string) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = id(x)
+	out := make([]string, 0, len(xs))
+	named := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		if b := id(x); !named[b] {
+			named[b] = true
+			out = append(out, b)
+		}
 	}
 	return out
 }
