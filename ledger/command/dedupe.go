@@ -13,8 +13,8 @@ import (
 )
 
 // DuplicateFinder finds the same photo-ID number registered twice (from two
-// mobiles, in two states) and merges the later record into the earlier
-// one. It reads the global log, so it also catches registrations that
+// mobiles, in two states) and, when the name and birth date agree too,
+// merges the later record into the earlier one. It reads the global log, so it also catches registrations that
 // raced each other, late uploads and corrected ID numbers. It is not safe
 // for concurrent use; run one per ledger.
 type DuplicateFinder struct {
@@ -194,7 +194,25 @@ func (d *DuplicateFinder) apply(ctx context.Context, e ledger.Event) (int, error
 	// to its end (or mergeTimeout) whatever becomes of ctx.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mergeTimeout)
 	defer cancel()
-	done, err := d.h.Merge(mctx, string(survivor[:]), idText, "same photo-ID number", "system:dedupe")
+	if later, err := d.h.beneficiary(mctx, idText); err == nil && later.MergedInto == string(survivor[:]) {
+		return 0, nil // merged before: a read from the start passes it again
+	}
+	// An ID number alone is not enough: anyone who knows a person's number
+	// could register it first, and a merge would then hand them the
+	// person's record, doses and certificate. The finder merges only when
+	// the name and birth date agree as well; other pairs stay apart, and
+	// the warning names them for an official.
+	same, err := d.h.sameDetails(mctx, string(survivor[:]), idText)
+	if err != nil && !errors.Is(err, ledger.ErrErased) {
+		d.failed = true
+		return 0, fmt.Errorf("compare %s with %s: %w", idText, survivor[:], err)
+	}
+	if !same {
+		d.h.log.Warn("duplicate finder: same photo-ID number but not the same name and birth date (or erased): not merged",
+			"first", string(survivor[:]), "later", idText, "err", err)
+		return 0, nil
+	}
+	done, err := d.h.Merge(mctx, string(survivor[:]), idText, "same photo-ID number, name and birth date", "system:dedupe")
 	if errors.Is(err, ledger.ErrMerged) {
 		return 0, nil // one of them was merged by hand already
 	}

@@ -746,6 +746,46 @@ func TestDuplicateFinder(t *testing.T) {
 	}
 }
 
+// TestDuplicateFinder_OnlyTheSamePerson: a second record with a known ID
+// number is merged only if its name and birth date agree too (letter case
+// and spacing aside). A stranger who registered someone's number first
+// does not get that person's record when they register.
+func TestDuplicateFinder_OnlyTheSamePerson(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	registerAs := func(i int, mobile string, change func(*command.Register)) string {
+		r := person(i, "Kerala")
+		r.Mobile, r.RequestID = mobile, uuid.New()
+		change(&r)
+		id, err := f.h.Register(ctx, r, "citizen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	stranger := registerAs(0, "9900000001", func(r *command.Register) { r.Name = "Mallory" })
+	real := registerAs(0, "9900000002", func(*command.Register) {})
+	otherBirth := registerAs(0, "9900000003", func(r *command.Register) { r.BirthDate = "1961-01-02" })
+	n, err := f.h.NewDuplicateFinder().CatchUp(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("CatchUp merged %d, err %v; want none: nobody shares the first record's name", n, err)
+	}
+	// A record with the name and birth date of the first is merged.
+	stranger2 := registerAs(0, "9900000005", func(r *command.Register) { r.Name = "  MALLORY " })
+	if n, err := f.h.NewDuplicateFinder().CatchUp(ctx); err != nil || n != 1 {
+		t.Fatalf("CatchUp merged %d, err %v; want the stranger's second record", n, err)
+	}
+	s := f.MustSession(t, "KL-TVM-0001", "Kerala", "2021-04-10", "COVAXIN", map[int]int{1: 5})
+	for _, id := range []string{real, otherBirth} {
+		if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}, "citizen"); err != nil {
+			t.Errorf("%s was merged though not the first record's person: %v", id, err)
+		}
+	}
+	if _, err := f.h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: stranger2, SessionID: s}, "citizen"); !errors.Is(err, ledger.ErrMerged) {
+		t.Errorf("%s was not merged into %s: %v", stranger2, stranger, err)
+	}
+}
+
 // TestDuplicateFinder_SavedState: a finder restarted from its saved state
 // reads no registration again, and still merges a later one with the
 // same ID number as one it read before it was saved. A state that is
@@ -772,10 +812,14 @@ func TestDuplicateFinder_SavedState(t *testing.T) {
 	}
 
 	// Later registrations with the numbers of a, of c's old one and of c's
-	// new one: the first and the last are duplicates, the middle is not.
+	// new one: the first and the last are duplicates (the last by c's
+	// name: c registered again, with the number right), the middle is not.
 	dup := func(i int, mobile string) string {
 		r := person(i, "Kerala")
 		r.Mobile, r.RequestID = mobile, uuid.New()
+		if i == 3 {
+			r.Name = person(2, "").Name
+		}
 		id, err := f.h.Register(ctx, r, "citizen")
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -70,4 +71,31 @@ func (h *Handler) Merge(ctx context.Context, survivor, merged, reason string, ac
 		}
 	}
 	return true, nil
+}
+
+// sameDetails reports whether two records name the same person besides
+// their ID number: the same name (letter case and spacing aside) and birth
+// date (the year, where either record has only that). The details are
+// sealed, so it opens them with each person's key; it returns
+// ledger.ErrErased if either was erased.
+func (h *Handler) sameDetails(ctx context.Context, a, b string) (bool, error) {
+	var details [2]ledger.Personal
+	var years [2]int
+	for i, id := range []string{a, b} {
+		p, err := h.Personal(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		own, err := h.beneficiary(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		details[i], years[i] = p, own.Reg.BirthYear
+	}
+	sameName := strings.EqualFold(strings.Join(strings.Fields(details[0].Name), " "), strings.Join(strings.Fields(details[1].Name), " "))
+	sameBirth := years[0] == years[1]
+	if details[0].BirthDate != "" && details[1].BirthDate != "" {
+		sameBirth = details[0].BirthDate == details[1].BirthDate
+	}
+	return sameName && sameBirth, nil
 }
