@@ -210,6 +210,51 @@ func TestIssuer_Erased(t *testing.T) {
 	if c := f.MustCertificate(t, kept); c.Kind != certs.KindProvisional {
 		t.Errorf("the next person's certificate: %s", c.Kind)
 	}
+	// The card the erased person held can no longer follow the ledger: it
+	// is revoked, and none replaces it.
+	events := f.certEvents(t, gone)
+	if len(events) != 2 || events[1].Type != ledger.TypeCertificateRevoked {
+		t.Fatalf("the erased person's certificate stream: %d events, last %s; want the card revoked", len(events), events[len(events)-1].Type)
+	}
+	if r := MustDecode[*ledger.CertificateRevoked](t, events[1]); r.Reason != "personal data erased" {
+		t.Errorf("revoked for %q", r.Reason)
+	}
+}
+
+// A card whose replacement cannot be made (here a dose of a vaccine with
+// no code) is revoked all the same: it would otherwise go on verifying
+// VALID with a dose voided since.
+func TestIssuer_RevokedWhenNoNewCardCanBeMade(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	id := f.MustRegister(t, 1)
+	dose1 := f.MustDose(t, id, 1, "2021-04-05")
+	f.MustCatchUp(t, f.is)
+	old := f.MustCertificate(t, id)
+	if r := f.Verify(t, old.Card); r.Verdict != certs.Valid {
+		t.Fatalf("the first card: %s", r.Verdict)
+	}
+
+	f.clock.Set("2021-05-10")
+	if _, err := f.h.RecordDose(ctx, command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.Now(), Dose: ledger.DoseAdministered{
+		BeneficiaryID: id, Dose: 2, Vaccine: "PFIZER", Lot: "FA4597", SiteID: "WB-KOL-0001",
+		State: "West Bengal", District: "Kolkata", Vaccinator: "v1", Capture: ledger.CapturePaper,
+	}}, "vaccinator:v1"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set("2021-05-20")
+	if err := f.h.VoidDose(ctx, uuid.New(), id, dose1, "recorded against the wrong person", official); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.MustCatchUp(t, f.is); n != 1 {
+		t.Errorf("catch-up wrote %d events, want the one revocation", n)
+	}
+	if r := f.Verify(t, old.Card); r.Verdict != certs.Revoked {
+		t.Errorf("the card listing the voided dose 1: %s, want REVOKED", r.Verdict)
+	}
+	if _, err := f.is.Certificate(ctx, id); err == nil {
+		t.Errorf("a certificate is served though none can be made")
+	}
 }
 
 // TestIssuer_Merge: a record merged into another has its certificate

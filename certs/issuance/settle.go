@@ -23,7 +23,7 @@ const maxAttempts = 10
 // before or nothing changed. It returns how many events it appended and,
 // for a record merged into another, the survivor's id. A person whose
 // certificate cannot be made (key erased, a vaccine with no code, a card
-// too large for one QR code) is logged and skipped.
+// too large for one QR code) is logged, and loses the card they hold.
 func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (appended int, mergedInto string, err error) {
 	issuedID, revokedID := derive(trigger, id, "issued"), derive(trigger, id, "revoked")
 	for range maxAttempts {
@@ -34,10 +34,13 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 		if rec.ids[issuedID] || rec.ids[revokedID] {
 			return 0, "", nil // settled before: a replay, or a restart
 		}
+		// A new card that cannot be made (cannot) is no new card: a card
+		// the person holds is revoked all the same, since it may list a
+		// dose voided since, or details erased; none is issued.
 		d, mergedInto, err := is.draft(ctx, id)
-		if skip(err) {
-			is.skipped(id, err)
-			return 0, mergedInto, nil
+		cannot := cannotMake(err)
+		if cannot != nil {
+			d, err = nil, nil
 		}
 		if err != nil {
 			return 0, "", err
@@ -46,26 +49,41 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 		if err != nil {
 			return 0, "", fmt.Errorf("issue certificate: %w (rotate a key into the ring first)", err)
 		}
-		if rec.current == nil && d == nil {
-			return 0, mergedInto, nil
-		}
 		if rec.current != nil && d != nil {
 			same, err := is.unchanged(d, rec, signer.KeyID())
-			if skip(err) {
-				is.skipped(id, err)
-				return 0, mergedInto, nil
+			if cannot = cannotMake(err); cannot != nil {
+				d, err = nil, nil
 			}
 			if err != nil || same {
 				return 0, mergedInto, err
 			}
 		}
-
 		// The new card's nbf, and the revocation's time: after every
 		// earlier certificate event of the person, so that "revoked
 		// before nbf" never catches the new card.
 		at := is.now().UTC().Truncate(time.Second)
 		if next := rec.last.Add(time.Second); at.Before(next) {
 			at = next
+		}
+		var req certs.Request
+		var hash string
+		if d != nil {
+			if req, err = is.request(d, at, signer.KeyID()); err != nil {
+				return 0, "", err
+			}
+			hash, err = payloadHash(req)
+			if cannot = cannotMake(err); cannot != nil {
+				d, err = nil, nil
+			}
+			if err != nil {
+				return 0, "", err
+			}
+		}
+		if cannot != nil {
+			is.skipped(id, cannot, rec.current != nil)
+		}
+		if rec.current == nil && d == nil {
+			return 0, mergedInto, nil
 		}
 		var events []ledger.Proposed
 		var revoked *ledger.CertificateRevoked
@@ -74,25 +92,13 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 			if err != nil {
 				return 0, "", err
 			}
-			revoked = &ledger.CertificateRevoked{BeneficiaryID: id, CertificateID: rec.current.CertificateID, RID: rid, Reason: reason(d, mergedInto)}
+			revoked = &ledger.CertificateRevoked{BeneficiaryID: id, CertificateID: rec.current.CertificateID, RID: rid, Reason: reason(d, mergedInto, cannot)}
 			if events, err = propose(events, revoked, revokedID, at); err != nil {
 				return 0, "", err
 			}
 		}
 		var issued *ledger.CertificateIssued
 		if d != nil {
-			req, err := is.request(d, at, signer.KeyID())
-			if err != nil {
-				return 0, "", err
-			}
-			hash, err := payloadHash(req)
-			if skip(err) {
-				is.skipped(id, err)
-				return 0, mergedInto, nil
-			}
-			if err != nil {
-				return 0, "", err
-			}
 			issued = &ledger.CertificateIssued{BeneficiaryID: id, CertificateID: issuedID.String(), Kind: d.kind,
 				Kid: signer.KeyID(), PayloadHash: hash, Doses: d.numbers}
 			if events, err = propose(events, issued, issuedID, at); err != nil {
@@ -144,18 +150,27 @@ func (is *Issuer) unchanged(d *draft, rec record, kid string) (bool, error) {
 	return hash == rec.current.PayloadHash, nil
 }
 
-// skip reports whether err concerns one person's data only, so the issuer
-// passes them by rather than stopping.
-func skip(err error) bool {
-	return errors.Is(err, ledger.ErrErased) || errors.Is(err, ledger.ErrNotRegistered) ||
-		errors.Is(err, certs.ErrInvalidRequest) || errors.Is(err, certs.ErrTooLarge)
+// cannotMake returns err if it says that one person's card cannot be made
+// (their key erased, a vaccine with no code, a card too large for one QR
+// code), so that the issuer passes them by rather than stopping, and nil
+// otherwise.
+func cannotMake(err error) error {
+	if errors.Is(err, ledger.ErrErased) || errors.Is(err, ledger.ErrNotRegistered) ||
+		errors.Is(err, certs.ErrInvalidRequest) || errors.Is(err, certs.ErrTooLarge) {
+		return err
+	}
+	return nil
 }
 
 // reason says why a certificate was revoked.
-func reason(d *draft, mergedInto string) string {
+func reason(d *draft, mergedInto string, cannot error) string {
 	switch {
 	case mergedInto != "":
 		return "record merged into " + mergedInto
+	case errors.Is(cannot, ledger.ErrErased):
+		return "personal data erased"
+	case cannot != nil:
+		return "no certificate can be made from the record as it stands: " + cannot.Error()
 	case d == nil:
 		return "no dose counts any more"
 	}
@@ -170,13 +185,14 @@ func propose(events []ledger.Proposed, p ledger.Payload, id uuid.UUID, at time.T
 	return append(events, ev), nil
 }
 
-// skipped logs a person passed by: at debug level for an erased person,
-// which is their right and no fault; as a warning otherwise (a vaccine
-// with no code, a card too large), which needs someone to look.
-func (is *Issuer) skipped(id string, err error) {
+// skipped logs a person whose card cannot be made: at debug level for an
+// erased person, which is their right and no fault; as a warning
+// otherwise (a vaccine with no code, a card too large), which needs
+// someone to look. revoking says the card they hold is being revoked.
+func (is *Issuer) skipped(id string, err error, revoking bool) {
 	if errors.Is(err, ledger.ErrErased) {
-		is.log.Debug("no certificate for an erased person", "beneficiary", id)
+		is.log.Debug("no certificate for an erased person", "beneficiary", id, "revoking_current", revoking)
 		return
 	}
-	is.log.Warn("no certificate issued", "beneficiary", id, "err", err)
+	is.log.Warn("no certificate issued", "beneficiary", id, "revoking_current", revoking, "err", err)
 }
