@@ -216,13 +216,20 @@ func (b Beneficiary) HasDose(n int, vaccine string) (DoseRecord, bool) {
 	return DoseRecord{}, false
 }
 
-// NextDose is the number of the dose the beneficiary would take next.
+// NextDose is the number of the dose the beneficiary would take next: the
+// lowest number no dose of theirs stands for. It is one more than the
+// highest unless a dose was voided below it (dose 1 voided after dose 2:
+// dose 1 is next again, not dose 3).
 func (b Beneficiary) NextDose() int {
-	n := 0
+	var numbers uint64
 	for _, d := range b.Doses {
-		n = max(n, d.Dose)
+		numbers |= doseBit(d.Dose)
 	}
-	return n + 1
+	n := 1
+	for n < 63 && numbers&doseBit(n) != 0 {
+		n++
+	}
+	return n
 }
 
 // Eligibility tells whether dose n of vaccine may be given on date under

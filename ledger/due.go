@@ -33,25 +33,33 @@ func (b Beneficiary) DueFrom(ps Policies) (date string, dose int, vaccine string
 }
 
 // CompletedOn returns the date on which the beneficiary completed the
-// primary schedule (every dose that is not a precaution dose) of the
-// policy in force on that date, and true; or false if they have not.
+// primary schedule of the policy in force on that date (every dose number
+// from 1 up to its first precaution dose), and true; or false if they have
+// not. A precaution dose does not stand in for a primary one: doses 1 and
+// 3 (a booster) with dose 2 voided are not a completed schedule.
 func (b Beneficiary) CompletedOn(ps Policies) (string, bool) {
-	var numbers uint32 // dose numbers seen: a duplicate report counts once
-	seen := 0
+	var numbers uint64 // the dose numbers given so far: a duplicate report counts once
 	for _, d := range b.Doses {
-		bit := uint32(1) << min(d.Dose, 31)
-		if numbers&bit != 0 {
-			continue
-		}
-		numbers |= bit
-		seen++
+		numbers |= doseBit(d.Dose)
 		pol, ok := ps.InForce(d.Vaccine, d.Date)
 		if !ok {
 			continue
 		}
-		if primary := pol.PrimaryDoses(); primary > 0 && seen >= primary {
+		if primary := pol.PrimaryDoses(); primary > 0 && numbers&firstDoses(primary) == firstDoses(primary) {
 			return d.Date, true
 		}
 	}
 	return "", false
+}
+
+// doseBit is dose number n's bit in a set of dose numbers; numbers past
+// 63 (no schedule has them) share the last bit.
+func doseBit(n int) uint64 { return 1 << min(max(n, 0), 63) }
+
+// firstDoses is the set of dose numbers 1 to n.
+func firstDoses(n int) uint64 {
+	if n >= 63 {
+		return ^uint64(1)
+	}
+	return (1<<(n+1) - 1) &^ 1
 }

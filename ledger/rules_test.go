@@ -136,6 +136,40 @@ func TestBeneficiary_VoidAndMerge(t *testing.T) {
 	}
 }
 
+// A dose voided below a later one: the voided number is next again, and a
+// precaution dose does not complete the primary schedule in its place.
+func TestBeneficiary_VoidBelowALaterDose(t *testing.T) {
+	ps := policies(ledger.VaccinePolicyChanged{Vaccine: "CORBEVAX", EffectiveFrom: "2021-01-01",
+		Schedule: []ledger.DoseRule{{Dose: 1}, {Dose: 2, MinIntervalDays: 28}, {Dose: 3, MinIntervalDays: 180, Precaution: true}}})
+	b := withDose(registered(), 1, "CORBEVAX", "2021-04-01", "s", "x")
+	b = withDose(b, 2, "CORBEVAX", "2021-05-01", "s", "x")
+	if on, done := b.CompletedOn(ps); !done || on != "2021-05-01" {
+		t.Fatalf("doses 1 and 2: completed %q %v, want on 2021-05-01", on, done)
+	}
+	b = withDose(b, 3, "CORBEVAX", "2021-11-01", "s", "x")
+	dose2 := b.Doses[1].EventID
+	b.ApplyVoid(&ledger.DoseVoided{DoseEventID: dose2})
+	if on, done := b.CompletedOn(ps); done {
+		t.Errorf("doses 1 and 3 (dose 2 voided): completed on %s; want not complete", on)
+	}
+	if n := b.NextDose(); n != 2 {
+		t.Errorf("doses 1 and 3: next dose %d, want 2", n)
+	}
+
+	b = withDose(registered(), 1, "CORBEVAX", "2021-04-01", "s", "x")
+	b = withDose(b, 2, "CORBEVAX", "2021-05-01", "s", "x")
+	b.ApplyVoid(&ledger.DoseVoided{DoseEventID: b.Doses[0].EventID})
+	if n := b.NextDose(); n != 1 {
+		t.Errorf("dose 2 alone (dose 1 voided): next dose %d, want 1", n)
+	}
+	if err := b.Eligibility(ps, "CORBEVAX", b.NextDose(), "2021-06-01"); err != nil {
+		t.Errorf("dose 2 alone: dose 1 may not be given: %v", err)
+	}
+	if _, done := b.CompletedOn(ps); done {
+		t.Errorf("dose 2 alone counts as complete")
+	}
+}
+
 func TestSession_CheckBookable(t *testing.T) {
 	var s ledger.Session
 	if err := s.CheckBookable(1, "", "2021-04-01"); !errors.Is(err, ledger.ErrSessionNotFound) {
