@@ -185,6 +185,13 @@ func readRegister(r io.Reader, now time.Time) ([]registerRow, error) {
 		}
 		if errors.As(err, &pe) {
 			line := pe.StartLine
+			if pe.Line > line {
+				// A quote opened and never closed takes every line after
+				// it into one cell: those rows can be neither recorded
+				// nor refused one by one, so the file is refused whole.
+				return nil, &registerError{fmt.Sprintf("row %d: a quoted cell opened in this row is never closed, so rows %d to %d cannot be read (%v): close the quote or remove it, and import again",
+					line, line, pe.Line, pe.Err)}
+			}
 			rows = append(rows, registerRow{Row: line, Err: &rowError{Row: line, Message: "not CSV: " + pe.Err.Error()}})
 			continue
 		}

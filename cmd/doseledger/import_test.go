@@ -422,6 +422,13 @@ func TestImport_NotARegister(t *testing.T) {
 		{"column twice", "beneficiary_id,dose,Dose,vaccine,date,time,site_id,lot,vaccinator\n", "row 1, column 3: column dose is named twice"},
 		{"bad quote in header", "beneficiary_id,\"dose,vaccine\n", "the file is not CSV: row 1"},
 		{"latin-1 header", "beneficiary_id,dose,vaccine,date,time,site_id,lot,vaccinator,d\xe9\n", "not UTF-8"},
+		// A quote never closed would swallow every row after it.
+		{"stray quote", "beneficiary_id,dose,vaccine,date,time,site_id,lot,vaccinator\n" +
+			"ZDDJDQREDEKQZ7YM-1,1,COVISHIELD,2021-05-01,10:00,MH-PUN-0001,4121Z025,v1\n" +
+			"XLD277XJKTBIHD2D-1,1,COVISHIELD,2021-05-01,10:05,MH-PUN-0001,\"4121Z025,v1\n" +
+			"BXRUWOUJAPH3LRXJ-1,1,COVISHIELD,2021-05-01,10:10,MH-PUN-0001,4121Z025,v1\n" +
+			"JWESI53PT5CJGP4Z-1,1,COVISHIELD,2021-05-01,10:15,MH-PUN-0001,4121Z025,v1\n",
+			"row 3: a quoted cell opened in this row is never closed, so rows 3 to 5 cannot be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(t, "--data", dir, "import", writeFile(t, tc.content))
