@@ -91,6 +91,8 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 	for _, note := range due {
 		outcome, errText := ledger.DeliverySent, ""
 		switch {
+		case !n.stillPending(note):
+			continue // withdrawn since the round began: a cancellation, a dose
 		case stale(note, now):
 			outcome = ledger.DeliveryExpired
 		default:
@@ -129,6 +131,19 @@ func (n *Notifier) Once(ctx context.Context) (Report, error) {
 		n.logger().Info("notifications", "sent", rep.Sent, "failed", rep.Failed)
 	}
 	return rep, nil
+}
+
+// stillPending reports whether note is still pending in the outbox as the
+// models stand now. A round reads its notices at its start and may take
+// minutes through a slow gateway: a cancellation applied meanwhile
+// withdraws the reminder before it is sent.
+func (n *Notifier) stillPending(note Notification) bool {
+	pending := false
+	n.Projector.View(func(m *Models) {
+		cur := m.outbox.get(note.ID)
+		pending = cur != nil && cur.Status == NotePending && cur.Attempts == note.Attempts
+	})
+	return pending
 }
 
 // record appends the outcome of delivering note as its next attempt. An

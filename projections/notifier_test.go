@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
+	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
 )
 
@@ -131,4 +132,65 @@ func readLines(t *testing.T, path string) []string {
 		lines = append(lines, sc.Text())
 	}
 	return lines
+}
+
+// cancellingDeliverer cancels the other person's appointment while it
+// delivers the first notice of a round, and waits until the models have
+// applied the cancellation: a slow gateway, and a citizen cancelling
+// meanwhile.
+type cancellingDeliverer struct {
+	t         *testing.T
+	f         *fixture
+	p         *projections.Projector
+	people    [2]string
+	cancelled string
+	sent      []projections.Notification
+}
+
+func (*cancellingDeliverer) Channel() string { return "test" }
+
+func (d *cancellingDeliverer) Deliver(ctx context.Context, note projections.Notification, _ string) error {
+	d.sent = append(d.sent, note)
+	if d.cancelled != "" {
+		return nil
+	}
+	d.cancelled = d.people[0]
+	if note.BeneficiaryID == d.cancelled {
+		d.cancelled = d.people[1]
+	}
+	if err := d.f.h.Cancel(ctx, command.Cancel{RequestID: d.f.request(), BeneficiaryID: d.cancelled, Reason: "ill"}, "citizen"); err != nil {
+		d.t.Error(err)
+	}
+	last, err := d.f.store.LastPosition(ctx)
+	if err == nil {
+		err = d.p.WaitFor(ctx, last)
+	}
+	return err
+}
+
+// A reminder whose appointment is cancelled while a round delivers the
+// notices before it is not sent.
+func TestNotifier_WithdrawnDuringTheRound(t *testing.T) {
+	f := policyFixture(t)
+	s := f.session(t, "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", "COVAXIN")
+	a := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	b := f.register(t, 2, "West Bengal", "Kolkata", "700001")
+	f.mustBook(t, a, s)
+	f.mustBook(t, b, s)
+	p := liveProjector(t, f)
+	d := &cancellingDeliverer{t: t, f: f, p: p, people: [2]string{a, b}}
+	now, _ := time.ParseInLocation("2006-01-02 15:04", "2021-03-31 10:00", ledger.India)
+	n := &projections.Notifier{Projector: p, Store: f.store, Deliverer: d, Now: func() time.Time { return now }}
+	rep, err := n.Once(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, note := range d.sent {
+		if note.BeneficiaryID == d.cancelled {
+			t.Errorf("reminder %s sent to %s after their appointment was cancelled", note.ID, d.cancelled)
+		}
+	}
+	if rep.Sent != 1 || len(d.sent) != 1 {
+		t.Errorf("round: %+v, %d delivered; want the one reminder of the appointment still booked", rep, len(d.sent))
+	}
 }
