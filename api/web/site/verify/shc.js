@@ -44,12 +44,15 @@ const invalid = (reason) => new CardError(INVALID, reason);
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
 // b64url decodes unpadded base64url strictly: no padding, no other
-// alphabet, no length that base64 cannot produce.
+// alphabet, no length that base64 cannot produce, and no bits set past the
+// last byte (atob ignores them; Go's strict decoder, which doseledger
+// verify uses, refuses them, and both must give one answer).
 export function b64url(s) {
   if (!B64URL.test(s) || s.length % 4 === 1) throw invalid("not base64url");
   const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (b64urlEncode(out) !== s) throw invalid("not base64url");
   return out;
 }
 
