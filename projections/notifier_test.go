@@ -194,3 +194,56 @@ func TestNotifier_WithdrawnDuringTheRound(t *testing.T) {
 		t.Errorf("round: %+v, %d delivered; want the one reminder of the appointment still booked", rep, len(d.sent))
 	}
 }
+
+// bookingDeliverer books the person whose dose-due notice it is
+// delivering, before the delivery is recorded.
+type bookingDeliverer struct {
+	t       *testing.T
+	f       *fixture
+	p       *projections.Projector
+	session string
+	sent    []string
+}
+
+func (*bookingDeliverer) Channel() string { return "test" }
+
+func (d *bookingDeliverer) Deliver(ctx context.Context, note projections.Notification, _ string) error {
+	d.sent = append(d.sent, note.ID)
+	if len(d.sent) == 1 {
+		d.f.mustBook(d.t, note.BeneficiaryID, d.session)
+		last, err := d.f.store.LastPosition(ctx)
+		if err != nil {
+			return err
+		}
+		return d.p.WaitFor(ctx, last)
+	}
+	return nil
+}
+
+// A dose-due notice withdrawn by a booking made while it was being sent,
+// and announced again when the booking is cancelled, is not sent twice.
+func TestNotifier_DueNoticeSentOnce(t *testing.T) {
+	f := policyFixture(t)
+	a := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.dose(t, a, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-03-01", nil, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-03-29 10:00")
+	s := f.session(t, "WB-KOL-0002", "West Bengal", "Kolkata", "2021-03-30", "COVAXIN")
+	p := liveProjector(t, f)
+	d := &bookingDeliverer{t: t, f: f, p: p, session: s}
+	now, _ := time.ParseInLocation("2006-01-02 15:04", "2021-03-29 10:00", ledger.India)
+	n := &projections.Notifier{Projector: p, Store: f.store, Deliverer: d, Now: func() time.Time { return now }}
+	if rep, err := n.Once(context.Background()); err != nil || rep.Sent != 1 {
+		t.Fatalf("first round: %+v, %v; want the dose-due notice sent", rep, err)
+	}
+	if err := f.h.Cancel(context.Background(), command.Cancel{RequestID: f.request(), BeneficiaryID: a, Reason: "ill"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := n.Once(context.Background()); err != nil || rep.Sent != 0 {
+		t.Errorf("after the booking was cancelled: %+v, %v; sent %v, want the notice not sent again", rep, err, d.sent)
+	}
+	// A rebuild agrees with the live models.
+	m := build(t, f, projections.Cutoff{})
+	if n := pendingFor(m, a); len(n) != 0 {
+		t.Errorf("rebuilt: pending notices %+v, want none", n)
+	}
+}

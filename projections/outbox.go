@@ -160,11 +160,22 @@ func (m *Models) refreshDue(p *Person) {
 func (m *Models) applyDelivered(d *ledger.NotificationDelivered) {
 	n := m.outbox.modify(d.NotificationID)
 	if n == nil {
-		return
+		if d.Outcome != ledger.DeliverySent {
+			return
+		}
+		// Sent as it was withdrawn (a booking made while the gateway
+		// took it): kept as sent, so that if the same notice is
+		// announced again (the booking cancelled) it is not sent twice.
+		n = m.outbox.upsert(d.NotificationID)
+		*n = Notification{ID: d.NotificationID, BeneficiaryID: d.BeneficiaryID, Kind: d.Kind, Status: NoteObsolete}
 	}
 	// Attempts count even when the notice was withdrawn meanwhile: if it
 	// comes back, its next attempt gets a number of its own.
 	n.Attempts = max(n.Attempts, d.Attempt)
+	if n.Status == NoteObsolete && d.Outcome == ledger.DeliverySent {
+		n.Status, n.LastError = NoteSent, "" // it went out: announced again, it is not sent again
+		return
+	}
 	if n.Status != NotePending {
 		return
 	}
