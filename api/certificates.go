@@ -119,6 +119,11 @@ func (s *server) certificatePDF(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, certs.ErrUnsupportedText) {
 			return &Error{Status: http.StatusUnprocessableEntity, Code: "unsupported_text", Message: err.Error()}
 		}
+		if errors.Is(err, certs.ErrInvalidRequest) {
+			// Text the ledger took before it refused control characters.
+			return &Error{Status: http.StatusUnprocessableEntity, Code: "unprintable_record",
+				Message: "the record holds text a PDF cannot print; correct it (the QR still works): " + err.Error()}
+		}
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")

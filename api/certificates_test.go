@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/doseledger/doseledger/api/auth"
 	"github.com/doseledger/doseledger/certs"
+	"github.com/doseledger/doseledger/ledger"
 )
 
 func TestCertificates_DownloadAndVerify(t *testing.T) {
@@ -76,4 +78,32 @@ func TestCertificates_DownloadAndVerify(t *testing.T) {
 		t.Error("the vaccinator's read of the certificate was not logged")
 	}
 	e.do(t, http.MethodGet, "/api/v1/beneficiaries/nope/certificate", nil, specInvalid, citizen...).mustError(t, http.StatusBadRequest, "invalid_input")
+}
+
+// Control characters are refused where they would enter the ledger; a
+// record stored before that (here a lot with one, written straight to the
+// store) still gets its certificate, and its PDF a clear 422, not a 500.
+func TestCertificates_ControlCharacters(t *testing.T) {
+	e := newEnv(t)
+	p := e.person("Kolkata", "700001")
+	p["name"] = "Asha\tVerma"
+	e.post(t, "/api/v1/beneficiaries", p).mustError(t, http.StatusBadRequest, "invalid_input")
+	id := e.register(t)
+	e.publish(t, "S1", "2021-05-01")
+	d := dose(id, 1, "2021-05-01", "S1")
+	d["lot"] = "L\x00"
+	e.post(t, "/api/v1/doses", d).mustError(t, http.StatusBadRequest, "invalid_input")
+
+	at := e.clock.Now()
+	ev, err := ledger.NewProposed(&ledger.DoseAdministered{BeneficiaryID: id, Dose: 1, Vaccine: vaccine, Lot: "L\x01", SiteID: "S1",
+		State: "West Bengal", District: "Kolkata", Vaccinator: "v1", Capture: ledger.CaptureOnline}, ledger.Meta{OccurredAt: at, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Append(context.Background(), ledger.BeneficiaryStream(id), ledger.Any(), ev); err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/beneficiaries/" + id + "/certificate"
+	e.get(t, base).decode(t, http.StatusOK, nil)
+	e.get(t, base+".pdf").mustError(t, http.StatusUnprocessableEntity, "unprintable_record")
 }

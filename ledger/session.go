@@ -171,6 +171,14 @@ func (p SessionPublished) Validate() error {
 	if _, err := ParseDate(p.Date); err != nil {
 		return invalid("session %v", err)
 	}
+	if f := NotPlainText("site_id", p.SiteID, "site_name", p.SiteName, "state", p.State, "district", p.District, "vaccine", p.Vaccine); f != "" {
+		return invalid("%s holds a control character or is not UTF-8 text", f)
+	}
+	for _, slot := range p.Slots {
+		if !PlainText(slot) {
+			return invalid("slot %q holds a control character or is not UTF-8 text", slot)
+		}
+	}
 	for n, c := range p.Capacity {
 		if n < 1 || n > MaxDose || c < 0 || c > MaxCapacity {
 			return invalid("capacity %d for dose %d is out of range", c, n)

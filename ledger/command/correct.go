@@ -109,6 +109,9 @@ func plainField(reg ledger.BeneficiaryRegistered, field string) string {
 }
 
 func validateField(field, v string) error {
+	if !ledger.PlainText(v) {
+		return invalidf("%s holds a control character (a tab, a line break) or is not UTF-8 text", field)
+	}
 	switch field {
 	case ledger.FieldName, ledger.FieldState, ledger.FieldDistrict:
 		if v == "" || len(v) > 200 {

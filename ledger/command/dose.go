@@ -46,6 +46,8 @@ var earliestDose = time.Date(2021, 1, 16, 0, 0, 0, 0, ledger.India)
 
 func (h *Handler) validateDose(r DoseReport) error {
 	d := r.Dose
+	notPlain := ledger.NotPlainText("vaccine", d.Vaccine, "lot", d.Lot, "site_id", d.SiteID, "vaccinator", d.Vaccinator,
+		"state", d.State, "district", d.District, "session_id", d.SessionID, "appointment_id", d.AppointmentID)
 	switch {
 	case r.EventID == uuid.Nil:
 		return invalidf("a dose report needs an event id chosen by the reporting device")
@@ -65,6 +67,8 @@ func (h *Handler) validateDose(r DoseReport) error {
 		return invalidf("state and district must be at most 100 characters")
 	case len(d.SessionID) > 100 || len(d.AppointmentID) > 100 || len(d.DuplicateOf) > 0 || len(d.Anomalies) > 0:
 		return invalidf("session_id and appointment_id must be at most 100 characters; anomalies and duplicate_of are the ledger's to set")
+	case notPlain != "":
+		return invalidf("%s holds a control character (a tab, a line break) or is not UTF-8 text", notPlain)
 	case r.OccurredAt.IsZero():
 		return invalidf("occurred_at is required")
 	case r.OccurredAt.Before(earliestDose):

@@ -66,6 +66,9 @@ func (r *Register) validate(today string) error {
 	if r.State == "" || r.District == "" {
 		return invalidf("state and district are required")
 	}
+	if f := ledger.NotPlainText("name", r.Name, "id_number", r.IDNumber, "state", r.State, "district", r.District); f != "" {
+		return invalidf("%s holds a control character (a tab, a line break) or is not UTF-8 text", f)
+	}
 	if !ledger.ValidPincode(r.Pincode) {
 		return invalidf("pincode %q is not 6 digits", r.Pincode)
 	}
