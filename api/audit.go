@@ -198,6 +198,11 @@ func positionText(a asOf) string {
 // end of that day.
 func parseMoment(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t.IsZero() {
+			// A cutoff of the zero time is no cutoff at all: the answer
+			// would be today's ledger, labelled year 1.
+			return t, fmt.Errorf("at %q is the zero time, which stands for no moment: ask for any later one", s)
+		}
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {

@@ -142,6 +142,7 @@ func TestAsof_CoverageRecordedAndOccurred(t *testing.T) {
 	}
 	e.get(t, "/api/v1/asof/coverage").mustError(t, http.StatusBadRequest, "invalid_query")
 	e.get(t, "/api/v1/asof/coverage?at=yesterday").mustError(t, http.StatusBadRequest, "invalid_query")
+	e.get(t, "/api/v1/asof/coverage?at=0001-01-01T00:00:00Z").mustError(t, http.StatusBadRequest, "invalid_query") // the zero time: no cutoff
 	e.get(t, "/api/v1/asof/coverage?at=2021-05-02&position=3").mustError(t, http.StatusBadRequest, "invalid_query")
 	e.do(t, http.MethodGet, "/api/v1/asof/coverage?at=2021-05-02&basis=whenever", nil, specInvalid).mustError(t, http.StatusBadRequest, "invalid_query")
 }

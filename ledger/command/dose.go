@@ -70,7 +70,7 @@ func (h *Handler) validateDose(r DoseReport) error {
 	case notPlain != "":
 		return invalidf("%s holds a control character (a tab, a line break) or is not UTF-8 text", notPlain)
 	case r.OccurredAt.IsZero():
-		return invalidf("occurred_at is required")
+		return invalidf("occurred_at, the time the dose was given, is missing or the zero time")
 	case r.OccurredAt.Before(earliestDose):
 		return invalidf("occurred_at %s is before vaccination began on %s", r.OccurredAt.Format(time.RFC3339), ledger.DateOf(earliestDose))
 	case r.OccurredAt.After(h.now().Add(maxClockSkew)):
