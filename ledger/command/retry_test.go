@@ -15,23 +15,6 @@ import (
 // Requests retried after they landed, once the person has done something
 // else since: the retry changes nothing of what came after it.
 
-// MustBeneficiaryState folds a person's own stream.
-func (f *fixture) MustBeneficiaryState(tb testing.TB, id string) ledger.Beneficiary {
-	tb.Helper()
-	var own ledger.Beneficiary
-	for e, err := range f.store.ReadStream(context.Background(), ledger.BeneficiaryStream(id), ledger.ReadOptions{}) {
-		if err != nil {
-			tb.Fatal(err)
-		}
-		p, err := ledger.Decode(e)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		own.Apply(e, p)
-	}
-	return own
-}
-
 // mustHold fails unless the appointment holds a seat in the session
 // exactly when want says.
 func (f *fixture) mustHold(tb testing.TB, sessionID, apptID string, want bool) {
@@ -67,7 +50,7 @@ func TestCancel_Retried(t *testing.T) {
 	if err := f.h.Cancel(ctx, cancel, "citizen"); err != nil {
 		t.Fatalf("cancel retried after booking again: %v", err)
 	}
-	if own := f.MustBeneficiaryState(t, id); own.Active == nil || own.Active.ID != a2.ID {
+	if own, _ := f.beneficiaryState(t, id); own.Active == nil || own.Active.ID != a2.ID {
 		t.Fatalf("active appointment after the old cancel came back: %+v, want %s", own.Active, a2.ID)
 	}
 	f.mustHold(t, s2, a2.ID, true)
@@ -89,7 +72,7 @@ func TestCancel_RetryFinishesTheRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel := command.Cancel{RequestID: uuid.New(), BeneficiaryID: id, Reason: "ill"}
-	own := f.MustBeneficiaryState(t, id)
+	own, _ := f.beneficiaryState(t, id)
 	half, err := ledger.NewProposed(&ledger.AppointmentCancelled{AppointmentID: a.ID, BeneficiaryID: id, SessionID: s, Reason: "ill"},
 		ledger.Meta{ID: uuid.NewSHA1(cancel.RequestID, []byte("cancel")), OccurredAt: time.Now(), Actor: "citizen"})
 	if err != nil {
@@ -134,7 +117,7 @@ func TestReschedule_Retried(t *testing.T) {
 	if got, err := f.h.Reschedule(ctx, toS2, "citizen"); !errors.Is(err, ledger.ErrRequestSpent) {
 		t.Fatalf("the move to %s retried after the move to %s: %+v, %v; want ErrRequestSpent", s2, s3, got, err)
 	}
-	if own := f.MustBeneficiaryState(t, id); own.Active == nil || own.Active.SessionID != s3 {
+	if own, _ := f.beneficiaryState(t, id); own.Active == nil || own.Active.SessionID != s3 {
 		t.Fatalf("active appointment: %+v, want at %s", own.Active, s3)
 	}
 	f.mustHold(t, s1, a.ID, false)
@@ -165,11 +148,11 @@ func TestBook_RequestIDOfAnotherPerson(t *testing.T) {
 	if !errors.Is(err, ledger.ErrRequestSpent) {
 		t.Fatalf("the same request for another person: %v, want ErrRequestSpent", err)
 	}
-	if own := f.MustBeneficiaryState(t, p2); own.Active != nil {
+	if own, _ := f.beneficiaryState(t, p2); own.Active != nil {
 		t.Errorf("%s was booked: %+v", p2, own.Active)
 	}
 	f.mustHold(t, s, a1.ID, true)
-	if own := f.MustBeneficiaryState(t, p1); own.Active == nil || own.Active.ID != a1.ID {
+	if own, _ := f.beneficiaryState(t, p1); own.Active == nil || own.Active.ID != a1.ID {
 		t.Errorf("%s's appointment: %+v, want %s", p1, own.Active, a1.ID)
 	}
 }
