@@ -22,6 +22,9 @@ type Session struct {
 	Capacity  map[int]int `json:"capacity,omitempty"`
 	Slots     []string    `json:"slots,omitempty"`
 	Cancelled bool        `json:"cancelled,omitempty"`
+	// CancelReason is why it was cancelled, for the notice of a booking
+	// that lands on it after (one that raced the cancellation).
+	CancelReason string `json:"cancel_reason,omitempty"`
 	// Seats counts the seats taken per dose in the session's own stream,
 	// where capacity is enforced: free capacity is Capacity minus Seats.
 	Seats map[int]int `json:"seats,omitempty"`
@@ -88,7 +91,7 @@ func (m *Models) applySessionPublished(p *ledger.SessionPublished) {
 // there is a no-show, or still booked, and each is told.
 func (m *Models) applySessionCancelled(e ledger.Event, p *ledger.SessionCancelled) {
 	s := m.sessions.upsert(p.SessionID)
-	s.ID, s.Cancelled = p.SessionID, true
+	s.ID, s.Cancelled, s.CancelReason = p.SessionID, true, p.Reason
 	for _, id := range s.Appointments {
 		a := m.appts.get(id)
 		if a == nil || a.Status != ApptBooked || a.SessionID != s.ID {
@@ -136,6 +139,20 @@ func (m *Models) applyBooked(e ledger.Event, p *ledger.AppointmentBooked) {
 		Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
 	m.refreshDue(person)
 	m.notifyAppointment(e, a)
+	m.landedOnCancelled(e, s, a)
+}
+
+// landedOnCancelled withdraws an appointment booked or moved onto a
+// session already cancelled (the booking raced the cancellation, and its
+// seat was taken first): it ends as if it had been there when the session
+// was cancelled, and the person is told.
+func (m *Models) landedOnCancelled(e ledger.Event, s *Session, a *Appointment) {
+	if !s.Cancelled || a.Status != ApptBooked {
+		return
+	}
+	a.Status = ApptSessionCancelled
+	m.clearActive(a.BeneficiaryID, a.ID)
+	m.notifySessionCancelled(e, a, s.CancelReason)
 }
 
 func (m *Models) applyApptCancelled(p *ledger.AppointmentCancelled) {
@@ -179,6 +196,9 @@ func (m *Models) applyRescheduled(e ledger.Event, p *ledger.AppointmentReschedul
 			Vaccine: a.Vaccine, Dose: a.Dose, Slot: a.Slot, Code: a.Code}
 	}
 	m.notifyAppointment(e, a)
+	if to := m.sessions.get(a.SessionID); to != nil {
+		m.landedOnCancelled(e, to, a)
+	}
 }
 
 // clearActive ends a person's active appointment, if it is apptID; their

@@ -76,6 +76,9 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 		if whole.NextDose() != dose {
 			return fmt.Errorf("book: %w: dose %d was recorded while booking", ledger.ErrChanged, dose)
 		}
+		if err := h.stillOn(ctx, r.SessionID); err != nil {
+			return err
+		}
 		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.ExpectAfter(own.Revision, own.Exists),
 			appt, bookingEventID(appt0), h.now(), actor)
 		if err == nil && ar.Duplicate {
@@ -94,6 +97,22 @@ func (h *Handler) Book(ctx context.Context, r Book, actor Actor) (ledger.Appoint
 	}
 	return ledger.Appointment{ID: apptID, SessionID: appt.SessionID, SiteID: appt.SiteID, Date: appt.Date,
 		Vaccine: appt.Vaccine, Dose: dose, Slot: slot, Code: appt.Code}, nil
+}
+
+// stillOn returns ledger.ErrSessionCancelled if the session was cancelled
+// since its seat was taken: the appointment is not written then. A
+// cancellation that lands after this check still reaches the appointment,
+// through the read models (they treat a booking onto a cancelled session
+// as cancelled with it, and notify the person).
+func (h *Handler) stillOn(ctx context.Context, sessionID string) error {
+	s, err := h.session(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if s.Cancelled {
+		return fmt.Errorf("session %s: %w while the booking was made", sessionID, ledger.ErrSessionCancelled)
+	}
+	return nil
 }
 
 // errAbandoned is the answer to a retried booking that the seat
@@ -337,6 +356,9 @@ func (h *Handler) Reschedule(ctx context.Context, r Reschedule, actor Actor) (le
 		}
 		if own.Active == nil || own.Active.ID != old.ID || own.Active.SessionID != old.SessionID || own.Active.Slot != old.Slot {
 			return fmt.Errorf("reschedule: %w: the appointment was changed meanwhile", ledger.ErrChanged)
+		}
+		if err := h.stillOn(ctx, r.SessionID); err != nil {
+			return err
 		}
 		ar, err := h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
 			moved, moveID, h.now(), actor)
