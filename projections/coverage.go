@@ -80,7 +80,7 @@ func (m *Models) Coverage(q CoverageQuery) ([]CoverageRow, error) {
 	}
 	match := func(parts []string) bool {
 		return (q.From == "" || parts[0] >= q.From) && (q.To == "" || parts[0] <= q.To) &&
-			(q.State == "" || parts[1] == q.State) && (q.District == "" || parts[2] == q.District)
+			(q.State == "" || parts[1] == keyPart(q.State)) && (q.District == "" || parts[2] == keyPart(q.District))
 	}
 	for k, c := range m.doseCount.rows {
 		parts := strings.Split(k, "|")

@@ -183,7 +183,7 @@ func (m *Models) applyReview(r *ledger.AnomalyReviewed) {
 
 // coverageKey is the key a dose counts under: day, place, vaccine, dose.
 func coverageKey(d *Dose) string {
-	return d.Date + "|" + d.State + "|" + d.District + "|" + d.SiteID + "|" + d.Vaccine + "|" + strconv.Itoa(d.Dose)
+	return d.Date + "|" + keyPart(d.State) + "|" + keyPart(d.District) + "|" + keyPart(d.SiteID) + "|" + keyPart(d.Vaccine) + "|" + strconv.Itoa(d.Dose)
 }
 
 // clone returns a copy of a that shares nothing with the models.

@@ -305,3 +305,28 @@ func TestDose_NamesAnotherPersonsAppointment(t *testing.T) {
 		t.Errorf("after %s's own dose: due %+v, walk-ins %d, administered %v; want administered, 1, 2", x, sched.Due, sched.WalkIns, sched.Administered)
 	}
 }
+
+// A "|" in a district's name (nothing refuses it) must not lose its
+// doses and registrations from coverage, whose keys join parts with "|".
+func TestCoverage_PipeInAName(t *testing.T) {
+	f := policyFixture(t)
+	a := f.register(t, 1, "Maharashtra", "Pune", "411001")
+	b := f.register(t, 2, "Maharashtra", "Pune|Rural", "411001")
+	f.dose(t, a, 1, "COVAXIN", "MH-PUN-0001", "Maharashtra", "Pune", "2021-03-30", nil, ledger.CaptureOnline)
+	f.dose(t, b, 1, "COVAXIN", "MH-PUN-0001", "Maharashtra", "Pune|Rural", "2021-03-30", nil, ledger.CaptureOnline)
+	m := build(t, f, projections.Cutoff{})
+	all, err := m.Coverage(projections.CoverageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Doses != 2 || all[0].Registrations != 2 {
+		t.Fatalf("coverage of two people, one dose each: %+v", all)
+	}
+	rural, err := m.Coverage(projections.CoverageQuery{District: "Pune|Rural"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rural) != 1 || rural[0].Doses != 1 || rural[0].Registrations != 1 {
+		t.Errorf("coverage of the district named with a |: %+v", rural)
+	}
+}

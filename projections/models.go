@@ -14,7 +14,13 @@ import (
 // Version is the layout of the stored read models. When it changes, a
 // stored state of another version is thrown away and rebuilt from the
 // ledger: read models are derived, the ledger is the truth.
-const Version = 5 // 5: a dose fulfils only its own person's appointment, a voided primary dose is not completed by a precaution dose, a notice sent as it was withdrawn stays sent; 4: merged duplicates no longer count as registrations
+// Versions: 4, merged duplicates no longer count as registrations. 5,
+// rules fixed on 2026-12-06: a dose fulfils only its own person's
+// appointment; a precaution dose does not complete a schedule whose
+// primary dose was voided; a notice sent as it was withdrawn stays sent;
+// a booking or move onto a cancelled session is cancelled with it; a "|"
+// in a place's name no longer drops its counts from coverage.
+const Version = 5
 
 // Models is every read model, built by applying the ledger's events in
 // global order. Apply is deterministic: the same events give the same

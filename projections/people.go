@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/doseledger/doseledger/ledger"
 )
@@ -125,7 +126,7 @@ func (m *Models) recountCompletion(p *Person) {
 	if p.Registered && p.MergedInto == "" {
 		on, done = p.rules().CompletedOn(m.policies)
 	}
-	in := p.State + "|" + p.District
+	in := keyPart(p.State) + "|" + keyPart(p.District)
 	if !done {
 		on, in = "", ""
 	}
@@ -142,4 +143,12 @@ func (m *Models) recountCompletion(p *Person) {
 }
 
 // placeKey is the key of a count by day and place.
-func placeKey(date, state, district string) string { return date + "|" + state + "|" + district }
+func placeKey(date, state, district string) string {
+	return date + "|" + keyPart(state) + "|" + keyPart(district)
+}
+
+// keyPart is a place, site or vaccine as one part of a count's key, whose
+// parts are joined by "|": a "|" of its own (nothing in the ledger checks
+// names for it) is shown as "¦", so that the key still splits into its
+// parts and the count is not lost.
+func keyPart(s string) string { return strings.ReplaceAll(s, "|", "¦") }
