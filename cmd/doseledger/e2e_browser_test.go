@@ -98,7 +98,7 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 	b.Do("open the session", chromedp.SetValue(chromedp.ID("site-id"), site), chromedp.SetValue(chromedp.ID("site-date"), today),
 		chromedp.Click(chromedp.CSS("#site-form button[type=submit]")))
 	waitText(t, b, "session-status", "2 booked")
-	record := func(id, name string) {
+	record := func(id, name string, twice bool) {
 		b.Do("look up "+id, chromedp.SetValue(chromedp.ID("code"), codes[id]), chromedp.Click(chromedp.CSS("#lookup-form button[type=submit]")),
 			chromedp.WaitVisible(chromedp.ID("dose-card")))
 		if got := b.Text("d-id"); got != id {
@@ -107,15 +107,23 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 		if got := b.Text("d-name"); !strings.Contains(got, name) {
 			t.Errorf("the lookup of %s showed the name %q, want %q", id, got, name)
 		}
-		b.Do("record "+id, chromedp.SetValue(chromedp.ID("d-lot"), "4121Z025"), chromedp.Click(chromedp.ID("record")))
+		b.Do("record "+id, chromedp.SetValue(chromedp.ID("d-lot"), "4121Z025"))
+		if twice { // a double tap on Record: one dose, queued once
+			browsertest.Eval[bool](b, `(() => { const f = document.getElementById("dose-form"); f.requestSubmit(); f.requestSubmit(); return true; })()`)
+			return
+		}
+		b.Do("record "+id, chromedp.Click(chromedp.ID("record")))
 	}
-	record(people[0], "Asha Verma")
+	record(people[0], "Asha Verma", false)
 	waitQueue(t, b, people[0], "recorded")
 
 	// …and Bimal's with the network cut: it waits on the device.
 	b.Offline(true)
-	record(people[1], "offline") // no name without the network: check the photo ID
+	record(people[1], "offline", true) // no name without the network: check the photo ID
 	waitQueue(t, b, people[1], "waiting")
+	if n := browsertest.Eval[int](b, `(async () => (await (await import("/vaccinator/queue.js")).all()).length)()`); n != 2 {
+		t.Errorf("the queue holds %d doses after Record was pressed twice for one, want 2 in all", n)
+	}
 	b.Screenshot("vaccinator-offline-queued")
 	if n := dosesOf(t, base, official, people[1]); n != 0 {
 		t.Fatalf("an offline dose reached the server: %d", n)

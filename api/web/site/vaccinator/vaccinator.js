@@ -92,7 +92,9 @@ function choose(people) {
 }
 
 function openDose(p) {
-  person = p;
+  // The dose's event id is chosen as the form opens: a second press of
+  // Record (a double tap, Enter twice) is the same report, not a second.
+  person = { ...p, eventID: uuid() };
   $("dose-card").classList.remove("hidden");
   $("d-name").textContent = p.name;
   $("d-id").textContent = p.id;
@@ -106,12 +108,15 @@ function openDose(p) {
 $("dose-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   if (!person || !current) return;
+  // Taken before the first await: a second submit meanwhile finds no one.
+  const p = person;
+  person = null;
   const s = current.session;
-  const event_id = uuid();
+  const event_id = p.eventID;
   const dose = {
     event_id,
     occurred_at: new Date().toISOString(), // when it was given, not when it is sent
-    beneficiary_id: person.id,
+    beneficiary_id: p.id,
     dose: Number($("d-dose").value),
     vaccine: $("d-vaccine").value.trim(),
     lot: $("d-lot").value.trim(),
@@ -122,10 +127,9 @@ $("dose-form").addEventListener("submit", async (ev) => {
     vaccinator: session(ROLE)?.actor || "vaccinator",
     capture: navigator.onLine ? "online" : "offline_device",
   };
-  await queue.add({ event_id, dose, label: `${person.name} (${person.id})`, state: "waiting" });
   $("dose-card").classList.add("hidden");
-  $("lookup-status").textContent = `Dose ${dose.dose} for ${person.name} saved on this device.`;
-  person = null;
+  await queue.add({ event_id, dose, label: `${p.name} (${p.id})`, state: "waiting" });
+  $("lookup-status").textContent = `Dose ${dose.dose} for ${p.name} saved on this device.`;
   $("code").value = "";
   await renderQueue();
   sync();
