@@ -144,6 +144,24 @@ func TestEndToEnd_InABrowser(t *testing.T) {
 			t.Errorf("%s has %d doses, want 1", id, n)
 		}
 	}
+	// A device whose clock was wrong (reset to 2000): the server refuses
+	// the time, and the vaccinator puts it right and sends the dose again
+	// under its event id. (A second report of Bimal's dose: recorded,
+	// flagged as a duplicate, and not counted.)
+	wrong := browsertest.Eval[string](b, `(async () => {
+		const q = await import("/vaccinator/queue.js");
+		const src = (await q.all()).find((e) => e.dose.beneficiary_id === `+jsString(people[1])+`);
+		const dose = { ...src.dose, event_id: crypto.randomUUID(), occurred_at: "2000-01-01T04:30:00.000Z" };
+		await q.add({ event_id: dose.event_id, dose, label: src.label, state: "waiting" });
+		return dose.event_id;
+	})()`)
+	row := `#queue tr[data-event="` + wrong + `"]`
+	b.Do("send the dose stamped in 2000", chromedp.Click(chromedp.ID("sync")), chromedp.WaitVisible(chromedp.CSS(row+`[data-state="refused"] .fix-time-open`)))
+	b.Screenshot("vaccinator-time-refused")
+	b.Do("correct its time", chromedp.Click(chromedp.CSS(row+" .fix-time-open")),
+		chromedp.SetValue(chromedp.CSS(row+" input.fix-time"), today+"T10:00"), chromedp.Click(chromedp.CSS(row+" button.fix-time")),
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-state="flagged"]`)))
+	b.Screenshot("vaccinator-time-corrected")
 
 	// The citizen downloads Asha's certificate and shows its QR.
 	downloads := t.TempDir()

@@ -204,14 +204,42 @@ export async function sync() {
 async function renderQueue() {
   const entries = (await queue.all()).sort((a, b) => b.dose.occurred_at.localeCompare(a.dose.occurred_at));
   const waiting = entries.filter((e) => e.state === "waiting").length;
+  const refused = entries.filter((e) => e.state === "refused").length;
   if (!syncing || waiting === 0) {
-    $("queue-summary").textContent = waiting ? `${waiting} waiting to be sent.` : entries.length ? "All doses are with the server." : "Nothing waiting.";
+    $("queue-summary").textContent = waiting ? `${waiting} waiting to be sent.`
+      : refused ? `${refused} refused by the server, nothing else waiting: see below.`
+      : entries.length ? "All doses are with the server." : "Nothing waiting.";
   }
   $("queue-table").classList.toggle("hidden", entries.length === 0);
   $("queue").replaceChildren(...entries.slice(0, 50).map((e) => el("tr", { "data-event": e.event_id, "data-state": e.state },
     el("td", {}, new Date(e.dose.occurred_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
     el("td", {}, e.label), el("td", {}, `${e.dose.dose} · ${e.dose.vaccine} · lot ${e.dose.lot}`),
-    el("td", {}, e.state === "waiting" ? "waiting" : e.note || e.state))));
+    el("td", {}, e.state === "waiting" ? "waiting" : e.note || e.state, timeRefused(e) ? correctTime(e) : []))));
+}
+
+// timeRefused reports whether the server refused e for its time: the
+// device's clock was wrong (reset after a flat battery, say). The dose was
+// given all the same, so the vaccinator can put the time right and send
+// it again, under the same event id.
+const timeRefused = (e) => e.state === "refused" && /occurred_at/.test(e.note || "");
+
+function correctTime(e) {
+  const at = el("input", { type: "datetime-local", "aria-label": "when the dose was given", class: "fix-time" });
+  const fix = el("button", { type: "button", class: "secondary fix-time" }, "Correct the time and send again");
+  const form = el("span", { class: "hidden" }, at, fix);
+  const open = el("button", { type: "button", class: "secondary fix-time-open" }, "Correct the time");
+  open.addEventListener("click", () => { open.classList.add("hidden"); form.classList.remove("hidden"); at.focus(); });
+  fix.addEventListener("click", async () => {
+    const when = new Date(at.value);
+    if (!at.value || Number.isNaN(when.getTime())) { at.focus(); return; }
+    e.dose.occurred_at = when.toISOString();
+    e.state = "waiting";
+    e.note = "";
+    await queue.update(e);
+    await renderQueue();
+    sync();
+  });
+  return [el("br"), open, form];
 }
 
 $("sync").addEventListener("click", () => sync());
