@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"text/tabwriter"
 	"time"
 
@@ -107,6 +108,9 @@ func (r result) write(w io.Writer, format string) error {
 	case formatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		if v := reflect.ValueOf(r.value); v.Kind() == reflect.Slice && v.IsNil() {
+			return enc.Encode([]any{}) // an empty list, not null
+		}
 		return enc.Encode(r.value)
 	case formatCSV:
 		cw := csv.NewWriter(w)

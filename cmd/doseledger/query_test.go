@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -186,5 +187,16 @@ func TestMain_NoLedger(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Error("a read command created the data directory")
+	}
+}
+
+// An answer with nothing in it is an empty JSON list, not null.
+func TestResult_EmptyJSONList(t *testing.T) {
+	var buf bytes.Buffer
+	if err := (result{value: []projections.Eligibility(nil)}).write(&buf, formatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(buf.String()); got != "[]" {
+		t.Errorf("an empty answer as JSON: %q, want []", got)
 	}
 }
