@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sync"
@@ -130,6 +131,11 @@ func (d *Directory) save(members []Member) error {
 	}
 	if d.path == "" {
 		return nil // an in-memory directory, for tests
+	}
+	// The first member may be added before serve has made the data
+	// directory.
+	if err := os.MkdirAll(filepath.Dir(d.path), 0o700); err != nil {
+		return fmt.Errorf("save staff directory: %w", err)
 	}
 	tmp := d.path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 func TestStaff_AddListAndRefuse(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "data") // not made yet: staff is the first command run
 	if _, stderr, err := run(t, "--data", dir, "staff", "add", "--id", "ravi", "--name", "Ravi Kumar", "--mobile", "+91 90000 00002", "--role", "official,auditor"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
