@@ -200,3 +200,21 @@ func TestResult_EmptyJSONList(t *testing.T) {
 		t.Errorf("an empty answer as JSON: %q, want []", got)
 	}
 }
+
+// A seed refused for its flags writes nothing: the same directory seeds
+// at once with good ones.
+func TestSeed_RefusedFlagsWriteNothing(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range [][]string{
+		{"--start", "2020-06-01"}, // before vaccination began, and its policies
+		{"--days", "-3"},
+	} {
+		_, _, err := run(t, append([]string{"--data", dir, "seed", "--people", "20", "--quiet"}, bad...)...)
+		if err == nil {
+			t.Errorf("seed %v was accepted", bad)
+		}
+	}
+	if _, stderr, err := run(t, "--data", dir, "seed", "--people", "20", "--days", "5", "--quiet"); err != nil {
+		t.Fatalf("a good seed after the refused ones: %v\n%s", err, stderr)
+	}
+}

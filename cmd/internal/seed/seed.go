@@ -79,6 +79,10 @@ func (cfg *Config) Defaults() {
 	}
 }
 
+// policiesFrom is when the seeded vaccines' policies take effect: the day
+// India's vaccination began.
+const policiesFrom = "2021-01-16"
+
 // Run plans a country from cfg and plays it through h, moving clock. The
 // ledger should be empty. It stops at the first error that is not a rule
 // refusal.
@@ -87,8 +91,17 @@ func Run(ctx context.Context, h *command.Handler, clock *Clock, cfg Config) (Rep
 	if cfg.People < 1 {
 		return Report{}, fmt.Errorf("seed: --people must be at least 1")
 	}
+	if cfg.Days < 1 {
+		return Report{}, fmt.Errorf("seed: --days must be at least 1")
+	}
 	if _, err := ledger.ParseDate(cfg.Start); err != nil {
 		return Report{}, fmt.Errorf("seed: start %w", err)
+	}
+	// Checked before anything is written: the ledger must stay empty for
+	// a second try.
+	if cfg.Start < policiesFrom {
+		return Report{}, fmt.Errorf("seed: --start %s is before vaccination began in India on %s, when the seeded vaccines' policies take effect",
+			cfg.Start, policiesFrom)
 	}
 	p := newPlan(cfg)
 	if cfg.Planned != nil {
@@ -99,7 +112,7 @@ func Run(ctx context.Context, h *command.Handler, clock *Clock, cfg Config) (Rep
 
 	clock.set(ledger.AddDays(cfg.Start, -1))
 	for _, v := range []string{"COVISHIELD", "COVAXIN"} {
-		if err := h.SetPolicy(ctx, r.uuid("policy", v), ledger.DefaultPolicy(v, "2021-01-16"), official); err != nil {
+		if err := h.SetPolicy(ctx, r.uuid("policy", v), ledger.DefaultPolicy(v, policiesFrom), official); err != nil {
 			return r.report, err
 		}
 		r.progress()
