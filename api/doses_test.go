@@ -53,6 +53,10 @@ func TestDoses_RecordRetryVoid(t *testing.T) {
 		t.Errorf("voided dose still counts: %+v", b.Beneficiary.Doses)
 	}
 	e.post(t, "/api/v1/doses/"+early["event_id"].(string)+"/void", void).mustError(t, http.StatusConflict, "dose_voided")
+	// Its anomaly is closed with it: a review now would be recorded and
+	// then shown nowhere.
+	e.post(t, "/api/v1/anomalies/"+early["event_id"].(string)+"/review", map[string]any{"decision": "confirmed"}).
+		mustError(t, http.StatusConflict, "dose_voided")
 	e.post(t, "/api/v1/doses/0b9f7c1e-0000-4000-8000-00000000dead/void", void).mustError(t, http.StatusNotFound, "dose_not_found")
 	e.do(t, http.MethodPost, "/api/v1/doses/not-a-uuid/void", void, specInvalid).mustError(t, http.StatusBadRequest, "invalid_input")
 

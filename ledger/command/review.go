@@ -21,8 +21,9 @@ type ReviewAnomaly struct {
 
 // ReviewAnomaly records the review of a flagged dose. The dose is not
 // changed: to withdraw it, void it. It returns ledger.ErrDoseNotFound if
-// the beneficiary's stream has no such dose with anomalies, or
-// ledger.ErrInvalidCommand for malformed input.
+// the beneficiary's stream has no such dose with anomalies,
+// ledger.ErrDoseVoided if it was voided, or ledger.ErrInvalidCommand for
+// malformed input.
 func (h *Handler) ReviewAnomaly(ctx context.Context, r ReviewAnomaly, actor Actor) error {
 	switch {
 	case !ledger.ValidBeneficiaryID(r.BeneficiaryID) || r.DoseEvent == uuid.Nil:
@@ -39,9 +40,21 @@ func (h *Handler) ReviewAnomaly(ctx context.Context, r ReviewAnomaly, actor Acto
 	if len(d.Anomalies) == 0 {
 		return fmt.Errorf("review %s: no flagged dose with that id: %w", r.DoseEvent, ledger.ErrDoseNotFound)
 	}
-	_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.StreamExists(),
-		&ledger.AnomalyReviewed{BeneficiaryID: r.BeneficiaryID, DoseEventID: r.DoseEvent.String(),
-			Decision: r.Decision, Note: r.Note, ReviewedBy: string(actor)},
-		derive(r.RequestID, "review"), h.now(), actor)
-	return err
+	// Decided against the stream as read, so that a void landing meanwhile
+	// is seen: a voided dose is not reviewed (the read models would drop
+	// the review, and the official be told it was recorded).
+	return h.retry(ctx, "review", func() error {
+		own, err := h.beneficiary(ctx, r.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		if own.Voided[r.DoseEvent.String()] {
+			return fmt.Errorf("review %s: %w", r.DoseEvent, ledger.ErrDoseVoided)
+		}
+		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(r.BeneficiaryID), ledger.Exact(own.Revision),
+			&ledger.AnomalyReviewed{BeneficiaryID: r.BeneficiaryID, DoseEventID: r.DoseEvent.String(),
+				Decision: r.Decision, Note: r.Note, ReviewedBy: string(actor)},
+			derive(r.RequestID, "review"), h.now(), actor)
+		return err
+	})
 }
