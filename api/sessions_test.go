@@ -54,6 +54,15 @@ func TestSessions_PublishSearchCancel(t *testing.T) {
 
 	e.post(t, "/api/v1/sessions", session("WB-KOL-0001", "2021-05-03", map[string]int{"1": 1})).
 		mustError(t, http.StatusConflict, "session_exists")
+	e.post(t, "/api/v1/sessions", session("WB-KOL-0010", "2021-04-30", map[string]int{"1": 1})).
+		mustError(t, http.StatusConflict, "session_past") // the day before today: nobody could book it
+	noSeats := session("WB-KOL-0011", "2021-05-03", map[string]int{"1": 0})
+	e.post(t, "/api/v1/sessions", noSeats).mustError(t, http.StatusBadRequest, "invalid_input")
+	for _, slots := range [][]string{{""}, {"09:00-11:00", "09:00-11:00"}} {
+		bad := session("WB-KOL-0012", "2021-05-03", map[string]int{"1": 1})
+		bad["slots"] = slots
+		e.post(t, "/api/v1/sessions", bad).mustError(t, http.StatusBadRequest, "invalid_input")
+	}
 	e.post(t, "/api/v1/sessions", session("WB-KOL-0009", "2021-05-03", map[string]int{})).
 		mustError(t, http.StatusBadRequest, "invalid_input")
 	noPolicy := session("WB-KOL-0009", "2021-05-03", map[string]int{"1": 1})

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/benbjohnson/immutable"
@@ -174,15 +175,25 @@ func (p SessionPublished) Validate() error {
 	if f := NotPlainText("site_id", p.SiteID, "site_name", p.SiteName, "state", p.State, "district", p.District, "vaccine", p.Vaccine); f != "" {
 		return invalid("%s holds a control character or is not UTF-8 text", f)
 	}
-	for _, slot := range p.Slots {
-		if !PlainText(slot) {
+	for i, slot := range p.Slots {
+		switch {
+		case strings.TrimSpace(slot) == "" || len(slot) > 64:
+			return invalid("slot %d must be 1 to 64 characters, such as 09:00-11:00", i+1)
+		case !PlainText(slot):
 			return invalid("slot %q holds a control character or is not UTF-8 text", slot)
+		case slices.Contains(p.Slots[:i], slot):
+			return invalid("slot %q is listed twice", slot)
 		}
 	}
+	seats := 0
 	for n, c := range p.Capacity {
 		if n < 1 || n > MaxDose || c < 0 || c > MaxCapacity {
 			return invalid("capacity %d for dose %d is out of range", c, n)
 		}
+		seats += c
+	}
+	if seats == 0 {
+		return invalid("session has no seats: give at least one dose a capacity above 0")
 	}
 	if p.SessionID != SessionID(p.SiteID, p.Date) {
 		return invalid("session_id %q must be %q", p.SessionID, SessionID(p.SiteID, p.Date))

@@ -440,8 +440,8 @@ func TestRecordDose_NeverRefused(t *testing.T) {
 func TestRecordDose_PlaceOfAPaperDose(t *testing.T) {
 	f := MustFixture(t)
 	ctx := context.Background()
-	f.clock.Set("2021-04-20")
 	f.MustSession(t, "KA-BLR-0001", "Karnataka", "2021-04-05", "COVAXIN", map[int]int{1: 10})
+	f.clock.Set("2021-04-20") // the register is typed in later
 	registered := f.MustRegister(t, 0, "Assam")
 	for _, c := range []struct{ id, date, state string }{
 		{registered, "2021-04-05", "Karnataka"},           // the site held a session that day

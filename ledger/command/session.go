@@ -12,12 +12,18 @@ import (
 
 // PublishSession opens a session. Its SessionID is filled in from the site
 // and date. It returns ledger.ErrInvalidCommand for malformed input,
-// ledger.ErrNoPolicy if the vaccine has no policy on that date, and
+// ledger.ErrNoPolicy if the vaccine has no policy on that date,
+// ledger.ErrSessionPast for a day before today, and
 // ledger.ErrSessionExists if the site already has a session that day.
 func (h *Handler) PublishSession(ctx context.Context, request uuid.UUID, s ledger.SessionPublished, actor Actor) (ledger.SessionPublished, error) {
 	s.SessionID = ledger.SessionID(s.SiteID, s.Date)
 	if err := s.Validate(); err != nil {
 		return s, err
+	}
+	if s.Date < h.today() {
+		// Nobody could book it, and a paper register's doses of that
+		// site and day would be counted where it says, after the fact.
+		return s, fmt.Errorf("publish session %s: %w: %s is before today", s.SessionID, ledger.ErrSessionPast, s.Date)
 	}
 	ps, err := h.Policies(ctx)
 	if err != nil {
