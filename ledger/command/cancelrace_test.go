@@ -162,3 +162,20 @@ func TestReschedule_SessionCancelledMeanwhile(t *testing.T) {
 	f.mustHold(t, from, a.ID, true)
 	f.mustHold(t, to, a.ID, false)
 }
+
+// A cancellation retried after a lost answer succeeds again; another
+// request's finds the session cancelled.
+func TestCancelSession_Retried(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	s := f.MustSession(t, "MH-PUN-0001", "Maharashtra", "2021-04-05", "COVAXIN", map[int]int{1: 10})
+	req := uuid.New()
+	for try := range 2 {
+		if err := f.h.CancelSession(ctx, req, s, "no vaccine delivered", official); err != nil {
+			t.Fatalf("cancel, try %d: %v", try+1, err)
+		}
+	}
+	if err := f.h.CancelSession(ctx, uuid.New(), s, "again", official); !errors.Is(err, ledger.ErrSessionCancelled) {
+		t.Errorf("another request's cancellation: %v, want ErrSessionCancelled", err)
+	}
+}

@@ -41,11 +41,13 @@ func (h *Handler) PublishSession(ctx context.Context, request uuid.UUID, s ledge
 
 // CancelSession cancels a published session. Its bookings stay in the
 // ledger for the notifier to tell the people booked. It returns
-// ledger.ErrSessionNotFound or ledger.ErrSessionCancelled.
+// ledger.ErrSessionNotFound, or ledger.ErrSessionCancelled if another
+// request cancelled it (the same request, retried, succeeds again).
 func (h *Handler) CancelSession(ctx context.Context, request uuid.UUID, sessionID, reason string, actor Actor) error {
 	if reason == "" {
 		return invalidf("a cancellation needs a reason")
 	}
+	id := derive(request, "cancel-session")
 	return h.retry(ctx, "cancel session", func() error {
 		s, err := h.session(ctx, sessionID)
 		if err != nil {
@@ -55,10 +57,17 @@ func (h *Handler) CancelSession(ctx context.Context, request uuid.UUID, sessionI
 		case !s.Published:
 			return fmt.Errorf("cancel session %s: %w", sessionID, ledger.ErrSessionNotFound)
 		case s.Cancelled:
+			// This request's own cancellation, retried after a lost
+			// answer, is done; anyone else's is a conflict.
+			if request != uuid.Nil {
+				if _, mine, err := h.streamEvent(ctx, ledger.SessionStream(sessionID), id); err != nil || mine {
+					return err
+				}
+			}
 			return fmt.Errorf("cancel session %s: %w", sessionID, ledger.ErrSessionCancelled)
 		}
 		_, err = h.appendOne(ctx, ledger.SessionStream(sessionID), ledger.Exact(s.Revision),
-			&ledger.SessionCancelled{SessionID: sessionID, Reason: reason}, derive(request, "cancel-session"), h.now(), actor)
+			&ledger.SessionCancelled{SessionID: sessionID, Reason: reason}, id, h.now(), actor)
 		return err
 	})
 }

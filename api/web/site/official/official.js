@@ -32,7 +32,7 @@ const ANOMALY_KINDS = {
   beyond_schedule: "beyond the schedule",
   cancelled_booking: "booking cancelled",
 };
-const DUE_STATUS = { booked: "Booked", administered: "Vaccinated", no_show: "No-show" };
+const DUE_STATUS = { booked: "Booked", administered: "Vaccinated", no_show: "No-show", session_cancelled: "Session cancelled" };
 const DISPUTE_KINDS = { not_vaccinated: "Says they were not vaccinated", wrong_details: "Says a detail is wrong" };
 
 const nf = new Intl.NumberFormat("en-IN");
