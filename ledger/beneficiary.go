@@ -29,7 +29,8 @@ func BeneficiaryID(account string, n int) string {
 // ValidBeneficiaryID reports whether id is shaped like a beneficiary id.
 func ValidBeneficiaryID(id string) bool { return beneficiaryIDPattern.MatchString(id) }
 
-// DoseRecord is a dose that counts (not voided).
+// DoseRecord is a dose that counts (not voided), or a report held as a
+// duplicate of one.
 type DoseRecord struct {
 	EventID  string
 	Dose     int
@@ -38,6 +39,16 @@ type DoseRecord struct {
 	SiteID   string
 	State    string
 	District string
+	// DuplicateOf is, for a report held apart (Beneficiary.Held), the
+	// dose it repeats.
+	DuplicateOf string `json:",omitempty"`
+}
+
+// HasDoseEvent reports whether the dose event id is one of b's doses or
+// of the reports held as duplicates: what a void or a dispute may name.
+func (b Beneficiary) HasDoseEvent(id string) bool {
+	is := func(d DoseRecord) bool { return d.EventID == id }
+	return slices.ContainsFunc(b.Doses, is) || slices.ContainsFunc(b.Held, is)
 }
 
 // Appointment is a beneficiary's active booking.
@@ -62,7 +73,12 @@ type Beneficiary struct {
 	// Absorbed lists the records merged into this one.
 	Absorbed []string
 	// Doses are the doses that count, ordered by date then dose number.
-	Doses  []DoseRecord
+	Doses []DoseRecord
+	// Held are reports flagged as duplicates of a dose in Doses, kept
+	// apart until a reviewer voids one of the two: a second report with
+	// another date must not move the next dose's due date. Voiding the
+	// dose a report repeats puts the report in its place.
+	Held   []DoseRecord
 	Voided map[string]bool // dose event ids voided
 	Active *Appointment
 	// Abandoned lists appointments given up before they were booked
@@ -80,6 +96,7 @@ func (b Beneficiary) Clone() Beneficiary {
 	c := b
 	c.Absorbed = slices.Clone(b.Absorbed)
 	c.Doses = slices.Clone(b.Doses)
+	c.Held = slices.Clone(b.Held)
 	c.Abandoned = slices.Clone(b.Abandoned)
 	if b.Voided != nil {
 		c.Voided = make(map[string]bool, len(b.Voided))
@@ -145,8 +162,14 @@ func (b *Beneficiary) ApplyDose(e Event, p *DoseAdministered) {
 	if b.Voided[e.ID.String()] {
 		return
 	}
-	b.Doses = append(b.Doses, DoseRecord{EventID: e.ID.String(), Dose: p.Dose, Vaccine: p.Vaccine,
-		Date: DateOf(e.OccurredAt), SiteID: p.SiteID, State: p.State, District: p.District})
+	d := DoseRecord{EventID: e.ID.String(), Dose: p.Dose, Vaccine: p.Vaccine,
+		Date: DateOf(e.OccurredAt), SiteID: p.SiteID, State: p.State, District: p.District}
+	if p.DuplicateOf != "" {
+		d.DuplicateOf = p.DuplicateOf
+		b.Held = append(b.Held, d)
+		return
+	}
+	b.Doses = append(b.Doses, d)
 	sortDoses(b.Doses)
 	if b.Active != nil && (b.Active.ID == p.AppointmentID || b.Active.Dose == p.Dose) {
 		b.Active = nil
@@ -159,7 +182,28 @@ func (b *Beneficiary) ApplyVoid(p *DoseVoided) {
 		b.Voided = map[string]bool{}
 	}
 	b.Voided[p.DoseEventID] = true
+	b.Held = slices.DeleteFunc(b.Held, func(d DoseRecord) bool { return d.EventID == p.DoseEventID })
+	n := len(b.Doses)
 	b.Doses = slices.DeleteFunc(b.Doses, func(d DoseRecord) bool { return d.EventID == p.DoseEventID })
+	if len(b.Doses) == n {
+		return
+	}
+	// The first report held as its duplicate takes its place; the others
+	// now repeat that one.
+	i := slices.IndexFunc(b.Held, func(d DoseRecord) bool { return d.DuplicateOf == p.DoseEventID })
+	if i < 0 {
+		return
+	}
+	promoted := b.Held[i]
+	b.Held = slices.Delete(b.Held, i, i+1)
+	for j := range b.Held {
+		if b.Held[j].DuplicateOf == p.DoseEventID {
+			b.Held[j].DuplicateOf = promoted.EventID
+		}
+	}
+	promoted.DuplicateOf = ""
+	b.Doses = append(b.Doses, promoted)
+	sortDoses(b.Doses)
 }
 
 func (b *Beneficiary) applyCorrection(p *DetailsCorrected) {
@@ -310,6 +354,11 @@ func (b *Beneficiary) Absorb(other Beneficiary) {
 	for _, d := range other.Doses {
 		if !slices.ContainsFunc(b.Doses, func(x DoseRecord) bool { return x.EventID == d.EventID }) {
 			b.Doses = append(b.Doses, d)
+		}
+	}
+	for _, d := range other.Held {
+		if !slices.ContainsFunc(b.Held, func(x DoseRecord) bool { return x.EventID == d.EventID }) {
+			b.Held = append(b.Held, d)
 		}
 	}
 	sortDoses(b.Doses)

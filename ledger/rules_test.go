@@ -170,6 +170,37 @@ func TestBeneficiary_VoidBelowALaterDose(t *testing.T) {
 	}
 }
 
+// Reports flagged as duplicates are held apart from the doses that count;
+// voiding the dose they repeat puts the first of them in its place.
+func TestBeneficiary_DuplicatesHeldApart(t *testing.T) {
+	b := withDose(registered(), 1, "COVAXIN", "2021-04-01", "s", "x")
+	original := b.Doses[0].EventID
+	report := func(date string) string {
+		at, _ := ledger.ParseDate(date)
+		ev := ledger.Event{ID: uuid.New(), OccurredAt: at.Add(10 * time.Hour)}
+		b.ApplyDose(ev, &ledger.DoseAdministered{Dose: 1, Vaccine: "COVAXIN", SiteID: "s", DuplicateOf: original})
+		return ev.ID.String()
+	}
+	second, third := report("2021-04-10"), report("2021-04-12")
+	if len(b.Doses) != 1 || len(b.Held) != 2 || b.NextDose() != 2 {
+		t.Fatalf("two duplicate reports: doses %v, held %v", b.Doses, b.Held)
+	}
+	if last, _ := b.LastDose(); last.EventID != original || !b.HasDoseEvent(second) {
+		t.Errorf("the last dose is %s, want the original; held report known: %v", last.EventID, b.HasDoseEvent(second))
+	}
+	b.ApplyVoid(&ledger.DoseVoided{DoseEventID: original})
+	if len(b.Doses) != 1 || b.Doses[0].EventID != second || b.Doses[0].DuplicateOf != "" {
+		t.Fatalf("after the original was voided: doses %+v, want the second report", b.Doses)
+	}
+	if len(b.Held) != 1 || b.Held[0].EventID != third || b.Held[0].DuplicateOf != second {
+		t.Errorf("after the original was voided: held %+v, want the third, now repeating the second", b.Held)
+	}
+	b.ApplyVoid(&ledger.DoseVoided{DoseEventID: third})
+	if len(b.Held) != 0 || len(b.Doses) != 1 {
+		t.Errorf("after the third was voided: doses %v, held %v", b.Doses, b.Held)
+	}
+}
+
 func TestSession_CheckBookable(t *testing.T) {
 	var s ledger.Session
 	if err := s.CheckBookable(1, "", "2021-04-01"); !errors.Is(err, ledger.ErrSessionNotFound) {

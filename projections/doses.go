@@ -131,7 +131,7 @@ func (m *Models) countDose(d *Dose, by int) {
 func (m *Models) addDose(p *Person, e ledger.Event, d *ledger.DoseAdministered) {
 	b := p.rules()
 	b.ApplyDose(e, d)
-	p.Doses, p.Active = b.Doses, b.Active
+	p.Doses, p.Held, p.Active = b.Doses, b.Held, b.Active
 	m.recountCompletion(p)
 	m.refreshDue(p)
 }
@@ -149,11 +149,15 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 	if a := m.anomalies.modify(d.EventID); a != nil {
 		a.Status = ReviewVoided
 	}
-	for _, id := range []string{d.BeneficiaryID, m.survivorOf(d.BeneficiaryID)} {
+	for i, id := range []string{d.BeneficiaryID, m.survivorOf(d.BeneficiaryID)} {
 		if p := m.people.modify(id); p != nil {
 			b := p.rules()
+			held := slices.Clone(p.Held) // ApplyVoid edits the slice it shares
 			b.ApplyVoid(v)
-			p.Doses = b.Doses
+			if i == 0 {
+				m.countPromoted(held, b.Doses, d.EventID)
+			}
+			p.Doses, p.Held = b.Doses, b.Held
 			m.recountCompletion(p)
 			m.refreshDue(p)
 		}
@@ -164,6 +168,21 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 // record, or records merged into one.
 func (m *Models) samePerson(a, b string) bool {
 	return a == b || cmp.Or(m.survivorOf(a), a) == cmp.Or(m.survivorOf(b), b)
+}
+
+// countPromoted counts in coverage the report that took the place of the
+// voided dose (it was held as its duplicate, and not counted): held is the
+// person's held reports before the void, doses their doses after it.
+func (m *Models) countPromoted(held, doses []ledger.DoseRecord, voided string) {
+	for _, h := range held {
+		if h.DuplicateOf != voided || !slices.ContainsFunc(doses, func(d ledger.DoseRecord) bool { return d.EventID == h.EventID }) {
+			continue
+		}
+		if r := m.doses.modify(h.EventID); r != nil && r.Duplicate && !r.Voided {
+			r.Duplicate = false
+			m.countDose(r, +1)
+		}
+	}
 }
 
 func (m *Models) survivorOf(id string) string {

@@ -330,3 +330,50 @@ func TestCoverage_PipeInAName(t *testing.T) {
 		t.Errorf("coverage of the district named with a |: %+v", rural)
 	}
 }
+
+// A dose reported a second time with another date (a paper register
+// typed in again, corrected) is flagged as a duplicate and held apart
+// until a reviewer voids one of the two: the dose that stands keeps the
+// next one's due date, so the person stays on the reminder list and may
+// book on day 28. Voiding the first report puts the second in its place,
+// in their record and in coverage.
+func TestDose_DuplicateReportHeldApart(t *testing.T) {
+	f := policyFixture(t)
+	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.clock.Set(t, "2021-04-01 18:00")
+	first := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-04-12 18:00")
+	f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-10", nil, ledger.CapturePaper)
+
+	m := build(t, f, projections.Cutoff{})
+	if e, _ := m.Eligibility(p, "2021-04-29"); e.EligibleFrom != "2021-04-29" || e.DosesGiven != 1 {
+		t.Errorf("with a duplicate report held: eligible from %s with %d doses given; want 2021-04-29 and 1", e.EligibleFrom, e.DosesGiven)
+	}
+	if due := m.Eligible(projections.EligibilityQuery{District: "Kolkata", DueOn: "2021-04-29", Today: "2021-04-28"}); len(due) != 1 {
+		t.Errorf("reminder list for 29 Apr: %d people, want the person", len(due))
+	}
+	f.clock.Set(t, "2021-04-27 10:00")
+	s := f.session(t, "WB-KOL-0002", "West Bengal", "Kolkata", "2021-04-29", "COVAXIN")
+	if _, err := f.book(t, p, s); err != nil {
+		t.Errorf("booking dose 2 on day 28 of the dose that stands: %v", err)
+	}
+	if err := f.h.Cancel(context.Background(), command.Cancel{RequestID: f.request(), BeneficiaryID: p, Reason: "x"}, "citizen"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first report was the wrong one: voided, the second stands.
+	if err := f.h.VoidDose(context.Background(), f.request(), p, first, "the register's date is right", official); err != nil {
+		t.Fatal(err)
+	}
+	m = build(t, f, projections.Cutoff{})
+	if e, _ := m.Eligibility(p, "2021-04-29"); e.EligibleFrom != "2021-05-08" || e.DosesGiven != 1 || e.LastDate != "2021-04-10" {
+		t.Errorf("after the first report was voided: %+v; want dose 1 of 10 Apr, dose 2 due from 8 May", e)
+	}
+	all, err := m.Coverage(projections.CoverageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Doses != 1 {
+		t.Errorf("coverage after the void: %+v, want the one dose that stands", all)
+	}
+}

@@ -19,7 +19,8 @@ import (
 // appointment; a precaution dose does not complete a schedule whose
 // primary dose was voided; a notice sent as it was withdrawn stays sent;
 // a booking or move onto a cancelled session is cancelled with it; a "|"
-// in a place's name no longer drops its counts from coverage.
+// in a place's name no longer drops its counts from coverage; a report
+// flagged as a duplicate is held apart from the person's doses.
 const Version = 5
 
 // Models is every read model, built by applying the ledger's events in

@@ -25,8 +25,10 @@ type Person struct {
 	MergedInto   string `json:"merged_into,omitempty"`
 	// Absorbed are records merged into this one; their doses count here.
 	Absorbed []string `json:"absorbed,omitempty"`
-	// Doses are the doses that count, ordered by date.
+	// Doses are the doses that count, ordered by date; Held, the reports
+	// flagged as duplicates of them, kept apart (ledger.Beneficiary.Held).
 	Doses  []ledger.DoseRecord `json:"doses,omitempty"`
+	Held   []ledger.DoseRecord `json:"held,omitempty"`
 	Active *ledger.Appointment `json:"active,omitempty"`
 	// CompletedOn is the day the primary schedule was completed, and
 	// CompletedIn the "state|district" it was counted in.
@@ -38,7 +40,7 @@ type Person struct {
 
 // clone returns a copy of p that shares nothing with the models.
 func (p Person) clone() Person {
-	p.Absorbed, p.Doses = slices.Clone(p.Absorbed), slices.Clone(p.Doses)
+	p.Absorbed, p.Doses, p.Held = slices.Clone(p.Absorbed), slices.Clone(p.Doses), slices.Clone(p.Held)
 	if p.Active != nil {
 		a := *p.Active
 		p.Active = &a
@@ -49,7 +51,7 @@ func (p Person) clone() Person {
 // rules returns p as the ledger's rules see a beneficiary.
 func (p *Person) rules() ledger.Beneficiary {
 	return ledger.Beneficiary{ID: p.ID, Registered: p.Registered, MergedInto: p.MergedInto,
-		Doses: p.Doses, Active: p.Active}
+		Doses: p.Doses, Held: p.Held, Active: p.Active}
 }
 
 func (m *Models) applyRegistered(e ledger.Event, r *ledger.BeneficiaryRegistered) {

@@ -70,6 +70,7 @@ type personMore struct {
 	mergedInto string
 	absorbed   []string
 	doses      []ledger.DoseRecord
+	held       []ledger.DoseRecord
 	active     *ledger.Appointment
 	dueNote    string
 }
@@ -214,7 +215,7 @@ func (t *peopleTable) pack(p *Person, r *personRow) {
 	t.syms.set(&r.completedOn, p.CompletedOn)
 	t.syms.set(&r.completedIn, p.CompletedIn)
 	r.birthYear = int32(p.BirthYear)
-	if r.more == 0 && p.MergedInto == "" && len(p.Absorbed) == 0 && len(p.Doses) == 0 && p.Active == nil && p.DueNote == "" {
+	if r.more == 0 && p.MergedInto == "" && len(p.Absorbed) == 0 && len(p.Doses) == 0 && len(p.Held) == 0 && p.Active == nil && p.DueNote == "" {
 		return
 	}
 	if r.more == 0 {
@@ -222,7 +223,7 @@ func (t *peopleTable) pack(p *Person, r *personRow) {
 		r.more = int32(len(t.more))
 	}
 	m := &t.more[r.more-1]
-	m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote = p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote
+	m.mergedInto, m.absorbed, m.doses, m.held, m.active, m.dueNote = p.MergedInto, p.Absorbed, p.Doses, p.Held, p.Active, p.DueNote
 }
 
 // unpack fills p from r, whose id is id. It only reads. p shares the
@@ -238,7 +239,7 @@ func (t *peopleTable) unpack(r *personRow, p *Person, id string) {
 		return
 	}
 	m := &t.more[r.more-1]
-	p.MergedInto, p.Absorbed, p.Doses, p.Active, p.DueNote = m.mergedInto, m.absorbed, m.doses, m.active, m.dueNote
+	p.MergedInto, p.Absorbed, p.Doses, p.Held, p.Active, p.DueNote = m.mergedInto, m.absorbed, m.doses, m.held, m.active, m.dueNote
 }
 
 // idOf returns the id of r.

@@ -26,8 +26,10 @@ func TestPeopleTable_RoundTrip(t *testing.T) {
 		long: {ID: long, MergedInto: "ABCDEFGHIJKLMNOP-1", DueNote: "due-1",
 			Absorbed: []string{"QRSTUVWXYZ234567-2"},
 			Doses:    []ledger.DoseRecord{{EventID: "e1", Dose: 1, Vaccine: "covishield", Date: "2021-05-01", SiteID: "S1", State: "Goa", District: "North Goa"}},
+			Held:     []ledger.DoseRecord{{EventID: "e2", Dose: 1, Vaccine: "covishield", Date: "2021-05-09", SiteID: "S1", DuplicateOf: "e1"}},
 			Active:   &ledger.Appointment{ID: "a1", SessionID: "S1/2021-06-01", SiteID: "S1", Date: "2021-06-01", Vaccine: "covishield", Dose: 2, Slot: "09:00", Code: "1234"}},
 		"QRSTUVWXYZ234567-2": {ID: "QRSTUVWXYZ234567-2"},
+		"HELDONLYABCDEFGH-1": {ID: "HELDONLYABCDEFGH-1", Held: []ledger.DoseRecord{{EventID: "e3", Dose: 2, DuplicateOf: "e0"}}},
 		"":                   {Registered: true, State: "Goa"}, // not of the ledger's form, but in a log it may be
 	}
 	tbl := newPeopleTable()
@@ -62,7 +64,7 @@ func TestPeopleTable_RoundTrip(t *testing.T) {
 	}
 	// Keys are row numbers, in the order rows were added; they load back
 	// in key order, as the store iterates, and in no other.
-	if !slices.Equal(slices.Sorted(maps.Keys(saved)), []string{"00000000", "00000001", "00000002", "00000003"}) {
+	if !slices.Equal(slices.Sorted(maps.Keys(saved)), []string{"00000000", "00000001", "00000002", "00000003", "00000004"}) {
 		t.Errorf("flushed under keys %q, want the rows' numbers", slices.Sorted(maps.Keys(saved)))
 	}
 	if err := newPeopleTable().load("00000001", saved["00000001"]); err == nil {

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/google/uuid"
 
@@ -68,7 +67,7 @@ func (h *Handler) RaiseDispute(ctx context.Context, r RaiseDispute, actor Actor)
 			if own.Voided[dose] {
 				return fmt.Errorf("dispute %s: %w", dose, ledger.ErrDoseVoided)
 			}
-			if !slices.ContainsFunc(own.Doses, func(d ledger.DoseRecord) bool { return d.EventID == dose }) {
+			if !own.HasDoseEvent(dose) {
 				return fmt.Errorf("dispute %s: %w", dose, ledger.ErrDoseNotFound)
 			}
 			ev.DoseEventID = dose

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -334,7 +333,7 @@ func (h *Handler) VoidDose(ctx context.Context, request uuid.UUID, beneficiaryID
 		if own.Voided[id] {
 			return fmt.Errorf("void %s: %w", id, ledger.ErrDoseVoided)
 		}
-		if !slices.ContainsFunc(own.Doses, func(d ledger.DoseRecord) bool { return d.EventID == id }) {
+		if !own.HasDoseEvent(id) {
 			return fmt.Errorf("void %s: %w", id, ledger.ErrDoseNotFound)
 		}
 		_, err = h.appendOne(ctx, ledger.BeneficiaryStream(beneficiaryID), ledger.Exact(own.Revision),
