@@ -37,6 +37,29 @@ func (s *hookedStore) Append(ctx context.Context, stream string, exp ledger.Expe
 	return r, err
 }
 
+// hookedFixture is a fixture whose handler writes through a hookedStore
+// (its hook unset), with the COVAXIN policy; l's own handler writes
+// straight to the store, as another official's would.
+func hookedFixture(t *testing.T, typ string, after bool) (*fixture, *hookedStore, commandtest.Ledger) {
+	t.Helper()
+	c := &clock{}
+	c.Set("2021-04-01")
+	l := commandtest.Open(t, c.Now)
+	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &hookedStore{Store: l.Store, typ: typ, after: after}
+	h, err := command.New(command.Config{Store: hs, Keys: l.Keys, Hasher: hasher, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetPolicy(context.Background(), uuid.Nil, ledger.DefaultPolicy("COVAXIN", "2021-01-01"), official); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{h: h, store: hs, keys: l.Keys, clock: c}, hs, l
+}
+
 // A session cancelled while a booking is made. Cancelled once the seat is
 // taken, the booking is refused and the seat given back. Cancelled in the
 // last moment, as the appointment is written, the appointment lands; the
@@ -52,23 +75,8 @@ func TestBook_SessionCancelledMeanwhile(t *testing.T) {
 		{"as the appointment is written", ledger.TypeAppointmentBooked, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &clock{}
-			c.Set("2021-04-01")
-			l := commandtest.Open(t, c.Now)
-			hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hs := &hookedStore{Store: l.Store, typ: tc.typ, after: tc.after}
-			h, err := command.New(command.Config{Store: hs, Keys: l.Keys, Hasher: hasher, Now: c.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			if err := h.SetPolicy(ctx, uuid.Nil, ledger.DefaultPolicy("COVAXIN", "2021-01-01"), official); err != nil {
-				t.Fatal(err)
-			}
-			f := &fixture{h: h, store: hs, keys: l.Keys, clock: c}
+			f, hs, l := hookedFixture(t, tc.typ, tc.after)
+			h, ctx := f.h, context.Background()
 			id := f.MustRegister(t, 1, "Maharashtra")
 			s := f.MustSession(t, "MH-PUN-0001", "Maharashtra", "2021-04-05", "COVAXIN", map[int]int{1: 10})
 			cancelled := false
@@ -78,7 +86,7 @@ func TestBook_SessionCancelledMeanwhile(t *testing.T) {
 				}
 				cancelled = true
 			}
-			_, err = h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}, "citizen")
+			_, err := h.Book(ctx, command.Book{RequestID: uuid.New(), BeneficiaryID: id, SessionID: s}, "citizen")
 			if !cancelled {
 				t.Fatal("the session was not cancelled during the booking")
 			}
@@ -104,7 +112,7 @@ func TestBook_SessionCancelledMeanwhile(t *testing.T) {
 				}
 			}
 			told := false
-			for _, n := range m.PendingNotifications(c.Now().AddDate(1, 0, 0), 0) {
+			for _, n := range m.PendingNotifications(f.clock.Now().AddDate(1, 0, 0), 0) {
 				switch {
 				case n.BeneficiaryID == id && n.Kind == projections.NotifyAppointment:
 					t.Errorf("a reminder is pending for the cancelled session: %+v", n)
@@ -123,23 +131,8 @@ func TestBook_SessionCancelledMeanwhile(t *testing.T) {
 // move is refused, its seat given back, and the appointment stays where
 // it was, with its seat.
 func TestReschedule_SessionCancelledMeanwhile(t *testing.T) {
-	c := &clock{}
-	c.Set("2021-04-01")
-	l := commandtest.Open(t, c.Now)
-	hasher, err := ledger.NewHasher(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &hookedStore{Store: l.Store, typ: ledger.TypeSeatReserved, after: true}
-	h, err := command.New(command.Config{Store: hs, Keys: l.Keys, Hasher: hasher, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.SetPolicy(ctx, uuid.Nil, ledger.DefaultPolicy("COVAXIN", "2021-01-01"), official); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{h: h, store: hs, keys: l.Keys, clock: c}
+	f, hs, l := hookedFixture(t, ledger.TypeSeatReserved, true)
+	h, ctx := f.h, context.Background()
 	id := f.MustRegister(t, 1, "Maharashtra")
 	from := f.MustSession(t, "MH-PUN-0001", "Maharashtra", "2021-04-05", "COVAXIN", map[int]int{1: 10})
 	to := f.MustSession(t, "MH-PUN-0002", "Maharashtra", "2021-04-06", "COVAXIN", map[int]int{1: 10})
