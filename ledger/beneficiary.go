@@ -188,22 +188,42 @@ func (b *Beneficiary) ApplyVoid(p *DoseVoided) {
 	if len(b.Doses) == n {
 		return
 	}
-	// The first report held as its duplicate takes its place; the others
-	// now repeat that one.
-	i := slices.IndexFunc(b.Held, func(d DoseRecord) bool { return d.DuplicateOf == p.DoseEventID })
-	if i < 0 {
-		return
+	if i := slices.IndexFunc(b.Held, func(d DoseRecord) bool { return d.DuplicateOf == p.DoseEventID }); i >= 0 {
+		b.promote(i)
 	}
+}
+
+// promote puts the held report i in the place of the dose it repeats; the
+// other reports of that dose now repeat it.
+func (b *Beneficiary) promote(i int) {
 	promoted := b.Held[i]
 	b.Held = slices.Delete(b.Held, i, i+1)
 	for j := range b.Held {
-		if b.Held[j].DuplicateOf == p.DoseEventID {
+		if b.Held[j].DuplicateOf == promoted.DuplicateOf {
 			b.Held[j].DuplicateOf = promoted.EventID
 		}
 	}
 	promoted.DuplicateOf = ""
 	b.Doses = append(b.Doses, promoted)
 	sortDoses(b.Doses)
+}
+
+// PromoteHeld promotes each held report whose dose no longer stands. A
+// void promotes within one record (ApplyVoid); a report held in one record
+// of a person may repeat a dose in another, merged with it, whose void
+// that record never sees. It is for a whole person, every record merged
+// into theirs absorbed: in one record alone, a dose in another would look
+// gone.
+func (b *Beneficiary) PromoteHeld() {
+	for {
+		i := slices.IndexFunc(b.Held, func(h DoseRecord) bool {
+			return !slices.ContainsFunc(b.Doses, func(d DoseRecord) bool { return d.EventID == h.DuplicateOf })
+		})
+		if i < 0 {
+			return
+		}
+		b.promote(i)
+	}
 }
 
 func (b *Beneficiary) applyCorrection(p *DetailsCorrected) {

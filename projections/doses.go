@@ -149,14 +149,15 @@ func (m *Models) applyVoid(v *ledger.DoseVoided) {
 	if a := m.anomalies.modify(d.EventID); a != nil {
 		a.Status = ReviewVoided
 	}
-	for i, id := range []string{d.BeneficiaryID, m.survivorOf(d.BeneficiaryID)} {
+	for _, id := range []string{d.BeneficiaryID, m.survivorOf(d.BeneficiaryID)} {
 		if p := m.people.modify(id); p != nil {
 			b := p.rules()
 			held := slices.Clone(p.Held) // ApplyVoid edits the slice it shares
 			b.ApplyVoid(v)
-			if i == 0 {
-				m.countPromoted(held, b.Doses, d.EventID)
-			}
+			// The report promoted may be held in the survivor only (it
+			// repeats a dose of the record merged into it); one counted
+			// already is not counted again.
+			m.countPromoted(held, b.Doses, d.EventID)
 			p.Doses, p.Held = b.Doses, b.Held
 			m.recountCompletion(p)
 			m.refreshDue(p)

@@ -377,3 +377,55 @@ func TestDose_DuplicateReportHeldApart(t *testing.T) {
 		t.Errorf("coverage after the void: %+v, want the one dose that stands", all)
 	}
 }
+
+// Duplicate reports across a person's merged records: held in the
+// survivor as in the record, and, when the dose they repeat is voided,
+// promoted alike in the read models, in coverage and in the ledger's
+// rules (the next dose a booking takes).
+func TestDose_DuplicateReportAcrossMergedRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// sameRecord: the duplicate report goes to the record that holds
+		// the dose it repeats, before the merge; else to the other one,
+		// after it.
+		sameRecord bool
+	}{{"report on the record of the dose", true}, {"report on the other record", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := policyFixture(t)
+			a := f.registerAs(t, 1, 77, "West Bengal", "Kolkata")
+			b := f.registerAs(t, 2, 77, "West Bengal", "Kolkata")
+			f.clock.Set(t, "2021-04-01 18:00")
+			first := f.dose(t, b, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", nil, ledger.CaptureOnline)
+			ctx := context.Background()
+			if tc.sameRecord {
+				f.clock.Set(t, "2021-04-12 18:00")
+				f.dose(t, b, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-10", nil, ledger.CapturePaper)
+			}
+			if merged, err := f.h.Merge(ctx, a, b, "same photo ID", official); err != nil || !merged {
+				t.Fatalf("merge: %v %v", merged, err)
+			}
+			if !tc.sameRecord {
+				f.clock.Set(t, "2021-04-12 18:00")
+				f.dose(t, a, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-10", nil, ledger.CapturePaper)
+			}
+			if e, _ := build(t, f, projections.Cutoff{}).Eligibility(a, "2021-04-29"); e.EligibleFrom != "2021-04-29" || e.DosesGiven != 1 {
+				t.Errorf("before the void: %+v; want dose 1 of 1 Apr, dose 2 due from 29 Apr", e)
+			}
+			if err := f.h.VoidDose(ctx, f.request(), b, first, "the register's date is right", official); err != nil {
+				t.Fatal(err)
+			}
+			m := build(t, f, projections.Cutoff{})
+			if e, _ := m.Eligibility(a, "2021-05-08"); e.EligibleFrom != "2021-05-08" || e.DosesGiven != 1 || e.LastDate != "2021-04-10" {
+				t.Errorf("after the void: %+v; want dose 1 of 10 Apr, dose 2 due from 8 May", e)
+			}
+			if rows, _ := m.Coverage(projections.CoverageQuery{}); len(rows) != 1 || rows[0].Doses != 1 {
+				t.Errorf("coverage after the void: %+v, want one dose", rows)
+			}
+			f.clock.Set(t, "2021-05-06 10:00")
+			s := f.session(t, "WB-KOL-0002", "West Bengal", "Kolkata", "2021-05-09", "COVAXIN")
+			if appt, err := f.book(t, a, s); err != nil || appt.Dose != 2 {
+				t.Errorf("booking after the void: %+v, %v; want dose 2", appt, err)
+			}
+		})
+	}
+}

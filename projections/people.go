@@ -103,7 +103,7 @@ func (m *Models) applyMerged(e ledger.Event, mg *ledger.BeneficiariesMerged) {
 		if merged := m.people.get(mg.Merged); merged != nil {
 			b := s.rules()
 			b.Absorb(merged.rules())
-			s.Doses = b.Doses
+			s.Doses, s.Held = b.Doses, b.Held
 		}
 		m.recountCompletion(s)
 		m.refreshDue(s)

@@ -87,6 +87,7 @@ func (h *Handler) person(ctx context.Context, id string) (own, whole ledger.Bene
 		}
 		whole.Absorb(other)
 	}
+	whole.PromoteHeld()
 	return own, whole, nil
 }
 
