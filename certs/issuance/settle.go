@@ -65,10 +65,10 @@ func (is *Issuer) settle(ctx context.Context, id string, trigger uuid.UUID) (app
 		if next := rec.last.Add(time.Second); at.Before(next) {
 			at = next
 		}
-		var req certs.Request
 		var hash string
 		if d != nil {
-			if req, err = is.request(d, at, signer.KeyID()); err != nil {
+			req, err := is.request(d, at, signer.KeyID())
+			if err != nil {
 				return 0, "", err
 			}
 			hash, err = payloadHash(req)
