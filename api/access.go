@@ -52,7 +52,7 @@ func (s *server) authorize(a access, next handlerFunc) handlerFunc {
 		if token == "" {
 			return errUnauthenticated("sign in first: send Authorization: Bearer <token> (POST /api/v1/auth/otp, then /api/v1/auth/token)")
 		}
-		p, err := s.auth.Tokens.Verify(token)
+		p, err := s.auth.Authenticate(token)
 		if err != nil {
 			return errUnauthenticated(err.Error())
 		}

@@ -197,8 +197,8 @@ func TestAuth_EveryRoleNotListedIsRefused(t *testing.T) {
 	e := newEnv(t)
 	s, _ := loadSpec(t)
 	tokens := map[auth.Role]string{}
-	for _, role := range []auth.Role{auth.Citizen, auth.Vaccinator, auth.Official, auth.Auditor} {
-		tokens[role] = e.tokenFor(t, auth.Principal{Role: role, ID: "ZDDJDQREDEKQZ7YM", Name: "Someone"})
+	for role, id := range map[auth.Role]string{auth.Citizen: "ZDDJDQREDEKQZ7YM", auth.Vaccinator: "anita", auth.Official: "ravi", auth.Auditor: "meera"} {
+		tokens[role] = e.tokenFor(t, auth.Principal{Role: role, ID: id, Name: "Someone"})
 	}
 	params := regexp.MustCompile(`\{[a-z_]+\}`)
 	refused := 0

@@ -192,7 +192,7 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	for _, m := range testStaff {
-		if err := staff.Put(m); err != nil {
+		if err := staff.Add(m); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -418,6 +418,7 @@ var testStaff = []auth.Member{
 	{ID: "anita", Name: "Anita Rao", Mobile: "9000000001", Roles: []auth.Role{auth.Vaccinator}},
 	{ID: "ravi", Name: "Ravi Kumar", Mobile: "9000000002", Roles: []auth.Role{auth.Official}},
 	{ID: "meera", Name: "Meera Iyer", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}},
+	{ID: "root", Name: "Test Admin", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}},
 }
 
 // tokenFor mints a token for p without signing in.

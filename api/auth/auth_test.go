@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -30,7 +31,7 @@ func newService(t *testing.T, c *clock) (*auth.Service, *authtest.Outbox) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dir.Put(auth.Member{ID: "anita", Name: "Anita Rao", Mobile: "+91 90000 00001", Roles: []auth.Role{auth.Vaccinator}}); err != nil {
+	if err := dir.Add(auth.Member{ID: "anita", Name: "Anita Rao", Mobile: "+91 90000 00001", Roles: []auth.Role{auth.Vaccinator}}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := auth.NewService(auth.Config{Sender: box, Account: account, Staff: dir, Now: c.Now})
@@ -268,7 +269,7 @@ func TestPrincipal_Owns(t *testing.T) {
 func TestDirectory_SavesAndRefusesBadEntries(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "staff.json")
 	d, _ := auth.OpenDirectory(path)
-	if err := d.Put(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official, auth.Auditor}}); err != nil {
+	if err := d.Add(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official, auth.Auditor}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []auth.Member{
@@ -278,8 +279,8 @@ func TestDirectory_SavesAndRefusesBadEntries(t *testing.T) {
 		{ID: "x", Name: "x", Mobile: "9000000003", Roles: []auth.Role{"root"}},
 		{ID: "y", Name: "y", Mobile: "9000000002", Roles: []auth.Role{auth.Admin}}, // ravi's number
 	} {
-		if err := d.Put(bad); err == nil {
-			t.Errorf("Put(%+v) accepted", bad)
+		if err := d.Add(bad); err == nil {
+			t.Errorf("Add(%+v) accepted", bad)
 		}
 	}
 	again, err := auth.OpenDirectory(path)
@@ -316,7 +317,7 @@ func TestDirectory_TemporaryMembersAreNotSaved(t *testing.T) {
 		t.Fatal("a temporary member cannot sign in")
 	}
 	// A real member saved afterwards does not carry the temporary one along.
-	if err := d.Put(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official}}); err != nil {
+	if err := d.Add(auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official}}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := auth.OpenDirectory(path)
@@ -328,5 +329,106 @@ func TestDirectory_TemporaryMembersAreNotSaved(t *testing.T) {
 	}
 	if _, ok := again.Lookup("9000000002", auth.Official); !ok {
 		t.Error("the saved member is missing")
+	}
+}
+
+// TestDirectory_AddReplaceRemove: an id already listed is never replaced
+// by Add, so a mistyped id cannot take over someone's roles.
+func TestDirectory_AddReplaceRemove(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff.json")
+	d, _ := auth.OpenDirectory(path)
+	ravi := auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official, auth.Auditor}}
+	if err := d.Add(ravi); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Add(auth.Member{ID: "ravi", Name: "Someone", Mobile: "9000000005", Roles: []auth.Role{auth.Vaccinator}}); err == nil {
+		t.Error("Add replaced a listed member")
+	}
+	if err := d.Replace(auth.Member{ID: "meera", Name: "Meera", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}}); err == nil {
+		t.Error("Replace added a member not listed")
+	}
+	ravi.Roles = []auth.Role{auth.Official}
+	if err := d.Replace(ravi); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := auth.OpenDirectory(path)
+	if m, ok := again.Member("ravi"); !ok || len(m.Roles) != 1 || m.Roles[0] != auth.Official || m.Name != "Ravi" {
+		t.Errorf("after Replace and reopening: %+v %v", m, ok)
+	}
+	if _, ok := again.Lookup("9000000002", auth.Auditor); ok {
+		t.Error("the role taken away still signs in")
+	}
+	if err := again.Remove("meera"); err == nil {
+		t.Error("Remove of a member not listed answered nil")
+	}
+	if err := again.Remove("ravi"); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := auth.OpenDirectory(path)
+	if _, ok := third.Lookup("9000000002", auth.Official); ok || len(third.Members()) != 0 {
+		t.Errorf("after Remove and reopening: %+v", third.Members())
+	}
+}
+
+// TestAuthenticate_FollowsTheStaffFile changes the staff file as
+// `doseledger staff` does, from another process's directory, while a
+// server's directory is open: a removal or a role taken away refuses the
+// member's token at once, though it would live for the rest of a shift,
+// and a member added can sign in without a restart.
+func TestAuthenticate_FollowsTheStaffFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff.json")
+	cli, _ := auth.OpenDirectory(path)
+	ravi := auth.Member{ID: "ravi", Name: "Ravi", Mobile: "9000000002", Roles: []auth.Role{auth.Official, auth.Auditor}}
+	if err := cli.Add(ravi); err != nil {
+		t.Fatal(err)
+	}
+	served, _ := auth.OpenDirectory(path)
+	served.LookEvery(0)
+	box := &authtest.Outbox{}
+	s, err := auth.NewService(auth.Config{Sender: box, Account: account, Staff: served})
+	if err != nil {
+		t.Fatal(err)
+	}
+	official, _ := s.Tokens.Issue(auth.Principal{Role: auth.Official, ID: "ravi", Name: "Ravi"})
+	auditor, _ := s.Tokens.Issue(auth.Principal{Role: auth.Auditor, ID: "ravi", Name: "Ravi"})
+	if _, err := s.Authenticate(official.Value); err != nil {
+		t.Fatal(err)
+	}
+
+	ravi.Roles = []auth.Role{auth.Official}
+	if err := cli.Replace(ravi); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(auditor.Value); !errors.Is(err, auth.ErrRoleWithdrawn) {
+		t.Errorf("auditor token after the role was taken away: %v, want ErrRoleWithdrawn", err)
+	}
+	if _, err := s.Authenticate(official.Value); err != nil {
+		t.Errorf("official token, role kept: %v", err)
+	}
+
+	if err := cli.Add(auth.Member{ID: "meera", Name: "Meera", Mobile: "9000000003", Roles: []auth.Role{auth.Auditor}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendOTP(context.Background(), "9000000003", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SignIn("9000000003", box.Code("9000000003"), auth.Auditor, "10.0.0.1"); err != nil {
+		t.Errorf("a member added while serving cannot sign in: %v", err)
+	}
+
+	if err := cli.Remove("ravi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(official.Value); !errors.Is(err, auth.ErrRoleWithdrawn) {
+		t.Errorf("official token after removal: %v, want ErrRoleWithdrawn", err)
+	}
+
+	// A broken hand edit keeps the last good list rather than locking
+	// everyone out.
+	if err := os.WriteFile(path, []byte(`[{"id":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := served.Lookup("9000000003", auth.Auditor); !ok {
+		t.Error("a broken file emptied the list")
 	}
 }

@@ -21,3 +21,8 @@ var ErrWrongOTP = errors.New("the code is wrong or has expired; ask for a new on
 // ErrNotStaff means the mobile number is not in the staff directory with
 // the role asked for.
 var ErrNotStaff = errors.New("this mobile number has no such staff role")
+
+// ErrRoleWithdrawn means a staff token's role is no longer the member's in
+// the staff directory: they were removed, or the role taken away, after
+// the token was issued.
+var ErrRoleWithdrawn = errors.New("this staff role has been withdrawn since you signed in; ask an admin")

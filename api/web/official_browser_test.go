@@ -83,8 +83,13 @@ func newDashServer(t *testing.T) *dashServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := staff.Put(auth.Member{ID: "ravi", Name: "Ravi Kumar", Mobile: officialMobile, Roles: []auth.Role{auth.Official}}); err != nil {
-		t.Fatal(err)
+	for _, m := range []auth.Member{
+		{ID: "ravi", Name: "Ravi Kumar", Mobile: officialMobile, Roles: []auth.Role{auth.Official}},
+		{ID: "root", Name: "Test Admin", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}},
+	} {
+		if err := staff.Add(m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Tokens run on real time; the ledger's clock is moved by days.
 	svc, err := auth.NewService(auth.Config{Sender: s.otps, Account: l.Handler.AccountOf, Staff: staff})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -14,11 +15,16 @@ import (
 func (m *Main) staffPath() string { return filepath.Join(m.Config.DataDir, "staff.json") }
 
 func (m *Main) staff(_ context.Context, args []string) error {
-	fs := m.newFlags("staff", "staff list\n       staff add --id ID --name NAME --mobile NUMBER --role ROLE[,ROLE]\n\n"+
+	fs := m.newFlags("staff", "staff list\n"+
+		"       staff add --id ID --name NAME --mobile NUMBER --role ROLE[,ROLE]\n"+
+		"       staff set --id ID [--name NAME] [--mobile NUMBER] [--role ROLE[,ROLE]]\n"+
+		"       staff remove --id ID\n\n"+
 		"Lists or changes who may sign in with a staff role (vaccinator, official,\n"+
 		"auditor, admin). Staff sign in like citizens, with their mobile number and\n"+
-		"an OTP, and ask for the role. The list is data/staff.json; a running server\n"+
-		"reads it when it starts.")
+		"an OTP, and ask for the role. add refuses an id already listed; set changes\n"+
+		"only what it is given. The list is data/staff.json; a running server reads\n"+
+		"it when it starts, so restart it after a change (tokens it has issued stay\n"+
+		"valid until they expire, within the hour).")
 	id := fs.String("id", "", "staff id, recorded on the events they write (lower case, digits, dashes)")
 	name := fs.String("name", "", "display name")
 	mobile := fs.String("mobile", "", "10-digit mobile number they sign in with")
@@ -51,21 +57,65 @@ func (m *Main) staff(_ context.Context, args []string) error {
 		}
 		return tw.Flush()
 	case "add":
-		var roles []auth.Role
-		for _, r := range strings.Split(*roleList, ",") {
-			role, err := auth.ParseRole(strings.TrimSpace(r))
-			if err != nil || role == auth.Citizen {
-				return fmt.Errorf("staff: role %q: want vaccinator, official, auditor or admin (several with commas)", r)
-			}
-			roles = append(roles, role)
-		}
-		if err := dir.Put(auth.Member{ID: *id, Name: *name, Mobile: *mobile, Roles: roles}); err != nil {
+		roles, err := staffRoles(*roleList)
+		if err != nil {
 			return err
 		}
-		m.Log.Info("staff member saved", "id", *id, "roles", *roleList, "file", m.staffPath())
+		if err := dir.Add(auth.Member{ID: *id, Name: *name, Mobile: *mobile, Roles: roles}); err != nil {
+			return err
+		}
+		m.Log.Info("staff member added", "id", *id, "roles", *roleList, "file", m.staffPath())
+		return nil
+	case "set":
+		member, ok := dir.Member(*id)
+		if !ok {
+			return fmt.Errorf("staff %s is not listed: add them first (staff list shows who is)", *id)
+		}
+		changed := false
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "name":
+				member.Name, changed = *name, true
+			case "mobile":
+				member.Mobile, changed = *mobile, true
+			case "role":
+				member.Roles, err = staffRoles(*roleList)
+				changed = true
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return fmt.Errorf("staff set: give --name, --mobile or --role to change")
+		}
+		if err := dir.Replace(member); err != nil {
+			return err
+		}
+		m.Log.Info("staff member changed", "id", *id, "roles", member.Roles, "file", m.staffPath())
+		return nil
+	case "remove":
+		if err := dir.Remove(*id); err != nil {
+			return err
+		}
+		m.Log.Info("staff member removed; restart a running server for it to take effect", "id", *id, "file", m.staffPath())
 		return nil
 	}
-	return fmt.Errorf("staff: unknown action %q (want list or add)", verb)
+	return fmt.Errorf("staff: unknown action %q (want list, add, set or remove)", verb)
+}
+
+// staffRoles parses --role: staff roles, separated by commas.
+func staffRoles(list string) ([]auth.Role, error) {
+	var roles []auth.Role
+	for _, r := range strings.Split(list, ",") {
+		role, err := auth.ParseRole(strings.TrimSpace(r))
+		if err != nil || role == auth.Citizen {
+			return nil, fmt.Errorf("staff: role %q: want vaccinator, official, auditor or admin (several with commas)", r)
+		}
+		roles = append(roles, role)
+	}
+	return roles, nil
 }
 
 // demoStaff is who may sign in to a demo server, one of each role.

@@ -31,6 +31,32 @@ func TestStaff_AddListAndRefuse(t *testing.T) {
 			t.Errorf("%v accepted", bad)
 		}
 	}
+	// add never replaces: a mistyped id would hand over someone's roles.
+	if _, _, err := run(t, "--data", dir, "staff", "add", "--id", "ravi", "--name", "R", "--mobile", "9000000004", "--role", "admin"); err == nil {
+		t.Error("add replaced ravi")
+	}
+	if _, stderr, err := run(t, "--data", dir, "staff", "set", "--id", "ravi", "--role", "official"); err != nil {
+		t.Fatalf("set: %v\n%s", err, stderr)
+	}
+	out, _, _ = run(t, "--data", dir, "staff", "list")
+	if !strings.Contains(out, "Ravi Kumar") || strings.Contains(out, "auditor") {
+		t.Errorf("after set --role official, the name kept and auditor gone:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"staff", "set", "--id", "meera", "--role", "auditor"}, // not listed
+		{"staff", "set", "--id", "ravi"},                       // nothing to change
+		{"staff", "remove", "--id", "meera"},
+	} {
+		if _, _, err := run(t, append([]string{"--data", dir}, bad...)...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, stderr, err := run(t, "--data", dir, "staff", "remove", "--id", "ravi"); err != nil {
+		t.Fatalf("remove: %v\n%s", err, stderr)
+	}
+	if out, _, _ = run(t, "--data", dir, "staff", "list"); strings.Contains(out, "ravi") {
+		t.Errorf("after remove:\n%s", out)
+	}
 	if fi, err := os.Stat(filepath.Join(dir, "staff.json")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("staff.json: %v %v, want mode 0600", fi, err)
 	}
