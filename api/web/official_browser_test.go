@@ -56,7 +56,10 @@ type dashServer struct {
 	ravi  string // the official's token, to read what the page should show
 }
 
-const officialMobile = "9000000002"
+const (
+	officialMobile   = "9000000002"
+	vaccinatorMobile = "9000000001"
+)
 
 func newDashServer(t *testing.T) *dashServer {
 	t.Helper()
@@ -86,6 +89,7 @@ func newDashServer(t *testing.T) *dashServer {
 	for _, m := range []auth.Member{
 		{ID: "ravi", Name: "Ravi Kumar", Mobile: officialMobile, Roles: []auth.Role{auth.Official}},
 		{ID: "root", Name: "Test Admin", Mobile: "9000000009", Roles: []auth.Role{auth.Admin}},
+		{ID: "anita", Name: "Anita Rao", Mobile: vaccinatorMobile, Roles: []auth.Role{auth.Vaccinator}},
 	} {
 		if err := staff.Add(m); err != nil {
 			t.Fatal(err)

@@ -41,11 +41,13 @@ export async function api(path, opts = {}) {
     body = JSON.stringify(opts.body);
   }
   let res;
+  const sent = Date.now();
   try {
     res = await fetch(path, { method: opts.method || (body ? "POST" : "GET"), headers, body });
   } catch (err) {
     throw new ApiError(0, "network", "The server cannot be reached: check the network and try again.");
   }
+  noteClock(res, sent, Date.now());
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
@@ -55,6 +57,33 @@ export async function api(path, opts = {}) {
     throw new ApiError(res.status, e.code || "http_" + res.status, e.message || `The server answered ${res.status}.`);
   }
   return data;
+}
+
+const clockKey = "doseledger.clock";
+
+// noteClock compares the device's clock with the server's, from the Date
+// header of an answer that took from sent to received (device time), and
+// keeps the difference for clockSkew. A device whose clock was reset (a
+// flat battery, a wrong time zone) stamps every dose it records with that
+// wrong time, and may be offline when it does.
+function noteClock(res, sent, received) {
+  const date = Date.parse(res.headers.get("Date") || "");
+  if (Number.isNaN(date) || received - sent > 10_000) return; // too slow an answer to time anything by
+  // Date is whole seconds: the server's clock read somewhere in that second.
+  const skew = (sent + received) / 2 - (date + 500);
+  try { localStorage.setItem(clockKey, JSON.stringify({ skew_ms: Math.round(skew), at: new Date(received).toISOString() })); } catch { /* storage full: no note */ }
+  window.dispatchEvent(new CustomEvent("doseledger:clock"));
+}
+
+// clockSkew returns how far the device's clock was ahead of the server's
+// (negative: behind) at the last answer, in milliseconds, and when that
+// was measured; or null before any answer.
+export function clockSkew() {
+  try {
+    const c = JSON.parse(localStorage.getItem(clockKey) || "null");
+    if (c && Number.isFinite(c.skew_ms)) return c;
+  } catch { /* a damaged entry: not measured */ }
+  return null;
 }
 
 // download fetches path with the token and saves it as filename.

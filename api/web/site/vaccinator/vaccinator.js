@@ -3,7 +3,7 @@
 // on the device (queue.js) and sent in batches whenever the network is
 // there; the server records each event id once, so resending is safe.
 import { el, $, day, today, connectivity, registerWorker } from "/static/site.js";
-import { api, ApiError, session, signInForm, signOut, uuid } from "/static/api.js";
+import { api, ApiError, clockSkew, session, signInForm, signOut, uuid } from "/static/api.js";
 import * as queue from "/vaccinator/queue.js";
 
 const ROLE = "vaccinator";
@@ -242,6 +242,27 @@ function correctTime(e) {
   return [el("br"), open, form];
 }
 
+// --- the device's clock ---
+
+// A dose is stamped with the device's clock. Beyond this difference from
+// the server's, the page says so before the next dose is recorded: the
+// 28-day rule, the due lists and the certificate all read that time.
+const CLOCK_TOLERANCE_MS = 5 * 60_000;
+
+function showClock() {
+  const c = clockSkew();
+  const warn = $("clock-warning");
+  const off = c && Math.abs(c.skew_ms) > CLOCK_TOLERANCE_MS;
+  warn.classList.toggle("hidden", !off);
+  if (!off) return;
+  const minutes = Math.round(Math.abs(c.skew_ms) / 60_000);
+  const amount = minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+  warn.textContent = `This device's clock is ${amount} ${c.skew_ms > 0 ? "ahead of" : "behind"} the server's ` +
+    `(checked ${new Date(c.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}). ` +
+    "Every dose is recorded with the device's time: set its date and time right before recording doses.";
+}
+window.addEventListener("doseledger:clock", showClock);
+
 $("sync").addEventListener("click", () => sync());
 $("signout").addEventListener("click", () => { signOut(ROLE); show(); });
 window.addEventListener("online", () => sync());
@@ -252,5 +273,6 @@ const last = JSON.parse(localStorage.getItem("doseledger.site") || "null");
 $("site-id").value = last?.site || "";
 $("site-date").value = today();
 registerWorker("/vaccinator/sw.js", "/vaccinator/");
+showClock();
 show();
 sync();
