@@ -68,25 +68,8 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 		Duplicate: slices.Contains(p.Anomalies, ledger.AnomalyDuplicate)}
 
 	kinds := p.Anomalies
-	var appt *Appointment
-	// A report may name another person's appointment (a typo, a device
-	// that kept the last slip): the dose is recorded as reported, and the
-	// other person's booking stays theirs.
-	if a := m.appts.get(p.AppointmentID); a != nil && m.samePerson(a.BeneficiaryID, p.BeneficiaryID) {
-		appt = m.appts.modify(p.AppointmentID)
-	}
-	switch {
-	case d.Duplicate:
-	case appt != nil && appt.Status == ApptBooked:
-		appt.Status, appt.DoseEventID = ApptAdministered, id
-		m.dropReminder(appt)
-	case appt != nil && (appt.Status == ApptCancelled || appt.Status == ApptSessionCancelled):
-		if !slices.Contains(kinds, AnomalyCancelledBooking) {
-			kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
-		}
-		d.WalkIn = true
-	default:
-		d.WalkIn = true
+	if !d.Duplicate && m.takeAppointment(d) && !slices.Contains(kinds, AnomalyCancelledBooking) {
+		kinds = append(slices.Clip(kinds), AnomalyCancelledBooking)
 	}
 	// A paper register names the site, not the session: the dose counts
 	// for that site's session on its day, if there was one.
@@ -107,6 +90,33 @@ func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
 		*m.anomalies.upsert(id) = Anomaly{DoseEventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine,
 			Date: d.Date, SiteID: p.SiteID, State: p.State, District: p.District, Capture: p.Capture, Kinds: kinds,
 			DuplicateOf: p.DuplicateOf, RecordedAt: e.RecordedAt, Status: ReviewOpen}
+	}
+}
+
+// takeAppointment marks the appointment that a counted dose names as
+// administered by it, if the appointment is the same person's and still
+// booked; a dose that takes no booking is a walk-in. It reports whether
+// the dose named one of the person's appointments that was cancelled.
+//
+// A report may name another person's appointment (a typo, a device that
+// kept the last slip): the dose is recorded as reported, and the other
+// person's booking stays theirs.
+func (m *Models) takeAppointment(d *Dose) (cancelled bool) {
+	var appt *Appointment
+	if a := m.appts.get(d.AppointmentID); a != nil && m.samePerson(a.BeneficiaryID, d.BeneficiaryID) {
+		appt = m.appts.modify(d.AppointmentID)
+	}
+	switch {
+	case appt != nil && appt.Status == ApptBooked:
+		appt.Status, appt.DoseEventID = ApptAdministered, d.EventID
+		m.dropReminder(appt)
+		return false
+	case appt != nil && (appt.Status == ApptCancelled || appt.Status == ApptSessionCancelled):
+		d.WalkIn = true
+		return true
+	default:
+		d.WalkIn = true
+		return false
 	}
 }
 
@@ -171,8 +181,8 @@ func (m *Models) samePerson(a, b string) bool {
 	return a == b || cmp.Or(m.survivorOf(a), a) == cmp.Or(m.survivorOf(b), b)
 }
 
-// countPromoted counts in coverage the report that took the place of the
-// voided dose (it was held as its duplicate, and not counted): held is the
+// countPromoted counts in coverage and in its session the report that
+// took the place of the voided dose (it was held as its duplicate, and not counted): held is the
 // person's held reports before the void, doses their doses after it.
 func (m *Models) countPromoted(held, doses []ledger.DoseRecord, voided string) {
 	for _, h := range held {
@@ -180,7 +190,10 @@ func (m *Models) countPromoted(held, doses []ledger.DoseRecord, voided string) {
 			continue
 		}
 		if r := m.doses.modify(h.EventID); r != nil && r.Duplicate && !r.Voided {
+			// It takes the booking the voided dose gave back, as it would
+			// have if it had come first.
 			r.Duplicate = false
+			m.takeAppointment(r)
 			m.countDose(r, +1)
 		}
 	}

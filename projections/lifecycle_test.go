@@ -429,3 +429,37 @@ func TestDose_DuplicateReportAcrossMergedRecords(t *testing.T) {
 		})
 	}
 }
+
+// A dose reported twice for one appointment (the online report, then the
+// paper register typed in) holds the second apart. When the first is
+// voided, the second takes its place in the session too: the booking
+// reads administered, under the report that now stands, not booked
+// again, and the session counts it as given, not as a walk-in.
+func TestDose_PromotedDuplicateTakesTheAppointment(t *testing.T) {
+	f := policyFixture(t)
+	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.clock.Set(t, "2021-03-30 10:00")
+	s := f.session(t, "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", "COVAXIN")
+	a := f.mustBook(t, p, s)
+	f.clock.Set(t, "2021-04-01 18:00")
+	first := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", &a, ledger.CaptureOnline)
+	f.clock.Set(t, "2021-04-03 18:00")
+	second := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-01", &a, ledger.CapturePaper)
+	if err := f.h.VoidDose(context.Background(), f.request(), p, first, "the online report was for someone else", official); err != nil {
+		t.Fatal(err)
+	}
+
+	m := build(t, f, projections.Cutoff{})
+	{
+		sched := m.Schedule("WB-KOL-0001", "2021-04-01", "2021-04-05")
+		if len(sched.Due) != 1 || sched.Due[0].Status != projections.DueAdministered {
+			t.Errorf("due list after the void: %+v, want the booking administered", sched.Due)
+		}
+		if got := sched.Session.Administered; got[1] != 1 || sched.Session.WalkIns != 0 || sched.NoShows != 0 {
+			t.Errorf("session: administered %v, %d walk-ins, %d no-shows; want dose 1 given once, as booked", got, sched.Session.WalkIns, sched.NoShows)
+		}
+		if a, ok := m.Anomaly(second.String()); !ok || a.Status == projections.ReviewVoided {
+			t.Errorf("the promoted report's anomaly: %+v %v", a, ok)
+		}
+	}
+}

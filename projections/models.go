@@ -20,8 +20,9 @@ import (
 // primary dose was voided; a notice sent as it was withdrawn stays sent;
 // a booking or move onto a cancelled session is cancelled with it; a "|"
 // in a place's name no longer drops its counts from coverage; a report
-// flagged as a duplicate is held apart from the person's doses.
-const Version = 5
+// flagged as a duplicate is held apart from the person's doses. 6, a
+// duplicate report promoted by a void takes the booking it names.
+const Version = 6
 
 // Models is every read model, built by applying the ledger's events in
 // global order. Apply is deterministic: the same events give the same
