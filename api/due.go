@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/projections"
 )
 
@@ -60,8 +61,8 @@ func (s *server) due(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	cw.Write(dueCSVHeader)
 	for _, e := range v.Due {
-		cw.Write([]string{e.Slot, e.Code, e.BeneficiaryID, strconv.Itoa(e.Dose), e.Vaccine, strconv.Itoa(e.BirthYear),
-			e.Gender, e.IDType, e.IDLast4, e.Status})
+		cw.Write([]string{ledger.SpreadsheetCell(e.Slot), e.Code, e.BeneficiaryID, strconv.Itoa(e.Dose), ledger.SpreadsheetCell(e.Vaccine),
+			strconv.Itoa(e.BirthYear), e.Gender, e.IDType, e.IDLast4, e.Status})
 	}
 	cw.Flush()
 	return nil // a write error means the client went away

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -30,4 +32,21 @@ func NotPlainText(pairs ...string) string {
 		}
 	}
 	return ""
+}
+
+// SpreadsheetCell returns s as a CSV cell that a spreadsheet shows as
+// text: a cell beginning with =, +, - or @ (or a tab or carriage return)
+// is run as a formula when the file is opened, so such a cell is written
+// with a leading apostrophe, as OWASP advises for CSV injection. Numbers
+// ("-3", "+91") are left as they are. Place, site and vaccine names come
+// from field reports and paper registers, and officials open the exports
+// in spreadsheets.
+func SpreadsheetCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }

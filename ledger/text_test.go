@@ -30,3 +30,24 @@ func TestPlainText(t *testing.T) {
 		t.Errorf("the same session without the tab: %v", err)
 	}
 }
+
+func TestSpreadsheetCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                "",
+		"Kolkata":         "Kolkata",
+		"=1+2":            "'=1+2",
+		"+Maharashtra":    "'+Maharashtra",
+		"-Pune":           "'-Pune",
+		"@SUM(1+1)":       "'@SUM(1+1)",
+		"\tx":             "'\tx",
+		"\r=1":            "'\r=1",
+		"-3":              "-3",
+		"+91":             "+91",
+		`=HYPERLINK("x")`: `'=HYPERLINK("x")`,
+		"Covishield (=2)": "Covishield (=2)",
+	} {
+		if got := ledger.SpreadsheetCell(in); got != want {
+			t.Errorf("SpreadsheetCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

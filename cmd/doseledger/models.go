@@ -115,7 +115,14 @@ func (r result) write(w io.Writer, format string) error {
 	case formatCSV:
 		cw := csv.NewWriter(w)
 		cw.Write(r.header)
-		cw.WriteAll(r.rows)
+		for _, row := range r.rows {
+			cells := make([]string, len(row))
+			for i, c := range row {
+				cells[i] = ledger.SpreadsheetCell(c)
+			}
+			cw.Write(cells)
+		}
+		cw.Flush()
 		return cw.Error()
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

