@@ -24,7 +24,8 @@ import (
 //     the server as idempotent and not written twice.
 //   - A recognised retry is reported with Duplicate set when the server
 //     answers it without a position (the esdbserver, EventStoreDB before
-//     21.x). Later EventStoreDB versions answer it with the original
+//     21.x), unless this call had tried before: its own first attempt may
+//     have landed, so the write is reported as new. Later EventStoreDB versions answer it with the original
 //     position, indistinguishable from a fresh write, so Duplicate stays
 //     false there: the ledger's commands find duplicates by their own
 //     keys, so they do not depend on it.
@@ -56,7 +57,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected ledger.Expec
 	}
 	opts := esdb.AppendToStreamOptions{ExpectedRevision: toESDB(expected)}
 	var wr *esdb.WriteResult
+	attempts := 0
 	err := s.retry(ctx, "append", func(c *esdb.Client) error {
+		attempts++
 		var err error
 		wr, err = withCtx(ctx, s, func() (*esdb.WriteResult, error) {
 			return c.AppendToStream(ctx, s.opts.StreamPrefix+stream, opts, data...)
@@ -72,7 +75,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected ledger.Expec
 	rev := ledger.Revision(wr.NextExpectedVersion)
 	if wr.CommitPosition == 0 && wr.PreparePosition == 0 {
 		// No position: an idempotent write. Find where it landed.
-		return s.duplicate(ctx, stream, rev, events)
+		res, err := s.duplicate(ctx, stream, rev, events)
+		if attempts > 1 {
+			// An attempt of this call may have landed before its answer
+			// was lost: the write is then this call's own, and callers
+			// read Duplicate as "an earlier call wrote these".
+			res.Duplicate = false
+		}
+		return res, err
 	}
 	return ledger.AppendResult{Revision: rev, Position: ledger.Position(wr.CommitPosition)}, nil
 }

@@ -50,6 +50,22 @@ func (s *Store) foreign(re *esdb.ResolvedEvent) bool {
 		!strings.HasPrefix(r.StreamID, s.opts.StreamPrefix)
 }
 
+// positionOf is where in $all an answer of a read lies: its event's
+// position, or, for an answer carrying no event (a link alone), the
+// link's or the answer's commit position. One with none of them is
+// refused: the read cannot go on past it.
+func positionOf(re *esdb.ResolvedEvent) (esdb.Position, error) {
+	switch {
+	case re.Event != nil:
+		return re.Event.Position, nil
+	case re.Link != nil:
+		return re.Link.Position, nil
+	case re.Commit != nil:
+		return esdb.Position{Commit: *re.Commit, Prepare: *re.Commit}, nil
+	}
+	return esdb.Position{}, errors.New("the server answered a read with no event and no position")
+}
+
 // notFound reports whether err is the read of a stream that has no events.
 func notFound(err error) bool {
 	code, ok := esdbCode(err)
@@ -185,7 +201,11 @@ func (s *Store) ReadAll(ctx context.Context, after ledger.Position, filter ledge
 			err := s.page(ctx, func(c *esdb.Client) (*esdb.ReadStream, error) {
 				return c.ReadAll(ctx, esdb.ReadAllOptions{From: allFrom(cursor)}, uint64(s.opts.PageSize+1-got))
 			}, func(re *esdb.ResolvedEvent) error {
-				pos := ledger.Position(re.Event.Position.Commit)
+				at, err := positionOf(re)
+				if err != nil {
+					return err
+				}
+				pos := ledger.Position(at.Commit)
 				if pos <= cursor && !(pos == ledger.Start && cursor == ledger.Start && got == 0) {
 					return nil // the page starts with the event read last
 				}
@@ -247,11 +267,15 @@ func (s *Store) LastPosition(ctx context.Context) (ledger.Position, error) {
 			return c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, uint64(s.opts.PageSize))
 		}, func(re *esdb.ResolvedEvent) error {
 			got++
-			lastPos = re.Event.Position
+			at, err := positionOf(re)
+			if err != nil {
+				return err
+			}
+			lastPos = at
 			if s.foreign(re) {
 				return nil
 			}
-			found = ledger.Position(re.Event.Position.Commit)
+			found = ledger.Position(at.Commit)
 			return errStop
 		})
 		switch {

@@ -30,8 +30,15 @@ func EncodeMetadata(p ledger.Proposed) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
+	// RFC 3339 writes a zone's offset in minutes: one with seconds (local
+	// mean time, say) would move the instant, so it is written in UTC, as
+	// the embedded store does.
+	occurred := p.OccurredAt
+	if _, off := occurred.Zone(); off%60 != 0 {
+		occurred = occurred.UTC()
+	}
 	// A struct of strings and an int always encodes.
-	_ = enc.Encode(metadata{OccurredAt: p.OccurredAt.Format(time.RFC3339Nano), Actor: p.Actor, Schema: p.Schema})
+	_ = enc.Encode(metadata{OccurredAt: occurred.Format(time.RFC3339Nano), Actor: p.Actor, Schema: p.Schema})
 	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
