@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/doseledger/doseledger/ledger"
@@ -40,6 +41,12 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	n := 0
+	// The feed carries people's streams as history does, and is logged as
+	// a list read naming everyone whose events were sent.
+	sent, named := map[string]bool{}, []string(nil)
+	defer func() {
+		s.logListRead(r, fmt.Sprintf("event feed after %d (type %q, stream_prefix %q)", uint64(after), q.str("type"), q.str("stream_prefix")), named)
+	}()
 	for e, err := range s.store.ReadAll(r.Context(), after, f, limit) {
 		if err != nil {
 			if r.Context().Err() == nil {
@@ -50,6 +57,10 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 			return nil
 		}
+		if id, ok := streamPerson(e.Stream); ok && !sent[id] {
+			sent[id] = true
+			named = append(named, id)
+		}
 		if err := enc.Encode(e.Export()); err != nil {
 			return nil // the client went away
 		}
@@ -59,6 +70,17 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	rc.Flush()
 	return nil
+}
+
+// streamPerson returns the person whose stream this is: their own, their
+// certificate's or their notifications'.
+func streamPerson(stream string) (string, bool) {
+	for _, c := range []string{ledger.CategoryBeneficiary, ledger.CategoryCertificate, ledger.CategoryNotification} {
+		if id, ok := strings.CutPrefix(stream, c+"-"); ok && ledger.ValidBeneficiaryID(id) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // Bases of a time-travel query.

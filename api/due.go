@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -112,15 +113,25 @@ func (s *server) bookingByCode(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no booking waiting for its dose with code " + code + " in session " + id)
 	}
 	matches := make([]bookingMatch, 0, len(found))
+	var erased error
 	for _, e := range found {
-		if err := s.mayRead(r, e.BeneficiaryID, "booking lookup"); err != nil {
-			return err
-		}
 		personal, err := s.h.Personal(r.Context(), e.BeneficiaryID)
+		if errors.Is(err, ledger.ErrErased) {
+			// Someone else with the code need not be: an erased person
+			// cannot be the one in front of the vaccinator by their record.
+			erased = err
+			continue
+		}
 		if err != nil {
 			return err
 		}
+		if err := s.mayRead(r, e.BeneficiaryID, "booking lookup"); err != nil {
+			return err
+		}
 		matches = append(matches, bookingMatch{Booking: e, Name: personal.Name})
+	}
+	if len(matches) == 0 && erased != nil {
+		return erased
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session_id": id, "bookings": matches})
 	return nil
