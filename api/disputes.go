@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
 	"github.com/doseledger/doseledger/projections"
 )
@@ -121,8 +122,14 @@ func (s *server) resolveDispute(w http.ResponseWriter, r *http.Request) error {
 	if who == "" {
 		return &Error{Status: http.StatusNotFound, Code: "dispute_not_found", Message: "no dispute " + did.String()}
 	}
+	// A staff member's own number may have a citizen account: what they
+	// raised through it, or about its people, is not theirs to decide.
+	var account string
+	if m, ok := s.auth.Staff.Member(principal(r.Context()).ID); ok {
+		account = s.h.AccountOf(ledger.NormalizeMobile(m.Mobile))
+	}
 	if err := s.h.ResolveDispute(r.Context(), command.ResolveDispute{RequestID: rid, BeneficiaryID: who, DisputeID: did.String(),
-		Decision: req.Decision, Note: req.Note}, actorOf(r)); err != nil {
+		Decision: req.Decision, Note: req.Note, DeciderAccount: account}, actorOf(r)); err != nil {
 		return err
 	}
 	s.settleLast(r.Context())

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -98,6 +99,11 @@ type ResolveDispute struct {
 	// Decision is ledger.DisputeUpheld or ledger.DisputeRejected.
 	Decision string
 	Note     string
+	// DeciderAccount is the citizen account of the staff member deciding
+	// (the keyed hash of their own mobile number), if known: a dispute
+	// they raised as a citizen, or about their own account's people, is
+	// not theirs to decide.
+	DeciderAccount string
 }
 
 // ResolveDispute records the decision. Upheld, it carries the dispute out
@@ -126,8 +132,10 @@ func (h *Handler) ResolveDispute(ctx context.Context, r ResolveDispute, actor Ac
 			return fmt.Errorf("resolve %s: %w", r.DisputeID, ledger.ErrDisputeNotFound)
 		case d.DecidedBy == derive(r.RequestID, "dispute resolved").String() && r.RequestID != uuid.Nil:
 			return nil // this request was recorded already
-		case d.RaisedBy == string(actor):
-			return invalidf("dispute %s was raised by %s, who may not also decide it", d.ID, actor)
+		case sameStaff(d.RaisedBy, string(actor)):
+			return invalidf("dispute %s was raised by %s, who may not also decide it", d.ID, d.RaisedBy)
+		case r.DeciderAccount != "" && (d.RaisedBy == "citizen:"+r.DeciderAccount || strings.HasPrefix(r.BeneficiaryID, r.DeciderAccount+"-")):
+			return invalidf("dispute %s concerns your own account's people: another official decides it", d.ID)
 		case d.Decision != "":
 			return fmt.Errorf("%w (%s)", ledger.ErrDisputeResolved, d.Decision)
 		}
@@ -200,4 +208,17 @@ func (h *Handler) DisputeStatements(ctx context.Context, beneficiaryID string) (
 		out[id] = st
 	}
 	return out, nil
+}
+
+// sameStaff reports whether two actors are one: the same actor, or one
+// staff member under two roles ("official:ravi", "admin:ravi"), who may
+// not raise a dispute under one and decide it under the other.
+func sameStaff(a, b string) bool {
+	if a == b {
+		return true
+	}
+	roleA, idA, okA := strings.Cut(a, ":")
+	roleB, idB, okB := strings.Cut(b, ":")
+	staff := func(role string) bool { return role != "citizen" && role != "system" }
+	return okA && okB && idA == idB && staff(roleA) && staff(roleB)
 }
