@@ -61,6 +61,15 @@ type Anomaly struct {
 }
 
 func (m *Models) applyDose(e ledger.Event, p *ledger.DoseAdministered) {
+	if p.DuplicateOf != "" && m.doses.get(p.DuplicateOf) == nil {
+		// The dose it repeats is not in these models: it happened after
+		// the moment of an as-occurred build. This report then stands, as
+		// it would have had it come first.
+		q := *p
+		q.DuplicateOf = ""
+		q.Anomalies = slices.DeleteFunc(slices.Clone(p.Anomalies), func(k string) bool { return k == ledger.AnomalyDuplicate })
+		p = &q
+	}
 	id := e.ID.String()
 	d := m.doses.upsert(id)
 	*d = Dose{EventID: id, BeneficiaryID: p.BeneficiaryID, Dose: p.Dose, Vaccine: p.Vaccine, Date: dateKey(e.OccurredAt),

@@ -18,7 +18,8 @@ type Cutoff struct {
 	// then: what the ledger said at that moment.
 	RecordedBy time.Time
 	// OccurredBy, if set, includes only events that had happened in the
-	// field by then, including those uploaded later from paper.
+	// field by then, including those uploaded later from paper. Policies
+	// and voids are included whenever they were recorded (Cutoff.skip).
 	OccurredBy time.Time
 }
 
@@ -30,8 +31,12 @@ func (c Cutoff) stop(e ledger.Event) bool {
 }
 
 // skip reports whether e is left out though later events may count.
+// What had happened by a moment still follows the rules and corrections
+// made since: a policy rules from its own effective date, however late it
+// was typed in, and a void says a report was wrong whenever it was found.
 func (c Cutoff) skip(e ledger.Event) bool {
-	return !c.OccurredBy.IsZero() && e.OccurredAt.After(c.OccurredBy)
+	return !c.OccurredBy.IsZero() && e.OccurredAt.After(c.OccurredBy) &&
+		e.Type != ledger.TypeVaccinePolicyChanged && e.Type != ledger.TypeDoseVoided
 }
 
 // decoded is an event with its payload decoded.
