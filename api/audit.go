@@ -219,6 +219,11 @@ func positionText(a asOf) string {
 // "YYYY-MM-DDTHH:MM[:SS]" (a space for the T too), or a bare date as the
 // end of that day.
 func parseMoment(s string) (time.Time, error) {
+	// A "+" typed into a URL's query arrives as a space:
+	// at=2021-04-02T14:00:00+05:30 reads "2021-04-02T14:00:00 05:30".
+	if i := len(s) - 6; i >= 19 && s[10] == 'T' && s[i] == ' ' && s[i+3] == ':' {
+		s = s[:i] + "+" + s[i+1:]
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		if t.IsZero() {
 			// A cutoff of the zero time is no cutoff at all: the answer
