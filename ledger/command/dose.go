@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -170,7 +171,16 @@ func (h *Handler) planDose(ctx context.Context, ps ledger.Policies, r DoseReport
 				state, district = p.State, p.District
 			}
 		}
-		d.State, d.District = cmp.Or(d.State, state), cmp.Or(d.District, district)
+		// A district belongs to its state: one is taken from there only
+		// with its own state, or for the report's state if they agree.
+		// A report naming Kerala at a Mumbai session must not count in
+		// "Kerala, Mumbai"; it keeps its state and no district.
+		switch {
+		case d.State == "":
+			d.State, d.District = state, cmp.Or(d.District, district)
+		case d.District == "" && strings.EqualFold(strings.TrimSpace(d.State), strings.TrimSpace(state)):
+			d.District = district
+		}
 	}
 	return d, nil
 }

@@ -1150,3 +1150,30 @@ func TestRecordDose_CancelledSession(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordDose_DistrictOnlyWithItsState: a report that names a state
+// but no district takes the session's district only if the session is in
+// that state: a district of another state would make a place that does
+// not exist, and count the dose in neither.
+func TestRecordDose_DistrictOnlyWithItsState(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	f.MustSession(t, "KA-BLR-0001", "Karnataka", "2021-04-05", "COVAXIN", map[int]int{1: 10})
+	f.clock.Set("2021-04-20")
+	for i, c := range []struct{ state, wantState, wantDistrict string }{
+		{"Kerala", "Kerala", ""},
+		{"karnataka", "karnataka", "District"},
+		{"", "Karnataka", "District"},
+	} {
+		id := f.MustRegister(t, i, "Assam")
+		res, err := f.h.RecordDose(ctx, command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.At("2021-04-05"),
+			Dose: ledger.DoseAdministered{BeneficiaryID: id, Dose: 1, Vaccine: "COVAXIN", Lot: "L1", SiteID: "KA-BLR-0001",
+				State: c.state, Vaccinator: "v1", Capture: ledger.CapturePaper}}, "vaccinator:v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.State != c.wantState || res.District != c.wantDistrict {
+			t.Errorf("report naming state %q: recorded in %q / %q, want %q / %q", c.state, res.State, res.District, c.wantState, c.wantDistrict)
+		}
+	}
+}
