@@ -178,13 +178,18 @@ func readRegister(r io.Reader, now time.Time) ([]registerRow, error) {
 	}
 
 	var rows []registerRow
+	// A cell typed with a line break in it (Alt+Enter) is one row of the
+	// spreadsheet over two lines of the file: rows are numbered as the
+	// spreadsheet numbers them, the file's line less the breaks in cells
+	// above it.
+	breaks := lineBreaks(header)
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if errors.As(err, &pe) {
-			line := pe.StartLine
+			line := pe.StartLine - breaks
 			if pe.Line > line {
 				// A quote opened and never closed takes every line after
 				// it into one cell: those rows can be neither recorded
@@ -199,6 +204,8 @@ func readRegister(r io.Reader, now time.Time) ([]registerRow, error) {
 			return nil, err
 		}
 		line, _ := cr.FieldPos(0)
+		line -= breaks
+		breaks += lineBreaks(rec)
 		if blank(rec) {
 			continue
 		}
@@ -374,6 +381,15 @@ func parseClock(s string) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("time %q is not HH:MM", s)
+}
+
+// lineBreaks counts the line breaks inside a record's cells.
+func lineBreaks(rec []string) int {
+	n := 0
+	for _, c := range rec {
+		n += strings.Count(c, "\n")
+	}
+	return n
 }
 
 func blank(rec []string) bool {

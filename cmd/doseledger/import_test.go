@@ -690,3 +690,21 @@ func FuzzReadRegister(f *testing.F) {
 		}
 	})
 }
+
+// A cell typed with Alt+Enter holds a line break: a spreadsheet shows it
+// inside one row, so the rows after it keep their numbers.
+func TestReadRegister_RowNumbersAfterMultilineCell(t *testing.T) {
+	in := registerHeaderLine +
+		"7QK2M4XJ5RTVW3YZ-1,1,Covishield,2021-05-03,09:40,MH-PUN-0001,L1,\"Nurse\nKavita\"\n" + // spreadsheet row 2
+		"7QK2M4XJ5RTVW3YZ-2,0,Covishield,2021-05-03,09:40,MH-PUN-0001,L1,Nurse K\n" // spreadsheet row 3: dose 0
+	rows, err := readRegister(strings.NewReader(in), importNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	if got := rows[1].Row; got != 3 {
+		t.Errorf("the row after the multi-line cell is reported as row %d, want 3 (the spreadsheet's row)", got)
+	}
+}
