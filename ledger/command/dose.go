@@ -120,14 +120,26 @@ func (h *Handler) RecordDose(ctx context.Context, r DoseReport, actor Actor) (Do
 		return DoseResult{}, fmt.Errorf("record dose %s: %w", r.EventID, err)
 	}
 	if res.AlreadyRecorded {
-		d, isDose, err := h.recordedDose(ctx, r.Dose.BeneficiaryID, r.EventID)
+		e, found, err := h.streamEvent(ctx, ledger.BeneficiaryStream(r.Dose.BeneficiaryID), r.EventID)
 		if err != nil {
 			return res, err
+		}
+		var d ledger.DoseAdministered
+		isDose := false
+		if found {
+			if d, isDose, err = doseOf(e, r.Dose.BeneficiaryID); err != nil {
+				return res, err
+			}
 		}
 		if !isDose {
 			// The store took the append for a retry of the person's event
 			// with this id, which is no dose: not this report.
 			return DoseResult{}, fmt.Errorf("record dose %s: %w: the person's event with this id is not a dose", r.EventID, ledger.ErrDuplicateEventID)
+		}
+		if err := notARetry(r, e.OccurredAt, d); err != nil {
+			// A corrected report sent under the id of the one it corrects
+			// would be dropped as a retry, and the wrong dose would stand.
+			return DoseResult{}, err
 		}
 		res.Anomalies, res.DuplicateOf, res.State, res.District = d.Anomalies, d.DuplicateOf, d.State, d.District
 	}
@@ -225,6 +237,9 @@ func (h *Handler) PreviewDose(ctx context.Context, r DoseReport, earlier func(be
 		if err != nil || !isDose {
 			return DosePreview{}, cmp.Or(err, idTaken(e))
 		}
+		if err := notARetry(r, e.OccurredAt, d); err != nil {
+			return DosePreview{}, err
+		}
 		pre.AlreadyRecorded, pre.Anomalies, pre.DuplicateOf, pre.State, pre.District = true, d.Anomalies, d.DuplicateOf, d.State, d.District
 		return pre, nil
 	}
@@ -310,6 +325,36 @@ func (h *Handler) recordedDose(ctx context.Context, beneficiaryID string, id uui
 		return ledger.DoseAdministered{}, false, err
 	}
 	return doseOf(e, beneficiaryID)
+}
+
+// notARetry returns ledger.ErrDuplicateEventID if r differs from the dose
+// recorded under its event id.
+func notARetry(r DoseReport, occurred time.Time, d ledger.DoseAdministered) error {
+	if what := differs(r, occurred, d); what != "" {
+		return fmt.Errorf("record dose %s: %w: this event id is a dose already recorded with another %s; a corrected report needs a new event id (and the wrong one voided)",
+			r.EventID, ledger.ErrDuplicateEventID, what)
+	}
+	return nil
+}
+
+// differs names the first thing a report gives that the dose recorded
+// under its event id (at occurred) has otherwise, or "" if it is a retry
+// of the same report.
+func differs(r DoseReport, occurred time.Time, d ledger.DoseAdministered) string {
+	same := func(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b)) }
+	switch {
+	case !r.OccurredAt.Equal(occurred):
+		return "time"
+	case r.Dose.Dose != d.Dose:
+		return "dose number"
+	case !same(r.Dose.Vaccine, d.Vaccine):
+		return "vaccine"
+	case !same(r.Dose.Lot, d.Lot):
+		return "lot"
+	case !same(r.Dose.SiteID, d.SiteID):
+		return "site"
+	}
+	return ""
 }
 
 // doseOf returns e as a dose of beneficiaryID's, and false if it is none.

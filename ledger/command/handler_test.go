@@ -1177,3 +1177,29 @@ func TestRecordDose_DistrictOnlyWithItsState(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordDose_SameIDOtherReportRefused: a report sent again is recorded
+// once; a corrected report under the id of the one it corrects is refused
+// with ErrDuplicateEventID, not dropped as a retry while the wrong dose
+// stands.
+func TestRecordDose_SameIDOtherReportRefused(t *testing.T) {
+	f := MustFixture(t)
+	ctx := context.Background()
+	f.clock.Set("2021-05-20")
+	id := f.MustRegister(t, 0, "Assam")
+	r := command.DoseReport{EventID: uuid.New(), OccurredAt: f.clock.At("2021-05-13"),
+		Dose: ledger.DoseAdministered{BeneficiaryID: id, Dose: 1, Vaccine: "COVAXIN", Lot: "L1", SiteID: "AS-GHY-0001",
+			Vaccinator: "v1", Capture: ledger.CapturePaper}}
+	if _, err := f.h.RecordDose(ctx, r, "vaccinator:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.h.RecordDose(ctx, r, "vaccinator:v1"); err != nil || !res.AlreadyRecorded {
+		t.Errorf("the same report again: %+v %v, want already recorded", res, err)
+	}
+	corrected := r
+	corrected.OccurredAt = f.clock.At("2021-05-03")
+	corrected.Dose.Lot = "L7"
+	if _, err := f.h.RecordDose(ctx, corrected, "vaccinator:v1"); !errors.Is(err, ledger.ErrDuplicateEventID) {
+		t.Errorf("a corrected report under the same id: %v, want ErrDuplicateEventID", err)
+	}
+}
