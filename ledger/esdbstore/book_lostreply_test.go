@@ -3,7 +3,6 @@ package esdbstore_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/doseledger/doseledger/ledger"
 	"github.com/doseledger/doseledger/ledger/command"
-	"github.com/doseledger/doseledger/ledger/esdbserver"
 	"github.com/doseledger/doseledger/ledger/esdbstore"
 	"github.com/doseledger/doseledger/ledger/keystore"
 	"github.com/doseledger/doseledger/ledger/pebblestore"
@@ -65,26 +63,16 @@ func (l *lostReplyTo) intercept(srv any, ss grpc.ServerStream, info *grpc.Stream
 }
 
 // A booking whose beneficiary-stream append lands but whose answer is
-// lost: the store retries it, calls the retry a duplicate, and Book then
-// refuses its own booking (ErrRequestSpent) and releases its seat, though
-// the appointment is recorded.
+// lost: the store retries it, and the retry is the booking's own write.
+// Taken for a duplicate, it made Book refuse its own booking
+// (ErrRequestSpent) and release its seat, though the appointment was
+// recorded.
 func TestBook_LostReplyIsStillItsOwnBooking(t *testing.T) {
 	now := func() time.Time { return time.Date(2021, 4, 1, 9, 0, 0, 0, time.UTC) }
 	dir := t.TempDir()
-	ps, err := pebblestore.Open(dir+"/events", pebblestore.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := &lostReplyTo{prefix: "beneficiary-"}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer(grpc.ChainStreamInterceptor(l.intercept))
-	esdbserver.New(ps, esdbserver.Options{}).Register(g)
-	go g.Serve(lis)
-	t.Cleanup(func() { g.Stop(); ps.Close() })
-	s := MustOpen(t, "esdb://"+lis.Addr().String()+"?tls=false", esdbstore.Options{MinBackoff: time.Millisecond})
+	addr, _ := serveWith(t, pebblestore.Options{Now: now}, l.intercept)
+	s := MustOpen(t, "esdb://"+addr+"?tls=false", esdbstore.Options{MinBackoff: time.Millisecond})
 
 	keys, err := keystore.Open(dir+"/keys", nil)
 	if err != nil {

@@ -39,9 +39,9 @@ func (l *lostReply) intercept(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 
 // serveWith serves a new embedded store over the wire with extra stream
 // interceptors; both stop when tb ends.
-func serveWith(tb testing.TB, si ...grpc.StreamServerInterceptor) (string, *pebblestore.Store) {
+func serveWith(tb testing.TB, opts pebblestore.Options, si ...grpc.StreamServerInterceptor) (string, *pebblestore.Store) {
 	tb.Helper()
-	ps, err := pebblestore.Open(tb.TempDir(), pebblestore.Options{})
+	ps, err := pebblestore.Open(tb.TempDir(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func serveWith(tb testing.TB, si ...grpc.StreamServerInterceptor) (string, *pebb
 // for the same call.
 func TestAppend_RetryAfterLostReplyIsNotDuplicate(t *testing.T) {
 	var lr lostReply
-	addr, _ := serveWith(t, lr.intercept)
+	addr, _ := serveWith(t, pebblestore.Options{}, lr.intercept)
 	s := MustOpen(t, "esdb://"+addr+"?tls=false", esdbstore.Options{MinBackoff: time.Millisecond})
 
 	lr.armed.Store(true)
@@ -107,7 +107,7 @@ func (l *linkOnly) intercept(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 // never a nil dereference in the caller's goroutine.
 func TestRead_AnswerWithoutEventDoesNotPanic(t *testing.T) {
 	var lo linkOnly
-	addr, ps := serveWith(t, lo.intercept)
+	addr, ps := serveWith(t, pebblestore.Options{}, lo.intercept)
 	s := MustOpen(t, "esdb://"+addr+"?tls=false", esdbstore.Options{})
 	storetest.MustAppend(t, ps, "patient-1", ledger.NoStream(), storetest.NewEvent("DoseAdministered", 1))
 	lo.armed.Store(true)
@@ -138,9 +138,9 @@ func TestRead_AnswerWithoutEventDoesNotPanic(t *testing.T) {
 }
 
 // An occurred_at in a zone whose offset has seconds (local mean time, as
-// Go's zone database gives for old dates) keeps its instant in the
-// embedded store, which stores it in UTC; the EventStoreDB backend's
-// metadata drops the offset's seconds and so moves the instant.
+// Go's zone database gives for old dates) keeps its instant in both
+// stores: RFC 3339 writes offsets in minutes, so each stores such a time
+// in UTC.
 func TestAppend_OccurredAtOffsetSeconds(t *testing.T) {
 	addr, ps := MustServe(t)
 	s := MustOpen(t, "esdb://"+addr+"?tls=false", esdbstore.Options{})
