@@ -76,7 +76,7 @@ type Directory struct {
 }
 
 type fileStamp struct {
-	mod  time.Time
+	mod  int64 // UnixNano
 	size int64
 }
 
@@ -130,7 +130,7 @@ func stampOf(path string) (fileStamp, error) {
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{fi.ModTime(), fi.Size()}, nil
+	return fileStamp{fi.ModTime().UnixNano(), fi.Size()}, nil
 }
 
 // refresh reads the file again if it changed since it was last read, at
