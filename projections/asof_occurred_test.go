@@ -14,20 +14,7 @@ import (
 // the first is then voided, so the 3 Apr dose stands. Read by what had
 // occurred by 5 Apr, that dose must count: it was given on 3 Apr.
 func TestOccurredBy_CorrectedLateUploadCounts(t *testing.T) {
-	f := newFixture(t)
-	f.clock.Set(t, "2021-03-01 09:00")
-	f.policy(t, ledger.DefaultPolicy("COVAXIN", "2021-01-01"))
-	f.clock.Set(t, "2021-03-30 12:00")
-	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
-
-	f.clock.Set(t, "2021-04-14 12:00")
-	wrong := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-13", nil, ledger.CapturePaper)
-	f.clock.Set(t, "2021-04-20 12:00")
-	f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-03", nil, ledger.CapturePaper)
-	f.clock.Set(t, "2021-04-21 12:00")
-	if err := f.h.VoidDose(context.Background(), f.request(), p, wrong, "typed with the wrong date", official); err != nil {
-		t.Fatal(err)
-	}
+	f, p := rowTypedTwice(t, true)
 
 	dosesOn := func(m *projections.Models, day string) int {
 		rows, err := m.Coverage(projections.CoverageQuery{From: day, To: day})
@@ -74,7 +61,7 @@ func TestOccurredBy_PolicyRecordedLaterStillRules(t *testing.T) {
 	happened := build(t, f, projections.Cutoff{OccurredBy: time.Date(2021, 2, 15, 23, 59, 0, 0, ledger.India)})
 	got, ok := happened.Eligibility(p, "2021-02-15")
 	if !ok {
-		t.Skip("person unknown as of then (registered later); see status of the dose instead")
+		t.Fatal("what had occurred by 15 Feb: the person with a dose on 1 Feb is unknown")
 	}
 	if got.Status != want.Status || got.EligibleFrom != want.EligibleFrom {
 		t.Errorf("what had occurred by 15 Feb: status %s, due %q; want %s, due %q (the 28-day rule in force since 16 Jan)",
@@ -87,19 +74,7 @@ func TestOccurredBy_PolicyRecordedLaterStillRules(t *testing.T) {
 // and voided. By 5 Apr nothing had been given: the void says the 3 Apr
 // report was wrong, whenever it was found.
 func TestOccurredBy_VoidedWrongReportNeverCounts(t *testing.T) {
-	f := newFixture(t)
-	f.clock.Set(t, "2021-03-01 09:00")
-	f.policy(t, ledger.DefaultPolicy("COVAXIN", "2021-01-01"))
-	f.clock.Set(t, "2021-03-30 12:00")
-	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
-	f.clock.Set(t, "2021-04-14 12:00")
-	f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-13", nil, ledger.CapturePaper)
-	f.clock.Set(t, "2021-04-20 12:00")
-	wrong := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-03", nil, ledger.CapturePaper)
-	f.clock.Set(t, "2021-04-21 12:00")
-	if err := f.h.VoidDose(context.Background(), f.request(), p, wrong, "typed with the wrong date", official); err != nil {
-		t.Fatal(err)
-	}
+	f, p := rowTypedTwice(t, false)
 	happened := build(t, f, projections.Cutoff{OccurredBy: time.Date(2021, 4, 5, 23, 59, 0, 0, ledger.India)})
 	if rows, err := happened.Coverage(projections.CoverageQuery{}); err != nil || len(rows) != 1 || rows[0].Doses != 0 {
 		t.Errorf("what had occurred by 5 Apr: %+v %v, want no dose", rows, err)
@@ -107,4 +82,29 @@ func TestOccurredBy_VoidedWrongReportNeverCounts(t *testing.T) {
 	if e, _ := happened.Eligibility(p, "2021-04-05"); e.DosesGiven != 0 {
 		t.Errorf("what had occurred by 5 Apr: %d doses, want none", e.DosesGiven)
 	}
+}
+
+// rowTypedTwice types one register row in twice for a person: dose 1
+// dated 13 Apr (uploaded 14 Apr), then dated 3 Apr (uploaded 20 Apr, held
+// as its duplicate), and on 21 Apr voids the first report if voidFirst,
+// else the second.
+func rowTypedTwice(t *testing.T, voidFirst bool) (*fixture, string) {
+	t.Helper()
+	f := newFixture(t)
+	f.clock.Set(t, "2021-03-01 09:00")
+	f.policy(t, ledger.DefaultPolicy("COVAXIN", "2021-01-01"))
+	f.clock.Set(t, "2021-03-30 12:00")
+	p := f.register(t, 1, "West Bengal", "Kolkata", "700001")
+	f.clock.Set(t, "2021-04-14 12:00")
+	first := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-13", nil, ledger.CapturePaper)
+	f.clock.Set(t, "2021-04-20 12:00")
+	wrong := f.dose(t, p, 1, "COVAXIN", "WB-KOL-0001", "West Bengal", "Kolkata", "2021-04-03", nil, ledger.CapturePaper)
+	if voidFirst {
+		wrong = first
+	}
+	f.clock.Set(t, "2021-04-21 12:00")
+	if err := f.h.VoidDose(context.Background(), f.request(), p, wrong, "typed with the wrong date", official); err != nil {
+		t.Fatal(err)
+	}
+	return f, p
 }
